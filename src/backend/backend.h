@@ -1,0 +1,147 @@
+/*
+ * The table of operations every mail backend implements, and the plain
+ * data it hands back. The UI and the model only ever see this header:
+ * which protocol is behind a folder is the backend's business.
+ *
+ * Threading contract: operations marked [worker] may block (disk,
+ * network) and run only on the account's worker thread. Operations
+ * marked [reader] are bounded, local reads (an index lookup, a few dozen
+ * rows) that the main thread may call directly; a backend without a fast
+ * local index leaves them NULL and the core fetches through the worker.
+ */
+#ifndef FACTEUR_BACKEND_H
+#define FACTEUR_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/error.h"
+
+/* Message flags, the same for every backend. */
+#define MSG_UNREAD	0x01
+#define MSG_FLAGGED	0x02
+#define MSG_REPLIED	0x04
+#define MSG_DELETED	0x08	/* trashed: hidden after a sync */
+#define MSG_ATTACHMENT	0x10
+#define MSG_DRAFT	0x20
+#define MSG_PASSED	0x40
+
+/* One row of an index: a message, or a collapsed thread. */
+struct summary {
+	char		*id;		/* backend key: notmuch message id */
+	char		*thread;	/* thread key */
+	char		*from;		/* decoded display name or address */
+	char		*subject;	/* decoded; NOT sanitised */
+	char		*tags;		/* space-separated, "" if none */
+	char		*path;		/* a file of the message, or NULL */
+	int64_t		 date;		/* seconds since the epoch */
+	unsigned	 flags;		/* MSG_* */
+	unsigned	 depth;		/* depth in its thread, 0 = root */
+	unsigned	 thread_total;	/* messages in the thread (threads view) */
+	unsigned	 thread_unread;
+};
+
+/* An owned array of summaries; summary_batch_free frees the strings. */
+struct summary_batch {
+	struct summary	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+void	summary_batch_init(struct summary_batch *);
+void	summary_batch_free(struct summary_batch *);
+/* Appends a row; strings are copied. Returns the new row. */
+struct summary *summary_batch_add(struct summary_batch *,
+	    const struct summary *);
+
+/* A folder: a Maildir folder or a saved search. */
+#define FOLDER_SEARCH	0x01	/* a saved search, not a folder on disk */
+struct folder_info {
+	char		*name;		/* shown to the user */
+	char		*query;		/* what open_view takes */
+	unsigned long	 total;
+	unsigned long	 unread;
+	unsigned	 flags;		/* FOLDER_* */
+};
+struct folder_list {
+	struct folder_info	*v;
+	size_t			 n;
+};
+void	folder_list_free(struct folder_list *);
+
+enum view_order {
+	VIEW_NEWEST_FIRST,
+	VIEW_OLDEST_FIRST,
+};
+#define VIEW_THREADS	0x01	/* one row per thread */
+
+/* What a backend is opened with (filled from the config). */
+struct backend_params {
+	const char	*name;		/* account name */
+	const char	*maildir;	/* local: the Maildir root */
+	const char	*nm_config;	/* local: notmuch config path; "" = none,
+					   NULL = notmuch's own lookup */
+	const char	*exclude_tags;	/* space-separated, e.g. "deleted spam" */
+	const char	*const *searches; /* NAME, QUERY pairs, NULL-ended */
+};
+
+/* Progress of long work, reported from the worker; may be NULL. */
+typedef void (*backend_progress_cb)(void *, size_t done, size_t total,
+	    const char *what);
+
+struct backend;		/* opaque, one per account */
+struct view;		/* an open, ordered result list */
+
+struct backend_ops {
+	const char	*name;
+
+	/* [worker] Opens or creates the store. */
+	int	(*open)(struct backend **, const struct backend_params *,
+		    struct error *);
+	/* [worker] Brings the index up to date with the store (new,
+	   removed and renamed files). Calls progress now and then. Cheap
+	   to cancel: checks *cancel between files. */
+	int	(*sync)(struct backend *, backend_progress_cb, void *,
+		    volatile int *cancel, size_t *added, size_t *removed,
+		    struct error *);
+	/* [reader] Picks up what the writer committed. */
+	int	(*refresh)(struct backend *, struct error *);
+	/* [reader] Folders and saved searches with counts. */
+	int	(*list_folders)(struct backend *, struct folder_list *,
+		    struct error *);
+	/* [reader] Opens a view on query; O(1) in the number of matches
+	   beyond the count. */
+	int	(*open_view)(struct backend *, const char *query,
+		    enum view_order, unsigned flags, struct view **,
+		    struct error *);
+	/* [reader] Number of rows of the view. */
+	size_t	(*view_count)(struct view *);
+	/* [reader] Appends up to n more rows, in order, to out; rows come
+	   strictly in sequence (a forward iterator). Returns the number
+	   added, 0 at the end, -1 on error. */
+	long	(*view_next)(struct view *, size_t n, struct summary_batch *,
+		    struct error *);
+	/* [reader] The messages of one thread in thread order with
+	   depths. */
+	int	(*thread_messages)(struct backend *, const char *thread,
+		    const char *query, struct summary_batch *,
+		    struct error *);
+	void	(*close_view)(struct view **);
+	/* [reader] The path of a file holding the message. Owned by the
+	   caller. */
+	int	(*message_path)(struct backend *, const char *id, char **,
+		    struct error *);
+	/* [worker] Adds and removes flags on messages (ids), and syncs the
+	   store's own flags (Maildir info) with them. */
+	int	(*set_flags)(struct backend *, const char *const *ids,
+		    size_t n, unsigned add, unsigned remove, struct error *);
+	/* [worker] Adds and removes free-form tags ("+a -b"). */
+	int	(*set_tags)(struct backend *, const char *const *ids,
+		    size_t n, const char *changes, struct error *);
+	/* [worker] Releases everything. */
+	void	(*close)(struct backend **);
+};
+
+extern const struct backend_ops local_backend_ops;
+
+#endif
