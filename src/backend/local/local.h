@@ -1,0 +1,35 @@
+/*
+ * Extras of the local backend (a Maildir indexed by notmuch) beyond the
+ * common table in backend/backend.h, for callers that know an account is
+ * local. The table itself is local_backend_ops.
+ *
+ * Threading: [reader] operations use one READ_ONLY notmuch handle and run
+ * on the main thread only; [worker] operations open their own READ_WRITE
+ * handle and close it before they return (closing is notmuch's only
+ * commit), so they run on the account's worker, one at a time, and block
+ * while another program (notmuch new, another facteur) writes. After a
+ * worker operation, call refresh on the main thread, then reopen views:
+ * a view opened before a refresh must not be read after it.
+ *
+ * sync counts in *added the messages that are new to the index and in
+ * *removed those that left it; a file that was only renamed or moved
+ * (flags changed by another client) counts as neither. A new message
+ * gets the tags inbox and unread, then its Maildir flags (S, F, R, D, P;
+ * T adds deleted). Files that cannot be read, or are not mail, are
+ * skipped with a warning in the log and counted.
+ *
+ * set_flags and set_tags ignore ids that are no longer in the index. Both
+ * rename files so that the Maildir info follows the tags (S, F, R, D, P by
+ * notmuch; T for the tag deleted by this backend).
+ */
+#ifndef FACTEUR_BACKEND_LOCAL_H
+#define FACTEUR_BACKEND_LOCAL_H
+
+#include <stddef.h>
+
+#include "backend/backend.h"
+
+/* Files the last sync skipped because they could not be indexed. */
+size_t	local_sync_skipped(const struct backend *);
+
+#endif
