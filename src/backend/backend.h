@@ -138,6 +138,10 @@ struct backend_ops {
 	/* [worker] Adds and removes free-form tags ("+a -b"). */
 	int	(*set_tags)(struct backend *, const char *const *ids,
 		    size_t n, const char *changes, struct error *);
+	/* [worker] Moves messages (ids) to the folder named as in
+	   list_folders; NULL if the backend cannot. */
+	int	(*move)(struct backend *, const char *const *ids, size_t n,
+		    const char *folder, struct error *);
 	/* [worker] Releases everything. */
 	void	(*close)(struct backend **);
 };

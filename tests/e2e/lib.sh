@@ -1,0 +1,106 @@
+# End-to-end helpers: the real facteur binary in tmux on a private
+# socket, keys sent with send-keys, the screen read with capture-pane
+# and waited for with a bound (no fixed sleeps).
+: "${top_builddir:=$(pwd)}"
+: "${top_srcdir:=$(pwd)}"
+FACTEUR=${FACTEUR:-$top_builddir/facteur}
+export LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=tmux-256color
+export NOTMUCH_CONFIG=/dev/null
+
+E2E_TMP=$(mktemp -d /tmp/facteur-e2e.XXXXXX)
+SOCK="facteur-e2e-$$"
+export HOME=$E2E_TMP/home XDG_CONFIG_HOME=$E2E_TMP/home/.config
+mkdir -p "$HOME"
+tests_run=0 tests_failed=0
+current=
+
+cleanup() {
+	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	rm -rf "$E2E_TMP"
+}
+trap cleanup EXIT
+
+# Starts facteur with the given arguments in an 80x24 pane.
+start() {
+	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	tmux -L "$SOCK" -f /dev/null new-session -d -s e2e -x "${COLS:-80}" -y "${ROWS:-24}" \
+		"env LANG=C.UTF-8 TERM=tmux-256color HOME=$HOME XDG_CONFIG_HOME=$XDG_CONFIG_HOME ASAN_OPTIONS=\${ASAN_OPTIONS:-} LSAN_OPTIONS=\${LSAN_OPTIONS:-} $FACTEUR $*; echo \"[exit \$?]\"; sleep 30"
+	tmux -L "$SOCK" set-option -t e2e remain-on-exit on >/dev/null
+}
+
+screen() {
+	tmux -L "$SOCK" capture-pane -p -t e2e
+}
+
+keys() {
+	tmux -L "$SOCK" send-keys -t e2e "$@"
+}
+
+# Types text literally (no key-name lookup).
+type_text() {
+	tmux -L "$SOCK" send-keys -t e2e -l "$1"
+}
+
+# Waits until the screen matches the extended regular expression.
+wait_for() {
+	local pat=$1 i
+	for i in $(seq 1 200); do
+		screen | grep -Eq -- "$pat" && return 0
+		sleep 0.05
+	done
+	fail "timed out waiting for /$pat/"
+	return 1
+}
+
+# Waits until the screen no longer matches.
+wait_gone() {
+	local pat=$1 i
+	for i in $(seq 1 200); do
+		screen | grep -Eq -- "$pat" || return 0
+		sleep 0.05
+	done
+	fail "timed out waiting for /$pat/ to go away"
+	return 1
+}
+
+expect_screen() {
+	screen | grep -Eq -- "$1" || fail "screen does not show /$1/"
+}
+
+expect_no_screen() {
+	! screen | grep -Eq -- "$1" || fail "screen shows /$1/"
+}
+
+# The line of the screen that matches, for order checks.
+line_of() {
+	screen | grep -nE -- "$1" | head -n 1 | cut -d: -f1
+}
+
+fail() {
+	if [ -n "$current" ]; then
+		echo "  FAIL [$current]: $*"
+		echo "  --- screen:"
+		screen | sed 's/^/  | /'
+		current_failed=1
+	fi
+}
+
+run_test() {
+	current=$1
+	current_failed=0
+	tests_run=$((tests_run + 1))
+	"$1"
+	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	if [ "$current_failed" -ne 0 ]; then
+		tests_failed=$((tests_failed + 1))
+		echo "FAIL: $1"
+	else
+		echo "PASS: $1"
+	fi
+	current=
+}
+
+finish() {
+	echo "[====] Synthesis: Tested: $tests_run | Passing: $((tests_run - tests_failed)) | Failing: $tests_failed | Crashing: 0"
+	[ "$tests_failed" -eq 0 ]
+}

@@ -1,0 +1,59 @@
+/*
+ * Every action a key can be bound to, with the screens where it means
+ * something and the one-line description the help screen shows.
+ */
+#include <stddef.h>
+
+#include "config/keymap.h"
+#include "ui/ui.h"
+
+#define G	KM_GENERIC
+#define I	KM_INDEX
+#define P	KM_PAGER
+#define F	KM_FOLDERS
+#define H	KM_HELP
+#define ALL	(G | I | P | F | H)
+
+const struct action_desc ui_actions[] = {
+	{ "quit", "leave facteur", ALL },
+	{ "exit", "leave this screen", ALL },
+	{ "help", "show the key bindings", ALL },
+	{ "redraw", "redraw the screen", ALL },
+	{ "next-entry", "move to the next entry", ALL },
+	{ "previous-entry", "move to the previous entry", ALL },
+	{ "page-down", "move down one page", ALL },
+	{ "page-up", "move up one page", ALL },
+	{ "half-down", "move down half a page", ALL },
+	{ "half-up", "move up half a page", ALL },
+	{ "first-entry", "move to the first entry", ALL },
+	{ "last-entry", "move to the last entry", ALL },
+	{ "search", "search forward for text", ALL },
+	{ "search-reverse", "search backward for text", ALL },
+	{ "search-next", "repeat the last search", ALL },
+	{ "search-previous", "repeat the last search backward", ALL },
+	{ "sync", "index new and removed mail, apply deletions", ALL },
+	{ "change-folder", "choose a folder or saved search", ALL },
+	{ "toggle-sidebar", "show or hide the folder sidebar", ALL },
+	{ "display-message", "read the selected message", I },
+	{ "limit", "show only messages matching a notmuch query", I },
+	{ "toggle-threads", "switch between threads and messages", I },
+	{ "collapse-thread", "expand or collapse the current thread", I },
+	{ "collapse-all", "collapse every expanded thread", I },
+	{ "toggle-new", "mark the message read or unread", I | P },
+	{ "flag-message", "flag or unflag the message", I | P },
+	{ "delete-message", "mark the message deleted (undo with u)", I | P },
+	{ "undelete-message", "remove the deleted mark", I | P },
+	{ "modify-tags", "add or remove tags (+tag -tag)", I | P },
+	{ "save-message", "move the message to another folder", I | P },
+	{ "next-line", "scroll down one line", P },
+	{ "previous-line", "scroll up one line", P },
+	{ "next-page", "scroll down one page", P },
+	{ "previous-page", "scroll up one page", P },
+	{ "top", "go to the top of the message", P },
+	{ "bottom", "go to the bottom of the message", P },
+	{ "next-message", "show the next message", P },
+	{ "previous-message", "show the previous message", P },
+	{ "toggle-headers", "show all headers or the usual few", P },
+	{ "select-entry", "open the selected folder", F },
+};
+const size_t ui_nactions = sizeof ui_actions / sizeof ui_actions[0];

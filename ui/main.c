@@ -1,0 +1,281 @@
+/*
+ * facteur: a terminal mail reader. main() reads the command line and the
+ * configuration, builds the accounts and hands the terminal to the UI.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "config/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/xmalloc.h"
+#include "mail/account.h"
+#include "ui/ui.h"
+
+/* sysexits(3) codes, as mail programs use them. */
+#define EX_USAGE	64
+#define EX_NOINPUT	66
+#define EX_SOFTWARE	70
+#define EX_CONFIG	78
+
+void	pager_shutdown(void);
+void	folders_shutdown(void);
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: facteur [-hnv] [-F config] [-f maildir]\n"
+"\n"
+"Read, search and triage mail in a terminal.\n"
+"\n"
+"  -f DIR       open the Maildir DIR (indexed with notmuch in DIR/.notmuch;\n"
+"               created on first use); without it: the accounts of the\n"
+"               configuration, else $MAILDIR, else ~/Maildir\n"
+"  -F FILE      read FILE instead of the default configuration\n"
+"               ($XDG_CONFIG_HOME/facteur/config or ~/.config/facteur/config)\n"
+"  -n           read no configuration file at all\n"
+"  -C           check the configuration and exit (errors name file:line)\n"
+"  -h, --help   show this help and exit\n"
+"  -v, --version  show the version and exit\n"
+"\n"
+"Press ? inside facteur for the keys; see facteur(1) and facteur.conf(5).\n");
+}
+
+/* Expands a leading ~/ with $HOME. Returns an owned string. */
+static char *
+main_expand(const char *path)
+{
+	const char	*home = getenv("HOME");
+	char		*out;
+
+	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') &&
+	    home != NULL) {
+		xasprintf(&out, "%s%s", home, path + 1);
+		return (out);
+	}
+	return (xstrdup(path));
+}
+
+/* Checks that a Maildir path can be opened before taking the terminal. */
+static int
+main_check_maildir(const char *account, const char *path)
+{
+	struct stat	sb;
+
+	if (stat(path, &sb) == -1) {
+		fprintf(stderr, "facteur: %s: %s: %s\n", account, path,
+		    errno == ENOENT ? "no such Maildir (give one with -f DIR, "
+		    "or set maildir in an account)" : strerror(errno));
+		return (-1);
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "facteur: %s: %s: not a directory\n", account,
+		    path);
+		return (-1);
+	}
+	if (access(path, R_OK | X_OK) == -1) {
+		fprintf(stderr, "facteur: %s: %s: %s\n", account, path,
+		    strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+static const char *
+main_nm_config(struct config *cfg, const struct config_account *ca)
+{
+	const char	*v = NULL;
+
+	if (ca != NULL)
+		v = ca->notmuch_config;
+	if (v == NULL)
+		v = config_get(cfg, "notmuch_config");
+	return (v != NULL ? v : "");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct config		*cfg;
+	struct error		 err;
+	struct loop		*loop;
+	struct ui		*ui;
+	struct ui_options	 opts;
+	struct account		**accounts = NULL, *a;
+	const struct config_account *ca;
+	size_t			 naccounts = 0, i, j;
+	const char		*cfgfile = NULL, *maildir = NULL, *v;
+	char			*path;
+	int			 ch, noconfig = 0, check = 0, status;
+	struct stat		 sb;
+
+	setlocale(LC_ALL, "");
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0) {
+		/* Mail is mostly UTF-8: prefer it when the locale is C. */
+		if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+			setlocale(LC_CTYPE, "");
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	while ((ch = getopt_long(argc, argv, "CF:f:hnv", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			check = 1;
+			break;
+		case 'F':
+			cfgfile = optarg;
+			break;
+		case 'f':
+			maildir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return (0);
+		case 'n':
+			noconfig = 1;
+			break;
+		case 'v':
+			printf("facteur %s\n", PACKAGE_VERSION);
+			return (0);
+		default:
+			usage(stderr);
+			return (EX_USAGE);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return (EX_USAGE);
+	}
+
+	error_clear(&err);
+	cfg = config_new(ui_actions, ui_nactions);
+	if (!noconfig) {
+		if (cfgfile != NULL) {
+			if (config_load_file(cfg, cfgfile, &err) != 0)
+				goto config_error;
+		} else if (stat(config_default_path(), &sb) == 0) {
+			if (config_load_file(cfg, config_default_path(),
+			    &err) != 0)
+				goto config_error;
+		}
+	}
+	if (config_finish(cfg, &err) != 0)
+		goto config_error;
+	if (check) {
+		printf("facteur: configuration is valid\n");
+		config_free(&cfg);
+		return (0);
+	}
+
+	v = config_get(cfg, "log_file");
+	if (v == NULL || *v == '\0')
+		v = getenv("FACTEUR_LOG");
+	if (v != NULL && *v != '\0') {
+		path = main_expand(v);
+		if (log_open(path) != 0)
+			fprintf(stderr, "facteur: %s: %s (no log)\n", path,
+			    strerror(errno));
+		free(path);
+	}
+
+	loop = loop_new();
+	if (maildir == NULL) {
+		for (i = 0; i < config_account_count(cfg); i++) {
+			ca = config_account_at(cfg, i);
+			if (ca->maildir == NULL) {
+				fprintf(stderr, "facteur: %s:%u: account %s "
+				    "has no maildir; only local Maildir "
+				    "accounts can be read yet\n", ca->file,
+				    ca->line, ca->name);
+				continue;
+			}
+			path = main_expand(ca->maildir);
+			if (main_check_maildir(ca->name, path) != 0) {
+				free(path);
+				status = EX_NOINPUT;
+				goto out_accounts;
+			}
+			a = account_new(loop, ca->name, path,
+			    main_nm_config(cfg, ca),
+			    config_get(cfg, "exclude_tags"));
+			free(path);
+			accounts = xreallocarray(accounts, naccounts + 1,
+			    sizeof *accounts);
+			accounts[naccounts++] = a;
+		}
+	}
+	if (naccounts == 0) {
+		if (maildir == NULL && (v = config_get(cfg, "maildir")) != NULL
+		    && *v != '\0')
+			maildir = v;
+		if (maildir == NULL)
+			maildir = getenv("MAILDIR");
+		if (maildir == NULL || *maildir == '\0')
+			maildir = "~/Maildir";
+		path = main_expand(maildir);
+		if (main_check_maildir("local", path) != 0) {
+			free(path);
+			status = EX_NOINPUT;
+			goto out_accounts;
+		}
+		a = account_new(loop, "local", path, main_nm_config(cfg, NULL),
+		    config_get(cfg, "exclude_tags"));
+		free(path);
+		accounts = xcalloc(1, sizeof *accounts);
+		accounts[naccounts++] = a;
+	}
+	for (i = 0; i < naccounts; i++) {
+		for (j = 0; j < config_search_count(cfg); j++)
+			account_add_search(accounts[i],
+			    config_search_name(cfg, j),
+			    config_search_query(cfg, j));
+	}
+
+	memset(&opts, 0, sizeof opts);
+	opts.sort = config_get(cfg, "sort");
+	opts.sidebar = config_get_bool(cfg, "sidebar");
+	opts.sidebar_width = (int)config_get_number(cfg, "sidebar_width");
+	opts.mark_read = config_get_bool(cfg, "mark_read");
+	opts.prefer_html = strcmp(config_get(cfg, "prefer"), "html") == 0;
+	opts.sync_on_start = config_get_bool(cfg, "sync_on_start");
+	opts.date_format = config_get(cfg, "date_format");
+
+	ui = ui_new(loop, cfg, accounts, naccounts, &opts);
+	status = ui_run(ui);
+	pager_shutdown();
+	for (i = 0; i < naccounts; i++)
+		account_free(&accounts[i]);
+	naccounts = 0;
+	folders_shutdown();
+	ui_free(&ui);
+out_accounts:
+	for (i = 0; i < naccounts; i++)
+		account_free(&accounts[i]);
+	free(accounts);
+	loop_free(&loop);
+	config_free(&cfg);
+	log_close();
+	return (status);
+
+config_error:
+	fprintf(stderr, "facteur: %s\n", err.msg);
+	config_free(&cfg);
+	return (EX_CONFIG);
+}

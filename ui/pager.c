@@ -1,0 +1,480 @@
+/*
+ * The pager: shows one message rendered by the MIME module. Rendering
+ * runs on a worker (a big message never freezes the keyboard); the
+ * result is wrapped to the window width when drawn.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curses.h>
+
+#include "config/keymap.h"
+#include "core/loop.h"
+#include "core/worker.h"
+#include "core/xmalloc.h"
+#include "mail/account.h"
+#include "mail/mailbox.h"
+#include "mime/render.h"
+#include "mime/sanitize.h"
+#include "ui/ui.h"
+
+/* One screen line: a slice of a rendered line. */
+struct pager_vline {
+	size_t	line;
+	size_t	off;
+	size_t	len;
+};
+
+struct pager {
+	struct ui		*ui;
+	struct account		*account;
+	char			*id;
+	char			*subject;
+	struct render		 r;
+	int			 loaded;
+	struct job		*job;
+	int			 full_headers;
+	char			*error;
+
+	struct pager_vline	*v;
+	size_t			 nv;
+	int			 wrapped_cols;
+	size_t			 top;
+	int			 height;
+	char			*search;
+};
+
+static struct worker	*pager_worker;	/* renders off the loop thread */
+
+struct pager_render {
+	struct pager	*pager;
+	char		*path;
+	struct render_opts opts;
+	struct render	 r;
+};
+
+static int
+pager_render_run(struct job *j, void *arg)
+{
+	struct pager_render	*pr = arg;
+
+	return (mime_render_file(pr->path, &pr->opts, &pr->r, job_error(j)));
+}
+
+static void
+pager_render_done(struct job *j, void *arg, int result,
+    const struct error *err)
+{
+	struct pager_render	*pr = arg;
+	struct pager		*p = pr->pager;
+
+	p->job = NULL;
+	p->loaded = 1;
+	if (result != 0) {
+		free(p->error);
+		p->error = xstrdup(err->msg);
+	} else {
+		render_free(&p->r);
+		p->r = pr->r;
+		memset(&pr->r, 0, sizeof pr->r);
+	}
+	p->wrapped_cols = 0;
+	ui_redraw(p->ui);
+}
+
+static void
+pager_render_free(void *arg)
+{
+	struct pager_render	*pr = arg;
+
+	render_free(&pr->r);
+	free(pr->path);
+	free(pr);
+}
+
+static void
+pager_load(struct ui *ui, struct pager *p)
+{
+	struct pager_render	*pr;
+	struct error		 err;
+	char			*path = NULL;
+	struct account		*a = p->account;
+
+	if (p->job != NULL)
+		job_cancel(p->job);
+	p->job = NULL;
+	p->loaded = 0;
+	p->top = 0;
+	free(p->error);
+	p->error = NULL;
+	error_clear(&err);
+	if (a->ops->message_path(a->backend, p->id, &path, &err) != 0) {
+		p->loaded = 1;
+		p->error = xstrdup(err.msg);
+		return;
+	}
+	if (pager_worker == NULL)
+		pager_worker = worker_new(ui_loop(ui), "render");
+	pr = xcalloc(1, sizeof *pr);
+	pr->pager = p;
+	pr->path = path;
+	pr->opts.full_headers = p->full_headers;
+	pr->opts.prefer_html = ui_options(ui)->prefer_html;
+	p->job = job_new("render", pager_render_run, pager_render_done, pr);
+	job_set_free(p->job, pager_render_free);
+	worker_submit(pager_worker, p->job);
+}
+
+/* Marks the message read when it is opened (set mark_read). */
+static void
+pager_mark_read(struct ui *ui, struct pager *p)
+{
+	struct mailbox		*mb = ui_index_mailbox(ui);
+	long			 at;
+
+	if (!ui_options(ui)->mark_read || mb == NULL)
+		return;
+	if ((at = mailbox_find(mb, p->id)) < 0)
+		return;
+	if (mb->rows[at].s.flags & MSG_UNREAD)
+		ui_message_action(ui, mb, (size_t)at, "toggle-new");
+}
+
+void
+pager_open(struct ui *ui, struct account *a, const char *id,
+    const char *subject)
+{
+	struct pager	*p;
+
+	p = xcalloc(1, sizeof *p);
+	p->ui = ui;
+	p->account = a;
+	p->id = xstrdup(id);
+	p->subject = xstrdup(subject != NULL ? subject : "");
+	ui_push(ui, &pager_screen_ops, p);
+	pager_load(ui, p);
+	pager_mark_read(ui, p);
+}
+
+/* Splits rendered lines into screen lines of at most cols columns. */
+static void
+pager_wrap(struct pager *p, int cols)
+{
+	size_t	i, cap = 0, off, len, n;
+	int	used;
+	const char *text;
+
+	p->nv = 0;
+	for (i = 0; i < p->r.n; i++) {
+		text = p->r.lines[i].text;
+		len = strlen(text);
+		off = 0;
+		do {
+			if (p->nv == cap) {
+				cap = cap == 0 ? 256 : cap * 2;
+				p->v = xreallocarray(p->v, cap, sizeof *p->v);
+			}
+			n = sanitize_fit(text + off, cols, &used);
+			if (n == 0 && off < len) {
+				/* A character wider than the window. */
+				n = 1;
+				while (off + n < len &&
+				    ((unsigned char)text[off + n] & 0xc0) ==
+				    0x80)
+					n++;
+			}
+			p->v[p->nv].line = i;
+			p->v[p->nv].off = off;
+			p->v[p->nv].len = n;
+			p->nv++;
+			off += n;
+		} while (off < len);
+	}
+	p->wrapped_cols = cols;
+}
+
+static int
+pager_line_attr(struct ui *ui, const struct render_line *l)
+{
+	switch (l->kind) {
+	case RENDER_HEADER:
+		return (ui_attr(ui, UC_HEADER_VALUE));
+	case RENDER_QUOTE:
+		switch (l->quote_depth % 3) {
+		case 1:
+			return (ui_attr(ui, UC_QUOTED1));
+		case 2:
+			return (ui_attr(ui, UC_QUOTED2));
+		default:
+			return (ui_attr(ui, UC_QUOTED3));
+		}
+	case RENDER_SIGNATURE:
+		return (ui_attr(ui, UC_SIGNATURE));
+	case RENDER_ATTACHMENT:
+	case RENDER_NOTE:
+		return (ui_attr(ui, UC_INDEX_TREE));
+	default:
+		return (ui_attr(ui, UC_NORMAL));
+	}
+}
+
+/* Shows each match of the search in the line in the search colour. */
+static void
+pager_highlight(struct ui *ui, int y, char *slice, const char *needle,
+    int cols)
+{
+	char	*at = slice, *m, saved;
+	size_t	 nlen = strlen(needle);
+	int	 x;
+
+	attrset(ui_attr(ui, UC_SEARCH));
+	while ((m = strcasestr(at, needle)) != NULL) {
+		saved = *m;
+		*m = '\0';
+		x = sanitize_width(slice);
+		*m = saved;
+		if (x >= cols)
+			break;
+		saved = m[nlen];
+		m[nlen] = '\0';
+		ui_put(y, x, m, cols - x, 0);
+		m[nlen] = saved;
+		at = m + nlen;
+	}
+	attrset(A_NORMAL);
+}
+
+static void
+pager_draw(struct ui *ui, void *data, int top, int height)
+{
+	struct pager		*p = data;
+	struct render_line	*l;
+	struct pager_vline	*v;
+	char			*slice, *colon;
+	int			 i, cols = ui_cols(ui), w;
+
+	p->height = height;
+	if (!p->loaded) {
+		ui_put(top, 0, "Loading message...", cols, 0);
+		return;
+	}
+	if (p->error != NULL) {
+		attrset(ui_attr(ui, UC_ERROR));
+		ui_put(top, 0, p->error, cols, 0);
+		attrset(A_NORMAL);
+		return;
+	}
+	if (p->wrapped_cols != cols)
+		pager_wrap(p, cols);
+	if (p->nv > 0 && p->top >= p->nv)
+		p->top = p->nv - 1;
+	for (i = 0; i < height && p->top + (size_t)i < p->nv; i++) {
+		v = &p->v[p->top + (size_t)i];
+		l = &p->r.lines[v->line];
+		slice = xstrndup(l->text + v->off, v->len);
+		attrset(pager_line_attr(ui, l));
+		if (l->kind == RENDER_HEADER && v->off == 0 &&
+		    (colon = strchr(slice, ':')) != NULL) {
+			*colon = '\0';
+			attrset(ui_attr(ui, UC_HEADER_NAME));
+			w = ui_put(top + i, 0, slice, cols, 0);
+			w += ui_put(top + i, w, ":", cols - w, 0);
+			attrset(pager_line_attr(ui, l));
+			ui_put(top + i, w, colon + 1, cols - w, 0);
+		} else
+			ui_put(top + i, 0, slice, cols, 0);
+		if (p->search != NULL && *p->search != '\0')
+			pager_highlight(ui, top + i, slice, p->search, cols);
+		free(slice);
+		attrset(A_NORMAL);
+	}
+}
+
+static void
+pager_status(struct ui *ui, void *data, char *out, size_t len)
+{
+	struct pager	*p = data;
+	int		 pct;
+
+	if (p->nv == 0)
+		pct = 100;
+	else if (p->top + (size_t)p->height >= p->nv)
+		pct = 100;
+	else
+		pct = (int)((p->top + (size_t)p->height) * 100 / p->nv);
+	snprintf(out, len, "facteur: %s  -- %d%%", p->subject, pct);
+}
+
+static void
+pager_scroll(struct ui *ui, struct pager *p, long delta)
+{
+	long	top = (long)p->top + delta;
+	long	max = (long)p->nv - (p->height > 0 ? p->height : 1);
+
+	if (top > max)
+		top = max;
+	if (top < 0)
+		top = 0;
+	p->top = (size_t)top;
+	ui_redraw(ui);
+}
+
+static void
+pager_search(struct ui *ui, struct pager *p, int dir, int skip)
+{
+	long		 i;
+	char		*slice;
+	int		 found;
+
+	if (p->search == NULL) {
+		ui_message(ui, "No search pattern.");
+		return;
+	}
+	for (i = (long)p->top + (skip ? dir : 0); i >= 0 && (size_t)i < p->nv;
+	    i += dir) {
+		slice = xstrndup(p->r.lines[p->v[i].line].text + p->v[i].off,
+		    p->v[i].len);
+		found = strcasestr(slice, p->search) != NULL;
+		free(slice);
+		if (found) {
+			p->top = (size_t)i;
+			ui_redraw(ui);
+			return;
+		}
+	}
+	ui_message(ui, "Not found: %s", p->search);
+}
+
+static struct pager	*pager_prompting;
+
+static void
+pager_search_done(struct ui *ui, const char *text, void *arg)
+{
+	struct pager	*p = pager_prompting;
+	int		 dir = (int)(intptr_t)arg;
+
+	if (p == NULL || text == NULL || *text == '\0')
+		return;
+	free(p->search);
+	p->search = xstrdup(text);
+	pager_search(ui, p, dir, 1);
+}
+
+/* Moves to the next or previous message of the index. */
+static void
+pager_step(struct ui *ui, struct pager *p, int dir)
+{
+	struct mailbox		*mb = ui_index_mailbox(ui);
+	struct mailbox_row	*r;
+	struct error		 err;
+	long			 at;
+
+	if (mb == NULL || (at = mailbox_find(mb, p->id)) < 0)
+		return;
+	error_clear(&err);
+	at += dir;
+	if (at < 0 || (r = mailbox_row(mb, (size_t)at, &err)) == NULL) {
+		ui_message(ui, dir > 0 ? "This is the last message." :
+		    "This is the first message.");
+		return;
+	}
+	ui_index_set_cursor(ui, (size_t)at);
+	free(p->id);
+	free(p->subject);
+	p->id = xstrdup(r->s.id);
+	p->subject = xstrdup(r->s.subject != NULL ? r->s.subject : "");
+	pager_load(ui, p);
+	pager_mark_read(ui, p);
+	ui_redraw(ui);
+}
+
+static int
+pager_action(struct ui *ui, void *data, const char *a)
+{
+	struct pager	*p = data;
+	long		 page = p->height > 1 ? p->height - 1 : 1;
+	struct mailbox	*mb;
+	long		 at;
+
+	if (strcmp(a, "next-line") == 0 || strcmp(a, "next-entry") == 0)
+		pager_scroll(ui, p, 1);
+	else if (strcmp(a, "previous-line") == 0 ||
+	    strcmp(a, "previous-entry") == 0)
+		pager_scroll(ui, p, -1);
+	else if (strcmp(a, "next-page") == 0 || strcmp(a, "page-down") == 0)
+		pager_scroll(ui, p, page);
+	else if (strcmp(a, "previous-page") == 0 ||
+	    strcmp(a, "page-up") == 0)
+		pager_scroll(ui, p, -page);
+	else if (strcmp(a, "half-down") == 0)
+		pager_scroll(ui, p, page / 2);
+	else if (strcmp(a, "half-up") == 0)
+		pager_scroll(ui, p, -page / 2);
+	else if (strcmp(a, "top") == 0 || strcmp(a, "first-entry") == 0)
+		pager_scroll(ui, p, -(long)p->nv);
+	else if (strcmp(a, "bottom") == 0 || strcmp(a, "last-entry") == 0)
+		pager_scroll(ui, p, (long)p->nv);
+	else if (strcmp(a, "next-message") == 0)
+		pager_step(ui, p, 1);
+	else if (strcmp(a, "previous-message") == 0)
+		pager_step(ui, p, -1);
+	else if (strcmp(a, "toggle-headers") == 0) {
+		p->full_headers ^= 1;
+		pager_load(ui, p);
+	} else if (strcmp(a, "search") == 0 ||
+	    strcmp(a, "search-reverse") == 0) {
+		pager_prompting = p;
+		ui_prompt(ui, strcmp(a, "search") == 0 ? "Search: " :
+		    "Reverse search: ", NULL, pager_search_done,
+		    (void *)(intptr_t)(strcmp(a, "search") == 0 ? 1 : -1));
+	} else if (strcmp(a, "search-next") == 0)
+		pager_search(ui, p, 1, 1);
+	else if (strcmp(a, "search-previous") == 0)
+		pager_search(ui, p, -1, 1);
+	else if (strcmp(a, "sync") == 0)
+		ui_message(ui, "Leave the message to sync.");
+	else {
+		mb = ui_index_mailbox(ui);
+		if (mb == NULL || (at = mailbox_find(mb, p->id)) < 0)
+			return (0);
+		return (ui_message_action(ui, mb, (size_t)at, a));
+	}
+	return (1);
+}
+
+static void
+pager_free(struct ui *ui, void *data)
+{
+	struct pager	*p = data;
+
+	if (p->job != NULL)
+		job_cancel(p->job);
+	if (pager_prompting == p)
+		pager_prompting = NULL;
+	render_free(&p->r);
+	free(p->v);
+	free(p->id);
+	free(p->subject);
+	free(p->error);
+	free(p->search);
+	free(p);
+}
+
+/* Stops the render worker (at exit). */
+void	pager_shutdown(void);
+void
+pager_shutdown(void)
+{
+	worker_free(&pager_worker);
+}
+
+const struct screen_ops pager_screen_ops = {
+	.name = "pager",
+	.keymap = KM_PAGER,
+	.draw = pager_draw,
+	.action = pager_action,
+	.free = pager_free,
+	.status = pager_status,
+};

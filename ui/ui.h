@@ -1,0 +1,132 @@
+/*
+ * The terminal front end: a stack of screens (index, pager, folder list,
+ * help) drawn by one paint function once per loop turn, a status line
+ * with a one-line prompt, and key dispatch through named actions. Only
+ * the loop thread calls anything here.
+ */
+#ifndef FACTEUR_UI_UI_H
+#define FACTEUR_UI_UI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/keymap.h"
+
+struct config;
+struct loop;
+struct account;
+struct ui;
+
+struct screen_ops {
+	const char	*name;
+	unsigned	 keymap;	/* KM_* bit of its bindings */
+	/* Draws into rows [top, top+height) of the terminal. */
+	void		(*draw)(struct ui *, void *, int top, int height);
+	/* Handles a named action. Returns 1 if handled. */
+	int		(*action)(struct ui *, void *, const char *);
+	void		(*free)(struct ui *, void *);
+	/* Optional: a short description for the status line. */
+	void		(*status)(struct ui *, void *, char *, size_t);
+};
+
+/* Prompt completion: called with the text the user typed (NULL when
+   cancelled). */
+typedef void (*ui_prompt_cb)(struct ui *, const char *, void *);
+
+enum ui_color {
+	UC_NORMAL, UC_INDEX_UNREAD, UC_INDEX_FLAGGED, UC_INDEX_DELETED,
+	UC_INDEX_CURSOR, UC_INDEX_DATE, UC_INDEX_FROM, UC_INDEX_TREE,
+	UC_STATUS, UC_ERROR, UC_HEADER_NAME, UC_HEADER_VALUE, UC_QUOTED,
+	UC_QUOTED1, UC_QUOTED2, UC_QUOTED3, UC_SIGNATURE, UC_SEARCH,
+	UC_SIDEBAR, UC_SIDEBAR_CURRENT, UC_HELP_KEY, UC_MAX
+};
+
+struct ui_options {
+	const char	*sort;		/* date | date-reverse | threads */
+	int		 sidebar;
+	int		 sidebar_width;
+	int		 mark_read;
+	int		 prefer_html;
+	int		 sync_on_start;
+	const char	*date_format;
+};
+
+struct ui	*ui_new(struct loop *, struct config *, struct account **,
+		    size_t, const struct ui_options *);
+/* Takes the terminal, opens the first account, runs until quit. Returns
+   the exit status. */
+int		 ui_run(struct ui *);
+void		 ui_free(struct ui **);
+
+/* Screens. */
+void		 ui_push(struct ui *, const struct screen_ops *, void *);
+void		 ui_pop(struct ui *);
+void		 ui_redraw(struct ui *);
+
+/* The status line: a message that stays a few seconds. */
+void		 ui_message(struct ui *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 ui_error(struct ui *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* Background work shown in the status line; NULL clears it. */
+void		 ui_progress(struct ui *, const char *);
+void		 ui_prompt(struct ui *, const char *, const char *,
+		    ui_prompt_cb, void *);
+
+/* Accessors for screens. */
+struct loop	*ui_loop(struct ui *);
+struct config	*ui_config(struct ui *);
+const struct ui_options *ui_options(struct ui *);
+struct account	*ui_account(struct ui *);
+struct account	*ui_account_at(struct ui *, size_t);
+size_t		 ui_account_count(struct ui *);
+int		 ui_cols(struct ui *);
+int		 ui_lines(struct ui *);
+int		 ui_attr(struct ui *, enum ui_color);
+
+/* Drawing helpers: puts the sanitised UTF-8 text at (y, x) within cols
+   columns, padding with spaces when pad. Returns the columns used. */
+int		 ui_put(int y, int x, const char *, int cols, int pad);
+/* The first key bound to action on a screen, for hints ("?"). */
+const char	*ui_key_for(struct ui *, unsigned, const char *);
+
+/* Index screen (ui/index.c). */
+void		*index_new(struct ui *);
+extern const struct screen_ops index_screen_ops;
+/* Opens a folder or query in the index (replaces the mailbox). */
+void		 index_open(struct ui *, struct account *, const char *,
+		    const char *);
+/* Called when the account's store changed (after sync or a write). */
+void		 index_store_changed(struct ui *, struct account *);
+/* The folder list, reused by the sidebar. */
+void		 folders_draw_list(struct ui *, int, int, int, int, int,
+		    size_t, long);
+
+/* Pager (ui/pager.c). */
+void		 pager_open(struct ui *, struct account *, const char *id,
+		    const char *subject);
+extern const struct screen_ops pager_screen_ops;
+
+/* Folder list (ui/folders.c). */
+void		 folders_open(struct ui *);
+void		 folders_refresh(struct ui *);
+extern const struct screen_ops folders_screen_ops;
+
+/* Help (ui/help.c). */
+void		 help_open(struct ui *, unsigned);
+extern const struct screen_ops help_screen_ops;
+
+/* Actions (ui/actions.c). */
+extern const struct action_desc ui_actions[];
+extern const size_t ui_nactions;
+
+/* Shared between index and pager: flag and tag actions on a message. */
+struct mailbox;
+struct mailbox_row;
+int		 ui_message_action(struct ui *, struct mailbox *, size_t,
+		    const char *);
+struct mailbox	*ui_index_mailbox(struct ui *);
+size_t		 ui_index_cursor(struct ui *);
+void		 ui_index_set_cursor(struct ui *, size_t);
+
+#endif
