@@ -25,8 +25,8 @@ struct config_option_info {
 	const char		*name;
 	enum config_type	 type;
 	const char		*type_name;	/* "bool", "number", ... */
-	const char		*values;	/* "10..80", "plain|html", NULL */
-	const char		*def;		/* as written in a config */
+	const char		*values;	/* "10..80", "a|b", NULL */
+	const char		*def;		/* as in a config file */
 	const char		*doc;		/* one line */
 };
 
@@ -47,11 +47,11 @@ struct config_account {
 	char		*password_cmd;
 	char		*keep_on_server;
 	char		*poll_interval;
-	char		*tls;		/* "on", "off", "starttls", "implicit" */
+	char		*tls;		/* on, off, starttls, implicit */
 	char		*tls_ca_file;
 	char		*user;
 	char		*notmuch_config;
-	char		*file;		/* where "account NAME" was written */
+	char		*file;		/* where "account NAME" is */
 	unsigned	 line;
 };
 

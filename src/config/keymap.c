@@ -183,7 +183,8 @@ keymap_parse_key(const char *s, int *keys, size_t *n)
 		nk = 1;
 		if (*s == '<' && (close = strchr(s + 1, '>')) != NULL &&
 		    keymap_name_shape(s + 1, close - s - 1)) {
-			if (keymap_parse_name(s + 1, close - s - 1, k, &nk) != 0)
+			if (keymap_parse_name(s + 1, close - s - 1, k,
+			    &nk) != 0)
 				return (-1);
 			s = close + 1;
 		} else if (*s == '^' && s[1] != '\0') {

@@ -22,7 +22,7 @@ struct config;
 /* One action the UI implements; the table belongs to the UI. */
 struct action_desc {
 	const char	*name;		/* "next-entry" */
-	const char	*description;	/* one line for the help screen */
+	const char	*description;	/* one line, for help */
 	unsigned	 screens;	/* KM_* bits */
 };
 
@@ -56,7 +56,7 @@ enum {
 #define KEYC_SPACE	' '
 #define KEYC_CTRL(c)	((c) & 0x1f)
 
-#define KEYMAP_MAXKEYS	4	/* longest sequence, as "gg" or "<Esc>v" */
+#define KEYMAP_MAXKEYS	4	/* longest sequence ("gg", "<Esc>v") */
 
 enum km_match {
 	KM_NONE,		/* nothing starts with these keys */

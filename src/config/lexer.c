@@ -179,7 +179,8 @@ config_lex_next(struct config_lexer *lx, struct config_stmt *st,
 			continue;
 		}
 		if (c == '#' && !inword) {
-			while (lx->p < lx->end && config_lex_eol(lx, lx->p) == 0)
+			while (lx->p < lx->end &&
+			    config_lex_eol(lx, lx->p) == 0)
 				lx->p++;
 			continue;
 		}

@@ -260,8 +260,8 @@ config_option_parse(const struct config_option *o, const char *value,
 	case CONFIG_STRING:
 		if ((o->flags & CONFIG_OPT_KEYMAP) &&
 		    !config_option_keymap_name(value))
-			return (config_error(err, file, line, "bad key map name "
-			    "'%s', expected letters, digits, '-' or '_'",
+			return (config_error(err, file, line, "bad key map "
+			    "name '%s', expected letters, digits, '-' or '_'",
 			    value));
 		if (o->flags & CONFIG_OPT_PATH)
 			*out = config_expand_path(value);

@@ -24,7 +24,7 @@
 struct config_parse {
 	struct config		*cfg;
 	const char		*file;		/* for messages */
-	char			*dir;		/* for a relative source */
+	char			*dir;		/* base of "source" */
 	int			 depth;		/* of nested source */
 	int			 keymap;	/* a key map: binds only */
 	struct config_account	*account;	/* the open block */
@@ -539,12 +539,12 @@ config_parse_screens(struct config_parse *ctx, unsigned line,
 		hint = config_suggest(name, config_screens, KM_NSCREENS,
 		    sizeof config_screens[0]);
 		if (hint != NULL)
-			rc = config_error(err, ctx->file, line, "unknown screen "
-			    "'%s' (did you mean '%s'?)", name, hint);
+			rc = config_error(err, ctx->file, line, "unknown "
+			    "screen '%s' (did you mean '%s'?)", name, hint);
 		else
-			rc = config_error(err, ctx->file, line, "unknown screen "
-			    "'%s', expected generic, index, pager, folders or "
-			    "help", name);
+			rc = config_error(err, ctx->file, line, "unknown "
+			    "screen '%s', expected generic, index, pager, "
+			    "folders or help", name);
 		break;
 	}
 	free(copy);
@@ -628,8 +628,9 @@ config_parse_bind(struct config_parse *ctx, struct config_stmt *st,
 		    &cfg->actions[0].name, cfg->nactions,
 		    sizeof cfg->actions[0]);
 		if (hint != NULL)
-			return (config_error(err, ctx->file, st->line, "unknown "
-			    "action '%s' (did you mean '%s'?)", name, hint));
+			return (config_error(err, ctx->file, st->line,
+			    "unknown action '%s' (did you mean '%s'?)", name,
+			    hint));
 		return (config_error(err, ctx->file, st->line, "unknown "
 		    "action '%s', expected an action from the help screen",
 		    name));
@@ -812,7 +813,8 @@ config_finish(struct config *cfg, struct error *err)
 {
 	const struct config_bindop	*op;
 	const char			*name, *dir;
-	char				 home[PATH_MAX], path[PATH_MAX + 32];
+	char				 home[PATH_MAX];
+	char				 path[PATH_MAX + 32];
 	char				 builtin[128];
 	size_t				 i;
 	int				 rc = 1;
@@ -898,6 +900,7 @@ config_set(struct config *cfg, const char *name, const char *value,
 	return (config_set_at(cfg, name, value, NULL, 0, err));
 }
 
+/* How many accounts the config has. */
 size_t
 config_account_count(const struct config *cfg)
 {
@@ -925,6 +928,7 @@ config_account_get(const struct config_account *a, const char *key)
 	return (NULL);
 }
 
+/* How many saved searches the config has. */
 size_t
 config_search_count(const struct config *cfg)
 {

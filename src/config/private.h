@@ -45,7 +45,7 @@ struct config_option {
 	const char		*def;
 	long			 min;
 	long			 max;
-	const char *const	*words;	/* CONFIG_ENUM: NULL-terminated */
+	const char *const	*words;	/* enums: NULL-terminated */
 	int			 flags;
 	const char		*doc;
 };
@@ -115,7 +115,7 @@ struct config {
 
 	struct config_color		 colors[CONFIG_NCOLORS];
 
-	char				**stack;	/* files being read */
+	char				**stack;	/* files open */
 	size_t				 nstack;
 };
 
@@ -133,8 +133,8 @@ int	config_option_parse(const struct config_option *, const char *,
 char	*config_expand_path(const char *);
 const char *config_suggest(const char *, const char *const *, size_t,
 	    size_t);
-int	config_error(struct error *, const char *, unsigned, const char *, ...)
-	    __attribute__((format(printf, 4, 5)));
+int	config_error(struct error *, const char *, unsigned,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
 
 /* keymap.c */
 void	config_keymap_bind(struct config *, unsigned, const int *, size_t,

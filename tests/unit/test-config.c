@@ -813,7 +813,8 @@ Test(config, file_larger_than_a_mebibyte_is_refused)
 Test(config, default_path_honours_xdg_config_home)
 {
 	setenv("XDG_CONFIG_HOME", "/somewhere/cfg", 1);
-	cr_expect_str_eq(config_default_path(), "/somewhere/cfg/facteur/config");
+	cr_expect_str_eq(config_default_path(),
+	    "/somewhere/cfg/facteur/config");
 	setenv("XDG_CONFIG_HOME", "", 1);
 	setenv("HOME", "/home/alice", 1);
 	cr_expect_str_eq(config_default_path(),

@@ -295,7 +295,8 @@ Test(keymap, every_code_point_round_trips)
 
 Test(keymap, key_name_reports_short_buffers_and_bad_keys)
 {
-	int	keys[] = { KEYC_PAGEDOWN, 'x' }, bad = 0x90, none = KEYC_LAST + 1;
+	int	keys[] = { KEYC_PAGEDOWN, 'x' }, bad = 0x90;
+	int	none = KEYC_LAST + 1;
 	char	buf[6];
 
 	cr_expect_eq(keymap_key_name(keys, 2, buf, sizeof buf), -1);
