@@ -960,3 +960,39 @@ Test(config, random_input_never_crashes)
 			    strlen(FUZZ_NAME) + 1) == 0, "%s", err.msg);
 	}
 }
+
+/*
+ * Every prefix of a full config either loads or fails with a located
+ * message: cutting a file anywhere (mid-quote, mid-continuation, mid
+ * UTF-8 character) never crashes or loses the file name.
+ */
+Test(config, every_prefix_of_a_config_loads_or_fails_cleanly)
+{
+	static const char text[] =
+	    "# facteur\nset sort = threads\nset date_format=\"%d \\\"%b\\\"\"\n"
+	    "set \\\n  sidebar\naccount work\n  imap imaps://a@b.example\n"
+	    "  password_cmd 'pass show mail/work'\nsearch inbox \"tag:inbox\"\n"
+	    "bind index,pager d delete-message\nbind generic <Esc>v help\n"
+	    "unbind pager q\nbind index é limit\n"
+	    "color index_unread bold brightwhite default\n";
+	char	buf[sizeof text];
+	size_t	len;
+	int	ok = 0;
+
+	for (len = 0; len < sizeof text; len++) {
+		memcpy(buf, text, len);
+		buf[len] = '\0';
+		config_free(&cfg);
+		cfg = config_new(test_actions, NACTIONS);
+		if (config_load_string(cfg, "cut", buf, &err) == 0) {
+			ok++;
+			continue;
+		}
+		cr_assert_eq(err.kind, ERR_CONFIG);
+		cr_assert(strncmp(err.msg, "cut:", 4) == 0, "at %zu: %s", len,
+		    err.msg);
+	}
+	cr_expect_gt(ok, 1);
+	cr_expect_eq(config_account_count(cfg), 1, "the whole text loaded");
+	cr_expect_eq(config_color(cfg, "index_unread", NULL, NULL, NULL), 0);
+}
