@@ -627,6 +627,33 @@ Test(local, threads_view_groups_a_reply_chain_with_depths)
 	ops->close(&be);
 }
 
+Test(local, malformed_query_is_a_config_error_in_notmuchs_words)
+{
+	struct backend	*be;
+	struct view	*v = NULL;
+	struct error	 err;
+
+	md_folder("");
+	be = open_be("deleted", NULL);
+	cr_assert_eq(ops->open_view(be, "date:nonsense..", VIEW_NEWEST_FIRST,
+	    0, &v, &err), -1);
+	cr_assert_null(v);
+	cr_assert_eq(err.kind, ERR_CONFIG);
+	cr_assert_not_null(strstr(err.msg, "date:nonsense.."), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "date specification"), "%s",
+	    err.msg);
+
+	/* notmuch words only a handle's first error; later ones still
+	   fail with the query named, and good queries still work. */
+	cr_assert_eq(ops->open_view(be, "foo AND", VIEW_NEWEST_FIRST, 0, &v,
+	    &err), -1);
+	cr_assert_eq(err.kind, ERR_CONFIG);
+	cr_assert_not_null(strstr(err.msg, "foo AND"), "%s", err.msg);
+	cr_assert_null(strstr(err.msg, "date"), "stale text: %s", err.msg);
+	cr_assert_eq(count_of(be, "*"), 0);
+	ops->close(&be);
+}
+
 Test(local, from_is_decoded_display_name_or_address)
 {
 	struct backend		*be;

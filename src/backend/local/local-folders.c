@@ -138,28 +138,21 @@ static int
 local_count(struct backend *be, const char *qs, unsigned long *total,
     unsigned long *unread, struct error *err)
 {
-	notmuch_query_t		*q;
-	notmuch_status_t	 st;
-	unsigned		 count;
-	char			*uqs;
+	notmuch_query_t	*q;
+	unsigned	 count;
+	char		*uqs;
 
-	if ((q = local_query_new(be, qs, err)) == NULL)
+	if ((q = local_query_new(be, qs, 0, &count, err)) == NULL)
 		return (-1);
-	st = notmuch_query_count_messages(q, &count);
 	notmuch_query_destroy(q);
-	if (st != NOTMUCH_STATUS_SUCCESS)
-		return (local_nm_error(err, be->ro, st, "count %s", qs));
 	*total = count;
 
 	xasprintf(&uqs, "(%s) and tag:unread", qs);
-	q = local_query_new(be, uqs, err);
+	q = local_query_new(be, uqs, 0, &count, err);
 	free(uqs);
 	if (q == NULL)
 		return (-1);
-	st = notmuch_query_count_messages(q, &count);
 	notmuch_query_destroy(q);
-	if (st != NOTMUCH_STATUS_SUCCESS)
-		return (local_nm_error(err, be->ro, st, "count %s", qs));
 	*unread = count;
 	return (0);
 }

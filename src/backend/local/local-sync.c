@@ -247,12 +247,14 @@ local_sync_forget_dir(struct local_sync *s, const char *rel, int depth,
 		return (0);
 	local_list_take(&s->gone, xstrdup(rel));
 	fns = notmuch_directory_get_child_files(dir);
-	for (; notmuch_filenames_valid(fns); notmuch_filenames_move_to_next(fns))
+	for (; notmuch_filenames_valid(fns);
+	    notmuch_filenames_move_to_next(fns))
 		local_list_take(&s->del, local_join(rel,
 		    notmuch_filenames_get(fns)));
 	notmuch_filenames_destroy(fns);
 	fns = notmuch_directory_get_child_directories(dir);
-	for (; notmuch_filenames_valid(fns); notmuch_filenames_move_to_next(fns))
+	for (; notmuch_filenames_valid(fns);
+	    notmuch_filenames_move_to_next(fns))
 		local_list_take(&subs, local_join(rel,
 		    notmuch_filenames_get(fns)));
 	notmuch_filenames_destroy(fns);
@@ -284,7 +286,8 @@ local_sync_scan_gone(struct local_sync *s, const char *rel, int depth,
 	if (dir == NULL)
 		return (0);
 	fns = notmuch_directory_get_child_directories(dir);
-	for (; notmuch_filenames_valid(fns); notmuch_filenames_move_to_next(fns))
+	for (; notmuch_filenames_valid(fns);
+	    notmuch_filenames_move_to_next(fns))
 		local_list_take(&subs, local_join(rel,
 		    notmuch_filenames_get(fns)));
 	notmuch_filenames_destroy(fns);

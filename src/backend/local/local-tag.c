@@ -256,11 +256,12 @@ local_set_tags(struct backend *be, const char *const *ids, size_t n,
 	for (i = 0; rv == 0 && words[i] != NULL; i++) {
 		if ((words[i][0] != '+' && words[i][0] != '-') ||
 		    words[i][1] == '\0')
-			rv = error_set(err, ERR_CONFIG, "bad tag change \"%s\": "
-			    "use +tag or -tag", words[i]);
+			rv = error_set(err, ERR_CONFIG,
+			    "bad tag change \"%s\": use +tag or -tag",
+			    words[i]);
 		else if (strlen(words[i] + 1) > NOTMUCH_TAG_MAX)
-			rv = error_set(err, ERR_CONFIG, "tag too long: %.40s...",
-			    words[i] + 1);
+			rv = error_set(err, ERR_CONFIG,
+			    "tag too long: %.40s...", words[i] + 1);
 		else if (words[i][0] == '+')
 			a[na++] = words[i] + 1;
 		else

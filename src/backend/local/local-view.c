@@ -25,12 +25,15 @@ static const struct {
 	{ "passed", MSG_PASSED },
 };
 
-/* Creates a query on the reader with the excluded tags applied. */
+/* Creates a query on the reader with the excluded tags applied and, if
+   count is not NULL, counts its messages (or threads). */
 notmuch_query_t *
-local_query_new(struct backend *be, const char *qs, struct error *err)
+local_query_new(struct backend *be, const char *qs, int threads,
+    unsigned *count, struct error *err)
 {
 	notmuch_query_t		*q;
-	notmuch_status_t	 st;
+	notmuch_status_t	 st = NOTMUCH_STATUS_SUCCESS;
+	char			*mark;
 	size_t			 i;
 
 	if (qs == NULL || *qs == '\0')
@@ -39,17 +42,26 @@ local_query_new(struct backend *be, const char *qs, struct error *err)
 		error_set(err, ERR_IO, "query %s: out of memory", qs);
 		return (NULL);
 	}
+	mark = local_status_mark(be->ro);
 	notmuch_query_set_omit_excluded(q, NOTMUCH_EXCLUDE_TRUE);
 	for (i = 0; be->exclude[i] != NULL; i++) {
 		/* IGNORED: the query names the tag itself, so it shows. */
 		st = notmuch_query_add_tag_exclude(q, be->exclude[i]);
-		if (st != NOTMUCH_STATUS_SUCCESS &&
-		    st != NOTMUCH_STATUS_IGNORED) {
-			local_nm_error(err, be->ro, st, "query %s", qs);
-			notmuch_query_destroy(q);
-			return (NULL);
-		}
+		if (st == NOTMUCH_STATUS_IGNORED)
+			st = NOTMUCH_STATUS_SUCCESS;
+		if (st != NOTMUCH_STATUS_SUCCESS)
+			break;
 	}
+	if (st == NOTMUCH_STATUS_SUCCESS && count != NULL && threads)
+		st = notmuch_query_count_threads(q, count);
+	else if (st == NOTMUCH_STATUS_SUCCESS && count != NULL)
+		st = notmuch_query_count_messages(q, count);
+	if (st != NOTMUCH_STATUS_SUCCESS) {
+		local_query_error(err, be->ro, &mark, st, qs);
+		notmuch_query_destroy(q);
+		return (NULL);
+	}
+	free(mark);
 	return (q);
 }
 
@@ -168,8 +180,8 @@ local_add_thread(struct summary_batch *out, notmuch_thread_t *t,
 	notmuch_message_t	*m, *pick = NULL;
 	notmuch_bool_t		 match;
 	struct summary		 s;
-	const char		*authors, *subject;
-	char			*tags;
+	const char		*subject;
+	char			*tags, *authors, *p;
 	unsigned		 unread = 0;
 
 	memset(&s, 0, sizeof s);
@@ -186,10 +198,14 @@ local_add_thread(struct summary_batch *out, notmuch_thread_t *t,
 	}
 
 	tags = local_tags_string(notmuch_thread_get_tags(t), &s.flags);
-	authors = notmuch_thread_get_authors(t);
+	/* notmuch puts a '|' between matched and other authors. */
+	authors = xstrdup(notmuch_thread_get_authors(t) != NULL ?
+	    notmuch_thread_get_authors(t) : "");
+	for (p = authors; (p = strchr(p, '|')) != NULL; p++)
+		*p = ',';
 	subject = notmuch_thread_get_subject(t);
 	s.thread = (char *)notmuch_thread_get_thread_id(t);
-	s.from = (char *)(authors != NULL ? authors : "");
+	s.from = authors;
 	s.subject = (char *)(subject != NULL ? subject : "");
 	s.tags = tags;
 	if (pick != NULL) {
@@ -201,6 +217,7 @@ local_add_thread(struct summary_batch *out, notmuch_thread_t *t,
 	s.thread_total = notmuch_thread_get_total_messages(t);
 	s.thread_unread = unread;
 	summary_batch_add(out, &s);
+	free(authors);
 	free(tags);
 }
 
@@ -210,7 +227,6 @@ local_open_view(struct backend *be, const char *qs, enum view_order order,
     unsigned flags, struct view **vp, struct error *err)
 {
 	struct view		*v;
-	notmuch_status_t	 st;
 	unsigned		 count;
 
 	*vp = NULL;
@@ -218,21 +234,13 @@ local_open_view(struct backend *be, const char *qs, enum view_order order,
 	v->be = be;
 	v->order = order;
 	v->flags = flags;
-	if ((v->query = local_query_new(be, qs, err)) == NULL) {
+	v->query = local_query_new(be, qs, flags & VIEW_THREADS, &count, err);
+	if (v->query == NULL) {
 		free(v);
 		return (-1);
 	}
 	notmuch_query_set_sort(v->query, order == VIEW_OLDEST_FIRST ?
 	    NOTMUCH_SORT_OLDEST_FIRST : NOTMUCH_SORT_NEWEST_FIRST);
-	if (flags & VIEW_THREADS)
-		st = notmuch_query_count_threads(v->query, &count);
-	else
-		st = notmuch_query_count_messages(v->query, &count);
-	if (st != NOTMUCH_STATUS_SUCCESS) {
-		local_nm_error(err, be->ro, st, "query %s", qs);
-		local_close_view(&v);
-		return (-1);
-	}
 	v->count = count;
 	*vp = v;
 	return (0);
@@ -349,7 +357,7 @@ local_thread_messages(struct backend *be, const char *thread,
 		xasprintf(&full, "thread:%s", thread);
 	else
 		xasprintf(&full, "thread:%s and (%s)", thread, qs);
-	q = local_query_new(be, full, err);
+	q = local_query_new(be, full, 0, NULL, err);
 	free(full);
 	if (q == NULL)
 		return (-1);

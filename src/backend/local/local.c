@@ -62,6 +62,42 @@ local_nm_error(struct error *err, notmuch_database_t *db,
 	    notmuch_status_to_string(st)));
 }
 
+/* A copy of the database's status text: notmuch keeps the old text and
+   reports only the first query error of a handle, so a failing call's
+   own words are those that differ from the mark. */
+char *
+local_status_mark(notmuch_database_t *db)
+{
+	const char	*s = notmuch_database_status_string(db);
+
+	return (xstrdup(s != NULL ? s : ""));
+}
+
+/* Fills err for a query notmuch could not run; frees mark. */
+int
+local_query_error(struct error *err, notmuch_database_t *db, char **mark,
+    notmuch_status_t st, const char *qs)
+{
+	static const char	 prefix[] =
+	    "A Xapian exception occurred parsing query: ";
+	const char		*s = notmuch_database_status_string(db);
+	int			 fresh;
+
+	fresh = s != NULL && *mark != NULL && strcmp(s, *mark) != 0;
+	free(*mark);
+	*mark = NULL;
+	if (st != NOTMUCH_STATUS_XAPIAN_EXCEPTION)
+		return (local_nm_error(err, db, st, "query %s", qs));
+	if (!fresh) {
+		return (error_set(err, ERR_CONFIG,
+		    "query %s: notmuch cannot parse it", qs));
+	}
+	if (strncmp(s, prefix, sizeof prefix - 1) == 0)
+		s += sizeof prefix - 1;
+	return (error_set(err, ERR_CONFIG, "query %s: %.*s", qs,
+	    (int)strcspn(s, "\n"), s));
+}
+
 /* Turns a failed open into a message that tells the user what to do. */
 static int
 local_open_error(struct backend *be, notmuch_status_t st, char **msg,

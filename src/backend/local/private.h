@@ -27,9 +27,9 @@ struct backend {
 	char			 *root;		/* realpath of the Maildir */
 	char			 *nm_config;	/* NULL: notmuch's lookup */
 	char			**exclude;	/* tags, NULL-ended */
-	char			**searches;	/* NAME, QUERY pairs, NULL-ended */
+	char			**searches;	/* NAME, QUERY, ..., NULL */
 	notmuch_database_t	 *ro;		/* main thread only */
-	size_t			  skipped;	/* files the last sync skipped */
+	size_t			  skipped;	/* by the last sync */
 };
 
 struct view {
@@ -46,6 +46,9 @@ struct view {
 int	 local_nm_error(struct error *, notmuch_database_t *,
 	     notmuch_status_t, const char *, ...)
 	     __attribute__((format(printf, 4, 5)));
+char	*local_status_mark(notmuch_database_t *);
+int	 local_query_error(struct error *, notmuch_database_t *, char **,
+	     notmuch_status_t, const char *);
 int	 local_writer_open(struct backend *, notmuch_database_t **,
 	     struct error *);
 int	 local_writer_close(struct backend *, notmuch_database_t **,
@@ -64,8 +67,8 @@ int	 local_sync(struct backend *, backend_progress_cb, void *,
 int	 local_maildir_has_flag(const char *, char);
 
 /* local-view.c */
-notmuch_query_t *local_query_new(struct backend *, const char *,
-	     struct error *);
+notmuch_query_t *local_query_new(struct backend *, const char *, int,
+	     unsigned *, struct error *);
 int	 local_open_view(struct backend *, const char *, enum view_order,
 	     unsigned, struct view **, struct error *);
 size_t	 local_view_count(struct view *);
