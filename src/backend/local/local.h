@@ -20,7 +20,19 @@
  *
  * set_flags and set_tags ignore ids that are no longer in the index. Both
  * rename files so that the Maildir info follows the tags (S, F, R, D, P by
- * notmuch; T for the tag deleted by this backend).
+ * notmuch; T for the tag deleted by this backend); a file still unread in
+ * new/ stays there. A malformed set_tags string is ERR_CONFIG.
+ *
+ * Errors: a missing Maildir is ERR_NOTFOUND; a damaged index is ERR_IO
+ * with a message that says how to rebuild it (the index is never deleted
+ * here); a query notmuch cannot parse is ERR_CONFIG naming the query, in
+ * notmuch's words when notmuch gives them (it words only the first parse
+ * error of a handle). Most malformed queries just match nothing: notmuch's
+ * parser is lenient.
+ *
+ * Cost: open_view counts at open. Counting messages is fast; counting
+ * threads reads every matching message (about 0.2 s per 20 000 here), and
+ * so does the first view_next of a threads view.
  */
 #ifndef FACTEUR_BACKEND_LOCAL_H
 #define FACTEUR_BACKEND_LOCAL_H
