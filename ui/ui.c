@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -632,6 +633,7 @@ static void
 ui_on_signal(struct loop *loop, int signo, void *arg)
 {
 	struct ui	*ui = arg;
+	struct winsize	 ws;
 
 	switch (signo) {
 	case SIGTERM:
@@ -663,7 +665,11 @@ ui_on_signal(struct loop *loop, int signo, void *arg)
 		ui->dirty = 1;
 		break;
 	case SIGWINCH:
-		/* ncurses turns the resize into KEY_RESIZE on input. */
+		/* The handler is ours, not ncurses': tell it the size. */
+		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+		    ws.ws_row > 0 && ws.ws_col > 0)
+			resizeterm(ws.ws_row, ws.ws_col);
+		clearok(curscr, TRUE);
 		ui->dirty = 1;
 		break;
 	case SIGCHLD:
@@ -793,6 +799,7 @@ ui_run(struct ui *ui)
 	loop_signal(ui->loop, SIGTSTP, ui_on_signal, ui);
 	loop_signal(ui->loop, SIGCONT, ui_on_signal, ui);
 	loop_signal(ui->loop, SIGCHLD, ui_on_signal, ui);
+	loop_signal(ui->loop, SIGWINCH, ui_on_signal, ui);
 	ui->tty = loop_add_fd(ui->loop, STDIN_FILENO, POLLIN, ui_tty_read,
 	    ui);
 	loop_set_idle(ui->loop, ui_paint, ui);

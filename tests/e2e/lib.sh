@@ -52,6 +52,17 @@ wait_for() {
 	return 1
 }
 
+# Waits until screen row N (1-based) matches.
+wait_row() {
+	local row=$1 pat=$2 i
+	for i in $(seq 1 200); do
+		screen | sed -n "${row}p" | grep -Eq -- "$pat" && return 0
+		sleep 0.05
+	done
+	fail "timed out waiting for row $row to match /$pat/"
+	return 1
+}
+
 # Waits until the screen no longer matches.
 wait_gone() {
 	local pat=$1 i

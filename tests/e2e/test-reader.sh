@@ -16,7 +16,7 @@ t_open_shows_newest_first_with_status() {
 	new_maildir open
 	start -n -f "$MD"
 	wait_for 'Long report' || return
-	wait_for '\[1/7 messages\]' || return
+	wait_for '\[1/6 messages\]' || return
 	expect_screen 'facteur: local: INBOX'
 	expect_screen 'Quarterly budget'
 	# Newest first: Long report (Jan 15) above Quarterly budget (Jan 10).
@@ -34,17 +34,17 @@ t_open_shows_newest_first_with_status() {
 t_moving_the_cursor() {
 	new_maildir move
 	start -n -f "$MD"
-	wait_for '\[1/7 messages\]' || return
+	wait_for '\[1/6 messages\]' || return
 	keys j j
-	wait_for '\[3/7 messages\]' || return
+	wait_for '\[3/6 messages\]' || return
 	keys k
-	wait_for '\[2/7 messages\]' || return
+	wait_for '\[2/6 messages\]' || return
 	keys End
-	wait_for '\[7/7 messages\]' || return
+	wait_for '\[6/6 messages\]' || return
 	keys Home
-	wait_for '\[1/7 messages\]' || return
+	wait_for '\[1/6 messages\]' || return
 	keys Down Down Up
-	wait_for '\[2/7 messages\]' || return
+	wait_for '\[2/6 messages\]' || return
 	keys q
 	wait_for '\[exit 0\]'
 }
@@ -54,14 +54,14 @@ t_read_a_message_marks_it_read() {
 	start -n -f "$MD"
 	wait_for 'Quarterly budget' || return
 	keys End
-	wait_for '\[7/7' || return
+	wait_for '\[6/6' || return
 	# Alice's message is the oldest of the inbox (row 7).
 	keys Enter
 	wait_for '^Subject: Quarterly budget' || return
 	expect_screen '^From: Alice Martin <alice@example.org>'
 	expect_screen 'The total is 12,400 euros.'
 	keys q
-	wait_for '\[7/7 messages\]' || return
+	wait_for '\[6/6 messages\]' || return
 	expect_no_screen '^N +2025-01-10'
 	expect_screen '^ +2025-01-10 +Alice Martin'
 	# Durable: the Maildir file now carries the S flag.
@@ -93,7 +93,7 @@ t_pager_decodes_and_scrolls() {
 	keys J
 	wait_for 'On se retrouve au café demain à 9h' || return
 	keys q
-	wait_for '\[4/7 messages\]' || return
+	wait_for '\[4/6 messages\]' || return
 	keys q
 	wait_for '\[exit 0\]'
 }
@@ -105,7 +105,7 @@ t_hostile_subject_never_reaches_the_terminal() {
 	# Shown visibly, as caret notation, not obeyed.
 	expect_screen '\^\[\]0;pwned\^G\^\[\[31mRED ALERT'
 	keys j j
-	wait_for '\[3/7' || return
+	wait_for '\[3/6' || return
 	keys Enter
 	wait_for 'Body with' || return
 	expect_screen 'Body with \^\[\[2Jclear screen'
@@ -119,14 +119,14 @@ t_hostile_subject_never_reaches_the_terminal() {
 t_search_finds_in_the_index() {
 	new_maildir search
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys /
-	wait_for 'Search: ' || return
+	wait_for 'Search:' || return
 	type_text 'budget'
 	keys Enter
-	wait_for '\[5/7 messages\]' || return
+	wait_for '\[5/6 messages\]' || return
 	keys n
-	wait_for '\[7/7 messages\]' || return
+	wait_for '\[6/6 messages\]' || return
 	keys /
 	type_text 'nothing-like-this'
 	keys Enter
@@ -138,7 +138,7 @@ t_search_finds_in_the_index() {
 t_limit_with_a_notmuch_query() {
 	new_maildir limit
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys l
 	wait_for 'Limit to' || return
 	type_text 'from:alice or from:bob'
@@ -148,7 +148,7 @@ t_limit_with_a_notmuch_query() {
 	expect_screen 'Quarterly budget'
 	expect_no_screen 'Long report'
 	keys l C-u Enter
-	wait_for '\[1/7 messages\]' || return
+	wait_for '\[1/6 messages\]' || return
 	expect_screen 'Long report'
 	keys q
 	wait_for '\[exit 0\]'
@@ -157,11 +157,11 @@ t_limit_with_a_notmuch_query() {
 t_flag_delete_undelete_are_instant_and_durable() {
 	new_maildir flags
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys F
 	wait_for '^ ! +2025-01-15 +Dave' || return
 	keys d
-	wait_for '\[2/7' || return
+	wait_for '\[2/6' || return
 	expect_screen '^D! +2025-01-15 +Dave'
 	for i in $(seq 1 100); do
 		ls "$MD"/cur | grep -q '^1007\.a8\.test:2,FST$' && break
@@ -185,12 +185,12 @@ t_flag_delete_undelete_are_instant_and_durable() {
 t_deleted_messages_disappear_after_sync() {
 	new_maildir sync
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys d
 	wait_for '^D +2025-01-15' || return
 	sleep 0.3
 	keys '$'
-	wait_for '\[1/6 messages\]' || return
+	wait_for '\[1/5 messages\]' || return
 	expect_no_screen 'Long report'
 	# Mail is never lost: the file is still there, marked trashed.
 	ls "$MD"/cur | grep -q '^1007\.a8\.test:2,ST$' || fail "file gone or unflagged: $(ls "$MD"/cur)"
@@ -201,11 +201,12 @@ t_deleted_messages_disappear_after_sync() {
 t_new_mail_appears_on_sync() {
 	new_maildir newmail
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	printf 'From: Eve <eve@example.org>\nTo: Bob <bob@example.org>\nSubject: Fresh news\nDate: Thu, 16 Jan 2025 07:00:00 +0000\nMessage-ID: <fresh-9@example.org>\n\nHello.\n' > "$MD/new/1008.a9.test"
 	keys '$'
 	wait_for 'Fresh news' || return
-	wait_for '\[1/8 messages\]' || return
+	# The cursor stays on the message it was on.
+	wait_for '\[2/7 messages\]' || return
 	expect_screen '^N +2025-01-16 +Eve +Fresh news'
 	keys q
 	wait_for '\[exit 0\]'
@@ -214,10 +215,10 @@ t_new_mail_appears_on_sync() {
 t_folders_and_sidebar() {
 	new_maildir folders
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys c
 	wait_for 'Folders and saved searches' || return
-	expect_screen 'INBOX +1 unread +7'
+	expect_screen 'INBOX +1 unread +6'
 	expect_screen 'Archive +1 unread +2'
 	keys j Enter
 	wait_for 'facteur: local: Archive' || return
@@ -233,12 +234,12 @@ t_folders_and_sidebar() {
 t_help_lists_active_bindings() {
 	new_maildir help
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys ?
 	wait_for 'Keys of the index screen' || return
 	expect_screen 'd +delete-message +mark the message deleted'
 	keys q
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys q
 	wait_for '\[exit 0\]'
 }
@@ -246,12 +247,12 @@ t_help_lists_active_bindings() {
 t_threads_view_collapses_and_expands() {
 	new_maildir threads
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys o
-	wait_for '\[1/6 threads\]' || return
+	wait_for '\[1/5 threads\]' || return
 	expect_screen '\+\(2\) Re: Quarterly budget|\+\(2\) Quarterly budget'
 	keys End Enter
-	wait_for '\[6/8 threads\]|\[6/8' || return
+	wait_for '\[5/7 threads\]' || return
 	expect_screen '└>'
 	keys q
 	wait_for '\[exit 0\]'
@@ -260,16 +261,15 @@ t_threads_view_collapses_and_expands() {
 t_resize_redraws() {
 	new_maildir resize
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	tmux -L "$SOCK" resize-window -t e2e -x 120 -y 30
-	wait_for '^.{100,}' || true
+	wait_row 29 'facteur: local: INBOX' || return
 	[ "$(screen | wc -l)" -eq 30 ] || fail "not 30 lines"
-	screen | sed -n '29p' | grep -q 'facteur: local: INBOX' || fail "status bar not on row 29 after resize"
 	tmux -L "$SOCK" resize-window -t e2e -x 18 -y 4
 	wait_for 'Terminal too small' || return
 	tmux -L "$SOCK" resize-window -t e2e -x 80 -y 24
-	wait_for 'facteur: local: INBOX' || return
-	screen | sed -n '23p' | grep -q 'facteur: local: INBOX' || fail "status bar not on row 23"
+	wait_row 23 'facteur: local: INBOX' || return
+	expect_screen 'Long report'
 	keys q
 	wait_for '\[exit 0\]'
 }
@@ -279,13 +279,13 @@ t_vim_keymap() {
 	mkdir -p "$XDG_CONFIG_HOME/facteur"
 	printf 'set keymap = vim\n' > "$E2E_TMP/vim.conf"
 	start -F "$E2E_TMP/vim.conf" -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys G
-	wait_for '\[7/7' || return
+	wait_for '\[6/6' || return
 	keys g g
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys C-d
-	wait_for '\[[2-9]/7' || return
+	wait_for '\[[2-6]/6' || return
 	keys q
 	wait_for '\[exit 0\]'
 }
@@ -293,7 +293,7 @@ t_vim_keymap() {
 t_unbound_key_says_so() {
 	new_maildir unbound
 	start -n -f "$MD"
-	wait_for '\[1/7' || return
+	wait_for '\[1/6' || return
 	keys '%'
 	wait_for 'Key % is not bound. Press \? for help.' || return
 	keys q
