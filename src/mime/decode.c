@@ -28,6 +28,7 @@ enum decode_cs {
 };
 
 #define DECODE_AUTO	"auto"
+#define DECODE_WORD_MAX	1000	/* encoded text beyond this is not a word */
 
 /* Charset names seen in mail, mapped to what iconv should use. */
 static const struct {
@@ -436,6 +437,9 @@ decode_word_parse(const char *s, size_t len, struct decode_word *w)
 
 	if ((start = decode_word_prefix(s, len, w)) == 0)
 		return (0);
+	/* Words are short (75 bytes by the RFC): a bound keeps it linear. */
+	if (len - start > DECODE_WORD_MAX)
+		len = start + DECODE_WORD_MAX;
 	for (i = start; i < len; i++) {
 		if (s[i] == '?' && i + 1 < len && s[i + 1] == '=') {
 			w->text = s + start;

@@ -322,7 +322,8 @@ html_link(struct html *h, const char *url)
 {
 	size_t	i;
 
-	for (i = 0; i < h->nlinks; i++) {
+	/* Only recent links are compared, so many anchors stay linear. */
+	for (i = h->nlinks > 32 ? h->nlinks - 32 : 0; i < h->nlinks; i++) {
 		if (strcmp(h->links[i], url) == 0)
 			return (i + 1);
 	}
@@ -342,8 +343,9 @@ html_tag(struct html *h, const char *name, int closing, const char *attrs,
 
 	if (strcmp(name, "br") == 0) {
 		if (h->out->len > 0) {
-			h->want = (h->want > h->nl_run ? h->want : h->nl_run) + 1;
-			if (h->want > 2)
+			if (h->want < h->nl_run)
+				h->want = h->nl_run;
+			if (++h->want > 2)
 				h->want = 2;
 		}
 		h->space = 0;
@@ -467,8 +469,8 @@ html_to_text(const char *s, size_t len, struct buf *out)
 			continue;
 		}
 		n = 0;
-		while (j < len && (isalnum((unsigned char)s[j]) || s[j] == '-' ||
-		    s[j] == ':')) {
+		while (j < len && (isalnum((unsigned char)s[j]) ||
+		    s[j] == '-' || s[j] == ':')) {
 			if (n + 1 < sizeof name)
 				name[n++] = (char)tolower((unsigned char)s[j]);
 			j++;
@@ -485,13 +487,15 @@ html_to_text(const char *s, size_t len, struct buf *out)
 					break;
 			}
 		}
-		html_tag(&h, name, closing, s + j, end < len ? end - j : len - j);
+		html_tag(&h, name, closing, s + j,
+		    (end < len ? end : len) - j);
 		i = end + 1;
 		if (closing || i >= len)
 			continue;
 		/* Elements whose content is never shown. */
 		if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0 ||
-		    strcmp(name, "title") == 0 || strcmp(name, "template") == 0) {
+		    strcmp(name, "title") == 0 ||
+		    strcmp(name, "template") == 0) {
 			snprintf(close, sizeof close, "</%s", name);
 			j = html_find(s + i, len - i, close);
 			i += j;

@@ -58,7 +58,8 @@ render_push(struct render_ctx *ctx, enum render_kind kind, unsigned depth,
 	}
 	if (r->bytes + len > RENDER_MAX_BYTES) {
 		free(text);
-		text = xstrdup("[-- message too long: the rest is not shown --]");
+		text = xstrdup("[-- message too long: "
+		    "the rest is not shown --]");
 		kind = RENDER_NOTE;
 		depth = 0;
 		ctx->full = 1;
@@ -87,8 +88,9 @@ render_emit(struct render_ctx *ctx, enum render_kind kind, unsigned depth,
 
 	if (ctx->full)
 		return;
-	if (len > RENDER_MAX_BYTES)
-		len = RENDER_MAX_BYTES + 1;	/* enough to trip the budget */
+	/* Sanitising never shrinks a line: this trips the budget. */
+	if (len > RENDER_MAX_BYTES - ctx->r->bytes + 1)
+		len = RENDER_MAX_BYTES - ctx->r->bytes + 1;
 	buf_init(&b);
 	sanitize_text(raw, len, SANITIZE_EXPAND_TABS, &b);
 	if (b.len <= RENDER_MAX_LINE) {
@@ -681,8 +683,8 @@ render_text_part(struct render_ctx *ctx, const struct mailmime *m,
 	    &text) != 0) {
 		cs = sanitize_line(charset);
 		buf_init(&note);
-		buf_addf(&note, "[-- charset '%.40s' unknown: shown as UTF-8 --]",
-		    cs);
+		buf_addf(&note,
+		    "[-- charset '%.40s' unknown: shown as UTF-8 --]", cs);
 		render_note(ctx, RENDER_NOTE, buf_str(&note));
 		buf_free(&note);
 		free(cs);
@@ -911,7 +913,8 @@ render_prescan(const char *s, size_t len, unsigned *depth_out,
 				ct++;
 				ctlen--;
 			}
-			if (ctlen >= 10 && strncasecmp(ct, "multipart/", 10) == 0 &&
+			if (ctlen >= 10 &&
+			    strncasecmp(ct, "multipart/", 10) == 0 &&
 			    render_scan_boundary(ct, ctlen, &b, &blen)) {
 				if (n > RENDER_MAX_DEPTH)
 					return (-1);

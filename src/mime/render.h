@@ -23,7 +23,7 @@ enum render_kind {
 struct render_line {
 	char			*text;		/* sanitised UTF-8, no '\n' */
 	enum render_kind	 kind;
-	unsigned		 quote_depth;	/* RENDER_QUOTE: number of '>' */
+	unsigned		 quote_depth;	/* RENDER_QUOTE: '>' count */
 };
 
 struct render {

@@ -133,7 +133,7 @@ sanitize_hidden(uint32_t c)
 	if ((c & 0xfffe) == 0xfffe)
 		return (1);			/* U+xFFFE, U+xFFFF */
 	if (c >= 0xd800 && c <= 0xdfff)
-		return (1);			/* cannot come from the decoder */
+		return (1);			/* not from the decoder */
 	return (0);
 }
 

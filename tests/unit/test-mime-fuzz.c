@@ -125,3 +125,38 @@ Test(fuzz, random_headers_decode_clean)
 	}
 	buf_free(&b);
 }
+
+Test(fuzz, many_unended_encoded_words_decode_and_stay_visible)
+{
+	struct buf	 b;
+	size_t		 i;
+	char		*s;
+
+	buf_init(&b);
+	for (i = 0; i < 200000; i++)
+		buf_adds(&b, "=?a?q?");
+	s = mime_decode_header(buf_str(&b));
+	cr_assert_gt(strlen(s), 0);
+	cr_assert(mime_test_clean(s));
+	free(s);
+	buf_free(&b);
+}
+
+Test(fuzz, html_with_many_links_renders)
+{
+	struct render	 r;
+	struct buf	 b;
+	size_t		 i;
+
+	buf_init(&b);
+	buf_adds(&b, "Subject: links\nContent-Type: text/html\n\n");
+	for (i = 0; i < 200000; i++)
+		buf_addf(&b, "<a href=\"https://example.org/%zu\">l</a>",
+		    i % 5000);
+	cr_assert_eq(mime_render_mem(buf_str(&b), b.len, NULL, &r, NULL), 0);
+	cr_assert_gt(r.n, 1000);
+	cr_assert_str_eq(r.lines[r.n - 1].text,
+	    "[1000] https://example.org/999");
+	render_free(&r);
+	buf_free(&b);
+}

@@ -131,7 +131,8 @@ mime_corpus(const char *name, int full_headers, int prefer_html)
 			gl = g + strlen(g);
 		if (wl == NULL)
 			wl = w + strlen(w);
-		cr_assert(gl - g == wl - w && memcmp(g, w, (size_t)(gl - g)) == 0,
+		cr_assert(gl - g == wl - w &&
+		    memcmp(g, w, (size_t)(gl - g)) == 0,
 		    "%s line %zu:\n got: %.*s\nwant: %.*s", name, line,
 		    (int)(gl - g), g, (int)(wl - w), w);
 		g = *gl != '\0' ? gl + 1 : gl;
@@ -499,7 +500,8 @@ Test(mime, deep_forwarded_messages_are_bounded)
 	buf_init(&b);
 	for (i = 0; i < 200; i++)
 		buf_addf(&b, "From: l%u@example.org\nSubject: level %u\n"
-		    "MIME-Version: 1.0\nContent-Type: message/rfc822\n\n", i, i);
+		    "MIME-Version: 1.0\nContent-Type: message/rfc822\n\n",
+		    i, i);
 	buf_adds(&b, "From: last@example.org\nSubject: last\n\nbottom\n");
 	mime_render_checked(buf_str(&b), b.len, NULL, &r);
 	cr_assert(mime_has(&r, RENDER_NOTE, "nested more than 32 levels"));
