@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include <locale.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -507,4 +508,54 @@ Test(mime, deep_forwarded_messages_are_bounded)
 	cr_assert(mime_has(&r, RENDER_NOTE, "nested more than 32 levels"));
 	render_free(&r);
 	buf_free(&b);
+}
+
+/* One thread's share of the concurrency test. */
+static void *
+mime_thread(void *arg)
+{
+	const char	*top = getenv("top_srcdir");
+	struct render	 r;
+	char		*path, *out = NULL, *s;
+	int		 i;
+
+	(void)arg;
+	xasprintf(&path, "%s/tests/data/mime/iso2022jp.eml",
+	    top != NULL ? top : ".");
+	for (i = 0; i < 200; i++) {
+		if (mime_render_file(path, NULL, &r, NULL) != 0)
+			break;
+		s = mime_format(&r);
+		render_free(&r);
+		if (out != NULL && strcmp(out, s) != 0) {
+			free(s);
+			break;
+		}
+		free(out);
+		out = s;
+	}
+	free(path);
+	if (i < 200) {
+		free(out);
+		return (NULL);
+	}
+	return (out);
+}
+
+Test(mime, renders_concurrently_on_worker_threads)
+{
+	pthread_t	 t[4];
+	char		*out[4];
+	int		 i;
+
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, mime_thread, NULL), 0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], (void **)&out[i]);
+		cr_assert_not_null(out[i], "thread %d saw varying output", i);
+	}
+	for (i = 1; i < 4; i++)
+		cr_assert_str_eq(out[i], out[0]);
+	for (i = 0; i < 4; i++)
+		free(out[i]);
 }
