@@ -212,6 +212,26 @@ t_new_mail_appears_on_sync() {
 	wait_for '\[exit 0\]'
 }
 
+t_save_moves_to_another_folder() {
+	new_maildir save
+	start -n -f "$MD"
+	wait_for '\[1/6' || return
+	keys s
+	wait_for 'Move to folder:' || return
+	type_text 'Archive'
+	keys Enter
+	wait_for 'Moved 1 message to Archive' || return
+	wait_for '\[1/5 messages\]' || return
+	expect_no_screen 'Long report'
+	ls "$MD"/.Archive/cur | grep -q '^1007\.a8\.test:2,S$' || fail "not in .Archive: $(ls "$MD"/.Archive/cur)"
+	keys s
+	type_text 'Nowhere'
+	keys Enter
+	wait_for "no folder named 'Nowhere'" || return
+	keys q
+	wait_for '\[exit 0\]'
+}
+
 t_folders_and_sidebar() {
 	new_maildir folders
 	start -n -f "$MD"

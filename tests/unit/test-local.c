@@ -1023,3 +1023,60 @@ Test(local, notmuch_cli_sees_tags_that_set_flags_wrote)
 	cr_assert_eq(pclose(p), 0);
 	ops->close(&be);
 }
+
+Test(local, move_puts_the_file_in_the_target_folder_and_keeps_tags)
+{
+	struct backend	*be;
+	struct error	 err;
+	const char	*ids[] = { "two@test" };
+	char		*rel;
+
+	md_folder("");
+	md_folder(".Archive");
+	md_write("new/1.host", "one@test", "First", 1, NULL, NULL, NULL);
+	md_write("cur/2.host:2,S", "two@test", "Second", 2, NULL, NULL,
+	    NULL);
+	be = open_be(NULL, NULL);
+	sync_be(be, 2, 0);
+	set_flags(be, "two@test", MSG_FLAGGED, 0);
+
+	error_clear(&err);
+	cr_assert_eq(ops->move(be, ids, 1, "Archive", &err), 0, "move: %s",
+	    err.msg);
+	cr_assert_eq(ops->refresh(be, &err), 0, "%s", err.msg);
+	cr_assert(md_exists(".Archive/cur/2.host:2,FS"));
+	cr_assert_not(md_exists("cur/2.host:2,FS"));
+	rel = path_of(be, "two@test");
+	cr_assert_str_eq(rel, ".Archive/cur/2.host:2,FS");
+	free(rel);
+	cr_assert_eq(count_of(be, "folder:\".Archive\""), 1);
+	cr_assert_eq(count_of(be, "folder:\"\""), 1);
+	cr_assert_eq(count_of(be, "tag:flagged"), 1);
+	/* Nothing changed on disk that a sync would have to repair. */
+	sync_be(be, 0, 0);
+
+	/* Back to the top folder, by its shown name. */
+	cr_assert_eq(ops->move(be, ids, 1, "INBOX", &err), 0, "%s", err.msg);
+	cr_assert_eq(ops->refresh(be, &err), 0, "%s", err.msg);
+	cr_assert(md_exists("cur/2.host:2,FS"));
+	cr_assert_eq(count_of(be, "folder:\"\""), 2);
+	ops->close(&be);
+}
+
+Test(local, move_to_an_unknown_folder_is_an_error_and_moves_nothing)
+{
+	struct backend	*be;
+	struct error	 err;
+	const char	*ids[] = { "one@test" };
+
+	md_folder("");
+	md_write("new/1.host", "one@test", "First", 1, NULL, NULL, NULL);
+	be = open_be(NULL, NULL);
+	sync_be(be, 1, 0);
+	error_clear(&err);
+	cr_assert_eq(ops->move(be, ids, 1, "Nowhere", &err), -1);
+	cr_assert_eq(err.kind, ERR_NOTFOUND);
+	cr_assert_str_eq(err.msg, "no folder named 'Nowhere'");
+	cr_assert(md_exists("new/1.host"));
+	ops->close(&be);
+}

@@ -370,5 +370,6 @@ const struct backend_ops local_backend_ops = {
 	.message_path = local_message_path,
 	.set_flags = local_set_flags,
 	.set_tags = local_set_tags,
+	.move = local_move,
 	.close = local_close,
 };

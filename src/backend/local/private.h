@@ -80,6 +80,10 @@ void	 local_close_view(struct view **);
 int	 local_message_path(struct backend *, const char *, char **,
 	     struct error *);
 
+/* local-move.c */
+int	 local_move(struct backend *, const char *const *, size_t,
+	     const char *, struct error *);
+
 /* local-tag.c */
 int	 local_set_flags(struct backend *, const char *const *, size_t,
 	     unsigned, unsigned, struct error *);
