@@ -21,18 +21,18 @@
 #include "core/error.h"
 #include "core/xmalloc.h"
 #include "mime/decode.h"
+#include "mime/mailcap.h"
 #include "mime/private.h"
 #include "mime/render.h"
 #include "mime/sanitize.h"
 
-/* How much of an oversized message is shown, unparsed. */
-#define RENDER_OVERSIZE_SHOW	(1024 * 1024)
 
 struct render_ctx {
 	const struct render_opts	*opts;
 	struct render			*r;
 	unsigned			 attach;	/* parts numbered */
 	int				 full;		/* budget used up */
+	unsigned			 line_flags;	/* for new lines */
 };
 
 /* A header field as found in a raw header block. */
@@ -72,6 +72,8 @@ render_push(struct render_ctx *ctx, enum render_kind kind, unsigned depth,
 	l->text = text;
 	l->kind = kind;
 	l->quote_depth = kind == RENDER_QUOTE ? depth : 0;
+	l->flags = kind == RENDER_BODY || kind == RENDER_QUOTE ?
+	    ctx->line_flags : 0;
 	r->bytes += strlen(text);
 }
 
@@ -310,7 +312,7 @@ render_headers(struct render_ctx *ctx, const char *s, size_t len)
 }
 
 /* "type/subtype" of a content type, lowercase; text/plain for none. */
-static void
+void
 render_ctype(const struct mailmime_content *ct, char *out, size_t size)
 {
 	const char	*type = "application";
@@ -515,7 +517,7 @@ add:
 }
 
 /* The file name of a part, or NULL. */
-static char *
+char *
 render_filename(const struct mailmime *m)
 {
 	struct render_param	 p[64];
@@ -534,7 +536,7 @@ render_filename(const struct mailmime *m)
 }
 
 /* The charset parameter of a part, or NULL (borrowed). */
-static const char *
+const char *
 render_charset(const struct mailmime *m)
 {
 	struct render_param	p[64];
@@ -545,7 +547,7 @@ render_charset(const struct mailmime *m)
 }
 
 /* The transfer encoding of a part. */
-static int
+int
 render_encoding(const struct mailmime *m)
 {
 	struct mailmime_field	*f;
@@ -564,7 +566,7 @@ render_encoding(const struct mailmime *m)
 }
 
 /* The raw (still encoded) content of a part; 0 when it has none. */
-static int
+int
 render_raw_content(const struct mailmime *m, const char **p, size_t *len)
 {
 	const struct mailmime_data	*d = m->mm_body;
@@ -583,7 +585,7 @@ render_raw_content(const struct mailmime *m, const char **p, size_t *len)
 }
 
 /* Appends the transfer-decoded content of a part. */
-static void
+void
 render_decoded(const struct mailmime *m, struct buf *out)
 {
 	const char	*p;
@@ -604,7 +606,7 @@ render_decoded(const struct mailmime *m, struct buf *out)
 }
 
 /* The decoded size of a part, without keeping the decoded bytes. */
-static size_t
+size_t
 render_decoded_size(const struct mailmime *m)
 {
 	struct buf	 b;
@@ -626,7 +628,7 @@ render_decoded_size(const struct mailmime *m)
 }
 
 /* Formats a size for people: "512 B", "12 KB", "3.4 MB". */
-static void
+void
 render_size(size_t n, char *out, size_t size)
 {
 	if (n < 1024)
@@ -666,13 +668,113 @@ render_attachment_line(struct render_ctx *ctx, const struct mailmime *m,
 	free(name);
 }
 
+/* A Content-Type parameter of a part (borrowed), or NULL. */
+static const char *
+render_ctype_param(const struct mailmime *m, const char *name)
+{
+	struct render_param	p[64];
+	size_t			n;
+
+	n = render_params(m, 0, p, 64);
+	return (render_param_find(p, n, name));
+}
+
+/*
+ * Undoes RFC 3676 format=flowed: lines ending in a space are joined with
+ * the next one at the same quote depth, space-stuffing is removed and,
+ * with delsp, the space that marked the soft break. Quotes come out as
+ * ">>> " before each joined paragraph.
+ */
+void
+render_flowed(const char *s, size_t len, int delsp, struct buf *out)
+{
+	size_t		 start = 0, end, l, keep;
+	unsigned	 depth, prev = 0, k;
+	const char	*p;
+	int		 soft = 0, flowed, sigsep;
+
+	while (start < len) {
+		end = start;
+		while (end < len && s[end] != '\n')
+			end++;
+		p = s + start;
+		l = end - start;
+		start = end + 1;
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		for (depth = 0; depth < l && p[depth] == '>'; depth++)
+			;
+		p += depth;
+		l -= depth;
+		if (l > 0 && p[0] == ' ') {	/* space-stuffing */
+			p++;
+			l--;
+		}
+		sigsep = l == 3 && memcmp(p, "-- ", 3) == 0;
+		if (soft && (depth != prev || sigsep)) {
+			buf_addc(out, '\n');
+			soft = 0;
+		}
+		if (!soft) {
+			for (k = 0; k < depth; k++)
+				buf_addc(out, '>');
+			if (depth > 0)
+				buf_addc(out, ' ');
+		}
+		flowed = !sigsep && l > 0 && p[l - 1] == ' ';
+		keep = flowed && delsp ? l - 1 : l;
+		buf_add(out, p, keep);
+		if (!flowed)
+			buf_addc(out, '\n');
+		soft = flowed;
+		prev = depth;
+	}
+	if (soft)
+		buf_addc(out, '\n');
+}
+
+/*
+ * Turns HTML into text with the user's mailcap copiousoutput entry;
+ * 0 when it did (a note says so), -1 to fall back to the built-in one.
+ */
+static int
+render_html_mailcap(struct render_ctx *ctx, const struct buf *html,
+    struct buf *out)
+{
+	struct mailcap_entry	 e;
+	struct error		 err;
+	struct buf		 note;
+	int			 iso = 0, r;
+
+	if (ctx->opts->mailcap_path == NULL ||
+	    *ctx->opts->mailcap_path == '\0' ||
+	    mailcap_find(ctx->opts->mailcap_path, "text/html",
+	    MAILCAP_COPIOUS, &e) != 0)
+		return (-1);
+	error_clear(&err);
+	buf_init(&note);
+	r = mailcap_filter(&e, "text/html", "utf-8", buf_str(html),
+	    html->len, out, &iso, &err);
+	if (r != 0) {
+		buf_addf(&note, "[-- mailcap filter for text/html: %s; "
+		    "shown by facteur instead --]", err.msg);
+		buf_reset(out);
+	} else
+		buf_addf(&note, "[-- text/html shown by mailcap: %.60s%s --]",
+		    e.command, iso ? "" : " (network not isolated)");
+	render_note(ctx, RENDER_NOTE, buf_str(&note));
+	buf_free(&note);
+	mailcap_entry_free(&e);
+	return (r);
+}
+
 /* Appends a text part: decoded, converted, HTML made text. */
 static void
 render_text_part(struct render_ctx *ctx, const struct mailmime *m,
     const char *ctype)
 {
 	struct buf	 raw, text, html, note;
-	const char	*charset;
+	const char	*charset, *format, *delsp;
 	char		*cs;
 
 	buf_init(&raw);
@@ -690,13 +792,23 @@ render_text_part(struct render_ctx *ctx, const struct mailmime *m,
 		free(cs);
 	}
 	buf_free(&raw);
+	buf_init(&html);
+	format = render_ctype_param(m, "format");
 	if (strcmp(ctype, "text/html") == 0) {
-		buf_init(&html);
-		html_to_text(buf_str(&text), text.len, &html);
+		if (render_html_mailcap(ctx, &text, &html) != 0)
+			html_to_text(buf_str(&text), text.len, &html);
 		render_text(ctx, buf_str(&html), html.len);
-		buf_free(&html);
+	} else if (strcmp(ctype, "text/plain") == 0 && format != NULL &&
+	    strcasecmp(format, "flowed") == 0) {
+		delsp = render_ctype_param(m, "delsp");
+		render_flowed(buf_str(&text), text.len, delsp != NULL &&
+		    strcasecmp(delsp, "yes") == 0, &html);
+		ctx->line_flags = RENDER_LINE_FLOWED;
+		render_text(ctx, buf_str(&html), html.len);
+		ctx->line_flags = 0;
 	} else
 		render_text(ctx, buf_str(&text), text.len);
+	buf_free(&html);
 	buf_free(&text);
 }
 
@@ -716,6 +828,35 @@ render_message(struct render_ctx *ctx, const struct mailmime *m,
 	if (m->mm_data.mm_message.mm_msg_mime != NULL)
 		render_part(ctx, m->mm_data.mm_message.mm_msg_mime, depth + 1,
 		    1);
+}
+
+/*
+ * How many numbers the parts under m take (leaves and enclosed messages,
+ * as render_part counts them), for the branches that are not shown.
+ */
+unsigned
+render_count(const struct mailmime *m, unsigned depth)
+{
+	clistiter	*it;
+	unsigned	 n = 0;
+
+	if (depth > RENDER_MAX_DEPTH)
+		return (0);
+	switch (m->mm_type) {
+	case MAILMIME_SINGLE:
+		return (1);
+	case MAILMIME_MESSAGE:
+		if (m->mm_data.mm_message.mm_msg_mime != NULL)
+			n = render_count(m->mm_data.mm_message.mm_msg_mime,
+			    depth + 1);
+		return (1 + n);
+	case MAILMIME_MULTIPLE:
+		for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list);
+		    it != NULL; it = clist_next(it))
+			n += render_count(clist_content(it), depth + 1);
+		return (n);
+	}
+	return (0);
 }
 
 /* What readable text a part leads with: 1 plain, 2 HTML, 0 none. */
@@ -745,7 +886,7 @@ render_text_kind(const struct mailmime *m, unsigned depth)
 	return (kind);
 }
 
-/* Picks and appends one alternative. */
+/* Picks and appends one alternative; the others keep their numbers. */
 static void
 render_alternative(struct render_ctx *ctx, const struct mailmime *m,
     unsigned depth, int first)
@@ -769,8 +910,39 @@ render_alternative(struct render_ctx *ctx, const struct mailmime *m,
 	if (pick == NULL &&
 	    (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list)) != NULL)
 		pick = clist_content(it);
-	if (pick != NULL)
-		render_part(ctx, pick, depth + 1, first);
+	for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it != NULL;
+	    it = clist_next(it)) {
+		c = clist_content(it);
+		if (c == pick)
+			render_part(ctx, pick, depth + 1, first);
+		else
+			ctx->attach += render_count(c, depth + 1);
+	}
+}
+
+/* Says that a message is signed or encrypted, with what. */
+static void
+render_crypto_note(struct render_ctx *ctx, const struct mailmime *m,
+    const char *ctype)
+{
+	struct buf	 b;
+	const char	*proto = render_ctype_param(m, "protocol");
+	char		*p;
+
+	p = sanitize_line(proto != NULL ? proto : "unknown protocol");
+	buf_init(&b);
+	if (strcmp(ctype, "multipart/signed") == 0)
+		buf_addf(&b, "[-- signed message (%.60s): the signature is "
+		    "not checked --]", p);
+	else if (strcmp(ctype, "multipart/encrypted") == 0)
+		buf_addf(&b, "[-- encrypted message (%.60s): facteur cannot "
+		    "decrypt it --]", p);
+	else
+		buf_addf(&b, "[-- S/MIME data (%s): not decrypted or checked "
+		    "--]", ctype);
+	render_note(ctx, RENDER_NOTE, buf_str(&b));
+	buf_free(&b);
+	free(p);
 }
 
 /*
@@ -783,7 +955,7 @@ render_part(struct render_ctx *ctx, const struct mailmime *m, unsigned depth,
 {
 	char		 ctype[128];
 	clistiter	*it;
-	int		 i = 0;
+	int		 i = 0, related, encrypted;
 
 	if (ctx->full)
 		return;
@@ -796,6 +968,9 @@ render_part(struct render_ctx *ctx, const struct mailmime *m, unsigned depth,
 	switch (m->mm_type) {
 	case MAILMIME_SINGLE:
 		ctx->attach++;
+		if (strcmp(ctype, "application/pkcs7-mime") == 0 ||
+		    strcmp(ctype, "application/x-pkcs7-mime") == 0)
+			render_crypto_note(ctx, m, ctype);
 		if (strncmp(ctype, "text/", 5) != 0) {
 			render_attachment_line(ctx, m, ctype);
 			break;
@@ -814,13 +989,19 @@ render_part(struct render_ctx *ctx, const struct mailmime *m, unsigned depth,
 			render_alternative(ctx, m, depth, first);
 			break;
 		}
+		encrypted = strcmp(ctype, "multipart/encrypted") == 0;
+		if (encrypted || strcmp(ctype, "multipart/signed") == 0)
+			render_crypto_note(ctx, m, ctype);
+		related = strcmp(ctype, "multipart/related") == 0;
 		for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list);
 		    it != NULL && !ctx->full; it = clist_next(it)) {
 			/* multipart/related: only the root is shown. */
-			if (i > 0 && strcmp(ctype, "multipart/related") == 0)
-				break;
-			render_part(ctx, clist_content(it), depth + 1,
-			    first && i == 0);
+			if (i > 0 && related)
+				ctx->attach += render_count(clist_content(it),
+				    depth + 1);
+			else
+				render_part(ctx, clist_content(it), depth + 1,
+				    first && i == 0 && !encrypted);
 			i++;
 		}
 		break;
@@ -871,7 +1052,7 @@ render_scan_boundary(const char *v, size_t vlen, const char **b, size_t *blen)
  * enclosed messages) and part count, with a line-by-line simulation that
  * costs O(length * depth limit). Returns 0 within the limits.
  */
-static int
+int
 render_prescan(const char *s, size_t len, unsigned *depth_out,
     size_t *parts_out)
 {
@@ -1060,17 +1241,15 @@ mime_render_mem(const char *msg, size_t len, const struct render_opts *opts,
 }
 
 int
-mime_render_file(const char *path, const struct render_opts *opts,
-    struct render *r, struct error *err)
+render_load(const char *path, size_t max, char **datap, size_t *gotp,
+    size_t *totalp, struct error *err)
 {
-	struct render_ctx	 ctx;
-	struct stat		 sb;
-	char			*data;
-	size_t			 want, got = 0, max;
-	ssize_t			 n;
-	int			 fd;
+	struct stat	 sb;
+	char		*data;
+	size_t		 want, got = 0;
+	ssize_t		 n;
+	int		 fd;
 
-	memset(r, 0, sizeof *r);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (error_set(err, errno == ENOENT ? ERR_NOTFOUND : ERR_IO,
 		    "%s: %s", path, strerror(errno)));
@@ -1079,8 +1258,6 @@ mime_render_file(const char *path, const struct render_opts *opts,
 		return (error_set(err, ERR_IO, "%s: not a readable file",
 		    path));
 	}
-	render_start(&ctx, opts, r);
-	max = ctx.opts->max_size > 0 ? ctx.opts->max_size : RENDER_MAX_SIZE;
 	want = (size_t)sb.st_size;
 	if (want > max)
 		want = max + RENDER_OVERSIZE_SHOW < want ?
@@ -1102,8 +1279,25 @@ mime_render_file(const char *path, const struct render_opts *opts,
 	}
 	close(fd);
 	data[got] = '\0';
-	render_mem(&ctx, data, got, (size_t)sb.st_size > got ?
-	    (size_t)sb.st_size : got);
+	*datap = data;
+	*gotp = got;
+	*totalp = (size_t)sb.st_size > got ? (size_t)sb.st_size : got;
+	return (0);
+}
+
+int
+mime_render_file(const char *path, const struct render_opts *opts,
+    struct render *r, struct error *err)
+{
+	struct render_ctx	 ctx;
+	char			*data;
+	size_t			 got, total, max;
+
+	render_start(&ctx, opts, r);
+	max = ctx.opts->max_size > 0 ? ctx.opts->max_size : RENDER_MAX_SIZE;
+	if (render_load(path, max, &data, &got, &total, err) != 0)
+		return (-1);
+	render_mem(&ctx, data, got, total);
 	free(data);
 	return (0);
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "core/buf.h"
 #include "core/error.h"
 
 enum render_kind {
@@ -24,6 +25,8 @@ struct render_line {
 	char			*text;		/* sanitised UTF-8, no '\n' */
 	enum render_kind	 kind;
 	unsigned		 quote_depth;	/* RENDER_QUOTE: '>' count */
+	unsigned		 flags;
+#define RENDER_LINE_FLOWED	0x1	/* a format=flowed paragraph */
 };
 
 struct render {
@@ -44,6 +47,12 @@ struct render_opts {
 	int	 full_headers;	/* every header, in order */
 	int	 prefer_html;	/* multipart/alternative: take text/html */
 	size_t	 max_size;	/* not parsed beyond this; 0: RENDER_MAX_SIZE */
+	/*
+	 * Colon-separated mailcap files whose copiousoutput entry for
+	 * text/html is used instead of the built-in converter (see
+	 * mailcap.h); NULL or "" for none, so tests never run commands.
+	 */
+	const char *mailcap_path;
 };
 
 /*
@@ -59,5 +68,63 @@ int	mime_render_mem(const char *msg, size_t len,
 	    struct error *err);
 /* Frees the lines of r and empties it; r itself is the caller's. */
 void	render_free(struct render *r);
+
+/*
+ * The URLs (http, https, ftp, mailto) that appear in the rendered text,
+ * each once, in order of first appearance, at most RENDER_MAX_URLS.
+ * Returns how many; *out is a NULL-terminated owned array (free each
+ * string, then the array).
+ */
+#define RENDER_MAX_URLS		1000
+size_t	render_urls(const struct render *r, char ***out);
+
+/*
+ * One part of a message as the attachment list shows it. index is the
+ * number the pager shows in "[-- Attachment #n ... --]"; the message's
+ * own parts are numbered depth first, enclosed messages included.
+ */
+struct mime_part {
+	unsigned	 index;
+	unsigned	 depth;		/* 0: a part of the top message */
+	char		*name;		/* decoded and sanitised, or NULL */
+	char		 type[128];	/* "image/png", lowercase */
+	char		*charset;	/* text parts: as declared, or NULL */
+	char		 encoding[24];	/* "base64", "7bit"... */
+	size_t		 size;		/* decoded bytes */
+	int		 is_message;	/* message/rfc822: saved raw */
+};
+
+struct mime_parts {
+	struct mime_part	*v;
+	size_t			 n;
+};
+
+/*
+ * Lists the leaf parts and enclosed messages of a message (none when it
+ * is too large, too deep or does not parse: it is then one text). Free
+ * the list with mime_parts_free.
+ */
+int	mime_parts_mem(const char *msg, size_t len, struct mime_parts *,
+	    struct error *);
+int	mime_parts_file(const char *path, struct mime_parts *,
+	    struct error *);
+void	mime_parts_free(struct mime_parts *);
+/*
+ * Appends the content of part index, transfer decoded (an enclosed
+ * message: its raw text), to out; ERR_NOTFOUND when there is no such
+ * part.
+ */
+int	mime_part_extract_mem(const char *msg, size_t len, unsigned index,
+	    struct buf *out, struct error *);
+int	mime_part_extract_file(const char *path, unsigned index,
+	    struct buf *out, struct error *);
+
+/*
+ * A file name safe to create in a directory: the last path component of
+ * name, without controls, '/', '\', leading dots or blanks, at most 200
+ * bytes of valid UTF-8; "attachment-N" (N = index) when nothing is left.
+ * Owned by the caller.
+ */
+char	*mime_safe_filename(const char *name, unsigned index);
 
 #endif
