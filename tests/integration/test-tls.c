@@ -931,3 +931,83 @@ Test(net, the_log_of_a_login_holds_neither_password_nor_its_base64)
 		    "%s leaked: %s", secrets[i], buf_str(&log));
 	buf_free(&log);
 }
+
+/* --- hostile servers: plain text injected after "go ahead" ------------- */
+
+struct stub {
+	int		 listener;
+	const char	*greeting;	/* sent at once */
+	const char	*replies[4];	/* one per line received */
+};
+
+/* Plays a scripted server for one connection. */
+static void *
+stub_run(void *arg)
+{
+	struct stub	*st = arg;
+	char		 c;
+	int		 fd, i = 0;
+
+	if ((fd = accept(st->listener, NULL, NULL)) == -1)
+		return (NULL);
+	if (write(fd, st->greeting, strlen(st->greeting)) < 0)
+		goto out;
+	while (read(fd, &c, 1) == 1) {
+		if (c != '\n')
+			continue;
+		if (i < 4 && st->replies[i] != NULL &&
+		    write(fd, st->replies[i], strlen(st->replies[i])) < 0)
+			break;
+		i++;
+	}
+out:
+	close(fd);
+	return (NULL);
+}
+
+Test(net, imap_plain_text_injected_after_starttls_ok_is_refused)
+{
+	struct tls_params	 p = params("imap");
+	struct error		 err = { 0 };
+	struct stub		 st = {
+		.greeting = "* OK [CAPABILITY IMAP4rev1 STARTTLS] stub\r\n",
+		.replies = { "1 OK begin TLS\r\n* 1 EXISTS\r\n" },
+	};
+	pthread_t		 t;
+	mailimap		*imap = mailimap_new(0, NULL);
+	int			 lport;
+
+	st.listener = silent_listener(&lport);
+	pthread_create(&t, NULL, stub_run, &st);
+	cr_assert_eq(net_imap_connect(imap, "127.0.0.1", lport, NET_STARTTLS,
+	    &p, &err), -1);
+	cr_assert_eq(err.kind, ERR_TLS, "%s", err.msg);
+	cr_assert_null(imap->imap_stream);
+	pthread_join(t, NULL);
+	close(st.listener);
+	mailimap_free(imap);
+}
+
+Test(net, smtp_plain_text_injected_after_starttls_220_is_refused)
+{
+	struct tls_params	 p = params("smtp");
+	struct error		 err = { 0 };
+	struct stub		 st = {
+		.greeting = "220 stub ESMTP\r\n",
+		.replies = { "250-stub\r\n250 STARTTLS\r\n",
+		    "220 go ahead\r\n250 injected\r\n" },
+	};
+	pthread_t		 t;
+	mailsmtp		*smtp = mailsmtp_new(0, NULL);
+	int			 lport;
+
+	st.listener = silent_listener(&lport);
+	pthread_create(&t, NULL, stub_run, &st);
+	cr_assert_eq(net_smtp_connect(smtp, "127.0.0.1", lport, NET_STARTTLS,
+	    &p, &err), -1);
+	cr_assert_eq(err.kind, ERR_TLS, "%s", err.msg);
+	cr_assert_null(smtp->stream);
+	pthread_join(t, NULL);
+	close(st.listener);
+	mailsmtp_free(smtp);
+}
