@@ -62,8 +62,7 @@ parts_add(struct parts_walk *w, const struct mailmime *m, unsigned depth)
 {
 	struct mime_parts	*l = w->list;
 	struct mime_part	*p;
-	const char		*cs, *raw;
-	size_t			 len;
+	const char		*cs;
 
 	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
 	p = &l->v[l->n++];
@@ -74,8 +73,7 @@ parts_add(struct parts_walk *w, const struct mailmime *m, unsigned depth)
 	if (m->mm_type == MAILMIME_MESSAGE) {
 		snprintf(p->type, sizeof p->type, "message/rfc822");
 		p->is_message = 1;
-		render_raw_content(m, &raw, &len);
-		p->size = len;
+		p->size = render_decoded_size(m);
 	} else {
 		render_ctype(m->mm_content_type, p->type, sizeof p->type);
 		p->size = render_decoded_size(m);
@@ -128,7 +126,7 @@ parts_parse(const char *msg, size_t len, struct parts_walk *w)
 	size_t		 idx = 0, parts = 0;
 	unsigned	 depth = 0;
 
-	if (len > RENDER_MAX_SIZE ||
+	if (len == 0 || len > RENDER_MAX_SIZE ||
 	    render_prescan(msg, len, &depth, &parts) != 0)
 		return (NULL);
 	if (mailmime_parse(msg, len, &idx, &m) != MAILIMF_NO_ERROR ||
@@ -207,7 +205,7 @@ mime_part_extract_mem(const char *msg, size_t len, unsigned index,
 		    index));
 	}
 	if (w.found->mm_type == MAILMIME_MESSAGE) {
-		render_raw_content(w.found, &raw, &rlen);
+		render_message_raw(w.found, &raw, &rlen);
 		buf_add(out, raw, rlen);
 	} else
 		render_decoded(w.found, out);

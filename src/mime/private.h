@@ -31,6 +31,9 @@ void	 render_decoded(const struct mailmime *, struct buf *);
 size_t	 render_decoded_size(const struct mailmime *);
 void	 render_size(size_t, char *, size_t);
 int	 render_prescan(const char *, size_t, unsigned *, size_t *);
+int	 render_digest_quirk(const struct mailmime *);
+void	 render_message_raw(const struct mailmime *, const char **,
+	    size_t *);
 unsigned render_count(const struct mailmime *, unsigned);
 void	 render_flowed(const char *, size_t, int, struct buf *);
 /*

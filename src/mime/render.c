@@ -613,6 +613,10 @@ render_decoded_size(const struct mailmime *m)
 	const char	*p;
 	size_t		 len;
 
+	if (m->mm_type == MAILMIME_MESSAGE) {
+		render_message_raw(m, &p, &len);
+		return (len);
+	}
 	render_raw_content(m, &p, &len);
 	switch (render_encoding(m)) {
 	case MAILMIME_MECHANISM_BASE64:
@@ -815,6 +819,50 @@ render_text_part(struct render_ctx *ctx, const struct mailmime *m,
 static void	render_part(struct render_ctx *, const struct mailmime *,
 		    unsigned, int);
 
+/*
+ * Whether m is a message of a multipart/digest without a Content-Type of
+ * its own: libetpan then parses the enclosed message's header as the
+ * part's MIME header, and m's raw content starts at its body.
+ */
+int
+render_digest_quirk(const struct mailmime *m)
+{
+	struct mailmime_field	*f;
+	clistiter		*it;
+	char			 ctype[128];
+
+	if (m->mm_type != MAILMIME_MESSAGE || m->mm_parent == NULL ||
+	    m->mm_mime_start == NULL)
+		return (0);
+	render_ctype(m->mm_parent->mm_content_type, ctype, sizeof ctype);
+	if (strcmp(ctype, "multipart/digest") != 0)
+		return (0);
+	if (m->mm_mime_fields != NULL) {
+		for (it = clist_begin(m->mm_mime_fields->fld_list); it != NULL;
+		    it = clist_next(it)) {
+			f = clist_content(it);
+			if (f->fld_type == MAILMIME_FIELD_TYPE)
+				return (0);
+		}
+	}
+	return (1);
+}
+
+/* The raw text of an enclosed message, headers included. */
+void
+render_message_raw(const struct mailmime *m, const char **p, size_t *len)
+{
+	render_raw_content(m, p, len);
+	if (!render_digest_quirk(m))
+		return;
+	*p = m->mm_mime_start;
+	*len = m->mm_length;
+	while (*len > 0 && (**p == '\r' || **p == '\n')) {
+		(*p)++;
+		(*len)--;
+	}
+}
+
 /* Appends a message: its headers, then its body. */
 static void
 render_message(struct render_ctx *ctx, const struct mailmime *m,
@@ -823,7 +871,7 @@ render_message(struct render_ctx *ctx, const struct mailmime *m,
 	const char	*p;
 	size_t		 len;
 
-	render_raw_content(m, &p, &len);
+	render_message_raw(m, &p, &len);
 	render_headers(ctx, p, len);
 	if (m->mm_data.mm_message.mm_msg_mime != NULL)
 		render_part(ctx, m->mm_data.mm_message.mm_msg_mime, depth + 1,

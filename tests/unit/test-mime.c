@@ -212,6 +212,38 @@ Test(mime, corpus_unterminated_boundary_still_shows_parts)
 {
 	mime_corpus("unterminated-boundary", 0, 0);
 }
+Test(mime, corpus_rfc2231_encoded_and_continued_filenames)
+{
+	mime_corpus("rfc2231-filenames", 0, 0);
+}
+Test(mime, corpus_related_shows_root_and_numbers_the_rest)
+{
+	mime_corpus("multipart-related", 0, 0);
+}
+Test(mime, corpus_signed_is_said_unchecked)
+{
+	mime_corpus("signed", 0, 0);
+}
+Test(mime, corpus_encrypted_is_said_and_listed)
+{
+	mime_corpus("encrypted", 0, 0);
+}
+Test(mime, corpus_digest_shows_each_message_with_headers)
+{
+	mime_corpus("digest", 0, 0);
+}
+Test(mime, corpus_flowed_paragraphs_joined)
+{
+	mime_corpus("flowed", 0, 0);
+}
+Test(mime, corpus_flowed_delsp_joins_without_space)
+{
+	mime_corpus("flowed-delsp", 0, 0);
+}
+Test(mime, corpus_boundary_prefix_of_another_is_not_confused)
+{
+	mime_corpus("hostile-boundary-prefix", 0, 0);
+}
 
 /* Renders msg with options; asserts every line is clean. */
 static void
