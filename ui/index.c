@@ -385,13 +385,13 @@ index_status(struct ui *ui, void *data, char *out, size_t len)
 		return;
 	}
 	total = mailbox_total(ix->mb);
-	snprintf(out, len, "facteur: %s: %s%s%s%s  [%zu/%zu%s]",
+	snprintf(out, len, "facteur: %s: %s%s%s  [%zu/%zu%s]  %zu unread",
 	    ix->account->name, ix->folder,
 	    ix->mb->limit != NULL ? "  limit: " : "",
 	    ix->mb->limit != NULL ? ix->mb->limit : "",
-	    (ix->mb->view_flags & VIEW_THREADS) ? "  (threads)" : "",
 	    total > 0 ? ix->cursor + 1 : 0, total,
-	    (ix->mb->view_flags & VIEW_THREADS) ? " threads" : " messages");
+	    (ix->mb->view_flags & VIEW_THREADS) ? " threads" : " messages",
+	    ix->mb->unread);
 }
 
 static void

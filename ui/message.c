@@ -226,6 +226,9 @@ ui_message_action(struct ui *ui, struct mailbox *mb, size_t i,
 	} else
 		return (0);
 
+	if (!(r->s.thread_total > 1 && !r->child))
+		mailbox_count_flags(mb, r->s.flags, (r->s.flags | add) &
+		    ~remove);
 	mailbox_row_set_flags(r, add, remove);
 	message_submit(ui, mb, r, add, remove, NULL, NULL);
 	if (advance && mailbox_row(mb, i + 1, &err) != NULL &&

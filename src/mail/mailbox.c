@@ -48,6 +48,27 @@ mailbox_query(const char *base, const char *limit)
 	return (q);
 }
 
+/* Counts the unread messages of the view (a count, no rows read). */
+static size_t
+mailbox_count_unread(struct mailbox *mb)
+{
+	struct account	*a = mb->account;
+	struct view	*v = NULL;
+	struct error	 err;
+	char		*q, *uq;
+	size_t		 n = 0;
+
+	q = mailbox_query(mb->base_query, mb->limit);
+	xasprintf(&uq, "(%s) and tag:unread", q);
+	if (a->ops->open_view(a->backend, uq, mb->order, 0, &v, &err) == 0) {
+		n = a->ops->view_count(v);
+		a->ops->close_view(&v);
+	}
+	free(uq);
+	free(q);
+	return (n);
+}
+
 static int
 mailbox_open_view(struct mailbox *mb, struct error *err)
 {
@@ -64,6 +85,7 @@ mailbox_open_view(struct mailbox *mb, struct error *err)
 	mb->count = a->ops->view_count(mb->view);
 	mb->fetched = 0;
 	mb->at_end = mb->count == 0;
+	mb->unread = mailbox_count_unread(mb);
 	return (0);
 }
 
@@ -267,6 +289,15 @@ mailbox_reload(struct mailbox *mb, struct error *err)
 	if (had > 0 && mailbox_row(mb, had - 1, err) == NULL && !mb->at_end)
 		return (-1);
 	return (0);
+}
+
+void
+mailbox_count_flags(struct mailbox *mb, unsigned before, unsigned after)
+{
+	if ((before & MSG_UNREAD) && !(after & MSG_UNREAD) && mb->unread > 0)
+		mb->unread--;
+	else if (!(before & MSG_UNREAD) && (after & MSG_UNREAD))
+		mb->unread++;
 }
 
 void

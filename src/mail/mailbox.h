@@ -30,6 +30,7 @@ struct mailbox {
 	unsigned		 view_flags;	/* VIEW_THREADS */
 	struct view		*view;
 	size_t			 count;		/* backend rows in the view */
+	size_t			 unread;	/* unread messages of the view */
 	size_t			 fetched;	/* backend rows pulled so far */
 	int			 at_end;
 	struct mailbox_row	*rows;		/* display rows */
@@ -63,6 +64,8 @@ void		 mailbox_row_set_flags(struct mailbox_row *, unsigned add,
 		    unsigned remove);
 /* Applies "+a -b" tag changes to the row's tag string. */
 void		 mailbox_row_apply_tags(struct mailbox_row *, const char *);
-/* Unread rows among loaded ones (threads: unread messages). */
+/* Keeps the unread count in step with a flag change of one message. */
+void		 mailbox_count_flags(struct mailbox *, unsigned before,
+		    unsigned after);
 
 #endif

@@ -16,7 +16,7 @@ t_open_shows_newest_first_with_status() {
 	new_maildir open
 	start -n -f "$MD"
 	wait_for 'Long report' || return
-	wait_for '\[1/6 messages\]' || return
+	wait_for '\[1/6 messages\]  1 unread' || return
 	expect_screen 'facteur: local: INBOX'
 	expect_screen 'Quarterly budget'
 	# Newest first: Long report (Jan 15) above Quarterly budget (Jan 10).
@@ -61,7 +61,7 @@ t_read_a_message_marks_it_read() {
 	expect_screen '^From: Alice Martin <alice@example.org>'
 	expect_screen 'The total is 12,400 euros.'
 	keys q
-	wait_for '\[6/6 messages\]' || return
+	wait_for '\[6/6 messages\]  0 unread' || return
 	expect_no_screen '^N +2025-01-10'
 	expect_screen '^ +2025-01-10 +Alice Martin'
 	# Durable: the Maildir file now carries the S flag.
@@ -178,6 +178,7 @@ t_flag_delete_undelete_are_instant_and_durable() {
 	# N marks unread again.
 	keys k N
 	wait_for '^N! +2025-01-15 +Dave' || return
+	expect_screen '2 unread'
 	keys q
 	wait_for '\[exit 0\]'
 }
@@ -330,6 +331,45 @@ t_corrupt_index_is_reported_not_destroyed() {
 	wait_for '\[exit 0\]'
 	[ -f "$MD/.notmuch/xapian/iamglass" ] || fail "the damaged index was removed"
 	[ "$(ls "$MD/cur" | wc -l)" -eq 5 ] || fail "mail files changed"
+}
+
+t_unreadable_files_are_skipped_and_the_rest_shown() {
+	new_maildir unreadable
+	ln -s "$MD/cur/does-not-exist" "$MD/cur/2000.dangling.test:2,S"
+	head -c 3000 /dev/urandom > "$MD/cur/2001.binary.test:2,S"
+	start -n -f "$MD"
+	wait_for 'Long report' || return
+	expect_screen 'Quarterly budget'
+	keys q
+	wait_for '\[exit 0\]'
+	[ -L "$MD/cur/2000.dangling.test:2,S" ] || fail "the dangling link was touched"
+}
+
+t_message_gone_from_disk_is_a_clear_error() {
+	new_maildir gone
+	start -n -f "$MD"
+	wait_for 'Long report' || return
+	rm -f "$MD"/cur/1007.a8.test*
+	keys Enter
+	wait_for '1007\.a8\.test.*(No such file|not found|cannot)' || return
+	keys q
+	wait_for 'Long report' || return
+	keys q
+	wait_for '\[exit 0\]'
+}
+
+t_demo_maildir_opens() {
+	MD=$E2E_TMP/demo
+	python3 "$top_srcdir/contrib/gen-maildir" --count 300 --quiet "$MD" >/dev/null ||
+		{ fail "gen-maildir failed"; return; }
+	newest=$(python3 "$top_srcdir/contrib/gen-maildir" --newest-subject "$MD")
+	start -n -f "$MD"
+	wait_for "$newest" || return
+	wait_for 'messages\]' || return
+	keys c
+	wait_for 'Lists/dev|Lists\.dev' || return
+	keys q q
+	wait_for '\[exit 0\]'
 }
 
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
