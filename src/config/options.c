@@ -26,6 +26,8 @@ static const char *const config_prefer_words[] = {
 
 /* Keep this table in alphabetical order: --help lists it as it is. */
 const struct config_option config_options[] = {
+	{ "attach_save_dir", CONFIG_STRING, "~", 0, 0, NULL, CONFIG_OPT_PATH,
+	  "directory offered when saving attachments and messages" },
 	{ "date_format", CONFIG_STRING, "", 0, 0, NULL, 0,
 	  "strftime(3) format of index dates; empty for facteur's own" },
 	{ "exclude_tags", CONFIG_STRING, "deleted spam", 0, 0, NULL, 0,
@@ -36,6 +38,9 @@ const struct config_option config_options[] = {
 	  "file to append a debug log to; empty for none" },
 	{ "maildir", CONFIG_STRING, "", 0, 0, NULL, CONFIG_OPT_PATH,
 	  "local Maildir root used when no account names one" },
+	{ "mailcap_path", CONFIG_STRING, "~/.mailcap:/etc/mailcap", 0, 0,
+	  NULL, 0,
+	  "mailcap files, colon-separated, for HTML and attachments" },
 	{ "mark_read", CONFIG_BOOL, "yes", 0, 0, NULL, 0,
 	  "mark a message read when the pager opens it" },
 	{ "notmuch_config", CONFIG_STRING, "", 0, 0, NULL, CONFIG_OPT_PATH,
