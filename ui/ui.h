@@ -107,6 +107,33 @@ void		 pager_open(struct ui *, struct account *, const char *id,
 		    const char *subject);
 extern const struct screen_ops pager_screen_ops;
 
+/* Inline view of a text attachment: msg is a whole message (copied). */
+void		 pager_open_text(struct ui *, const char *title,
+		    const char *msg, size_t len);
+
+/* Attachment and URL lists (ui/attach.c), on the folders key map. */
+struct render;
+void		 attach_open(struct ui *, const char *msgpath,
+		    const char *subject);
+void		 urls_open(struct ui *, const struct render *);
+extern const struct screen_ops attach_screen_ops;
+/* Prompts for a file and saves part index (0: the whole message). */
+void		 attach_save_prompt(struct ui *, const char *msgpath,
+		    unsigned index, const char *name);
+/* Prompts for a command and pipes part index (0: the message) to it. */
+void		 attach_pipe_prompt(struct ui *, const char *msgpath,
+		    unsigned index);
+/*
+ * Runs argv (execvp, no shell unless argv says so) on the terminal with
+ * curses suspended, waits for it and repaints. Flags: in[0..len) on its
+ * standard input, "press any key" afterwards, mailcap sandbox.
+ */
+#define ATTACH_RUN_STDIN	0x1
+#define ATTACH_RUN_WAIT		0x2
+#define ATTACH_RUN_SANDBOX	0x4
+int		 attach_run(struct ui *, char *const argv[], const char *in,
+		    size_t len, int flags);
+
 /* Folder list (ui/folders.c). */
 void		 folders_open(struct ui *);
 void		 folders_refresh(struct ui *);
