@@ -54,6 +54,13 @@ const struct action_desc ui_actions[] = {
 	{ "next-message", "show the next message", P },
 	{ "previous-message", "show the previous message", P },
 	{ "toggle-headers", "show all headers or the usual few", P },
+	{ "view-attachments", "list the message's attachments", P },
+	{ "list-urls", "list the links in the message to open one", P },
+	{ "toggle-quoted", "fold or unfold quoted text", P },
+	{ "pipe-message", "pipe the message or attachment to a command",
+	  P | F },
+	{ "save-file", "save the message or attachment to a file", P | F },
+	{ "save-all", "save every attachment into a directory", F },
 	{ "select-entry", "open the selected folder", F },
 };
 const size_t ui_nactions = sizeof ui_actions / sizeof ui_actions[0];
