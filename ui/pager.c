@@ -1,7 +1,9 @@
 /*
  * The pager: shows one message rendered by the MIME module. Rendering
  * runs on a worker (a big message never freezes the keyboard); the
- * result is wrapped to the window width when drawn.
+ * result is wrapped to the window width when drawn, at word boundaries,
+ * with quoted blocks folded on request. It also views text attachments
+ * (a message in memory, without an account).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include <curses.h>
 
+#include "config/config.h"
 #include "config/keymap.h"
 #include "core/loop.h"
 #include "core/worker.h"
@@ -20,11 +23,12 @@
 #include "mime/sanitize.h"
 #include "ui/ui.h"
 
-/* One screen line: a slice of a rendered line. */
+/* One screen line: a slice of a rendered line, or a folded block. */
 struct pager_vline {
 	size_t	line;
 	size_t	off;
 	size_t	len;
+	size_t	folded;		/* > 0: this many quoted lines hidden */
 };
 
 struct pager {
@@ -37,6 +41,10 @@ struct pager {
 	struct job		*job;
 	int			 full_headers;
 	char			*error;
+	char			*path;		/* message file, once known */
+	char			*mem;		/* inline view: the message */
+	size_t			 memlen;
+	int			 fold_quotes;
 
 	struct pager_vline	*v;
 	size_t			 nv;
@@ -51,6 +59,9 @@ static struct worker	*pager_worker;	/* renders off the loop thread */
 struct pager_render {
 	struct pager	*pager;
 	char		*path;
+	char		*mem;		/* or a message in memory */
+	size_t		 memlen;
+	char		*mailcap;
 	struct render_opts opts;
 	struct render	 r;
 };
@@ -60,6 +71,9 @@ pager_render_run(struct job *j, void *arg)
 {
 	struct pager_render	*pr = arg;
 
+	if (pr->mem != NULL)
+		return (mime_render_mem(pr->mem, pr->memlen, &pr->opts, &pr->r,
+		    job_error(j)));
 	return (mime_render_file(pr->path, &pr->opts, &pr->r, job_error(j)));
 }
 
@@ -91,6 +105,8 @@ pager_render_free(void *arg)
 
 	render_free(&pr->r);
 	free(pr->path);
+	free(pr->mem);
+	free(pr->mailcap);
 	free(pr);
 }
 
@@ -110,7 +126,10 @@ pager_load(struct ui *ui, struct pager *p)
 	free(p->error);
 	p->error = NULL;
 	error_clear(&err);
-	if (a->ops->message_path(a->backend, p->id, &path, &err) != 0) {
+	free(p->path);
+	p->path = NULL;
+	if (p->mem == NULL &&
+	    a->ops->message_path(a->backend, p->id, &path, &err) != 0) {
 		p->loaded = 1;
 		p->error = xstrdup(err.msg);
 		return;
@@ -119,7 +138,16 @@ pager_load(struct ui *ui, struct pager *p)
 		pager_worker = worker_new(ui_loop(ui), "render");
 	pr = xcalloc(1, sizeof *pr);
 	pr->pager = p;
-	pr->path = path;
+	if (p->mem != NULL) {
+		pr->mem = xmalloc(p->memlen + 1);
+		memcpy(pr->mem, p->mem, p->memlen);
+		pr->memlen = p->memlen;
+	} else {
+		pr->path = path;
+		p->path = xstrdup(path);
+	}
+	pr->mailcap = xstrdup(config_get(ui_config(ui), "mailcap_path"));
+	pr->opts.mailcap_path = pr->mailcap;
 	pr->opts.full_headers = p->full_headers;
 	pr->opts.prefer_html = ui_options(ui)->prefer_html;
 	p->job = job_new("render", pager_render_run, pager_render_done, pr);
@@ -134,7 +162,7 @@ pager_mark_read(struct ui *ui, struct pager *p)
 	struct mailbox		*mb = ui_index_mailbox(ui);
 	long			 at;
 
-	if (!ui_options(ui)->mark_read || mb == NULL)
+	if (!ui_options(ui)->mark_read || mb == NULL || p->account == NULL)
 		return;
 	if ((at = mailbox_find(mb, p->id)) < 0)
 		return;
@@ -158,24 +186,49 @@ pager_open(struct ui *ui, struct account *a, const char *id,
 	pager_mark_read(ui, p);
 }
 
-/* Splits rendered lines into screen lines of at most cols columns. */
+/* Adds one screen line. */
+static void
+pager_vadd(struct pager *p, size_t *cap, size_t line, size_t off, size_t len,
+    size_t folded)
+{
+	if (p->nv == *cap) {
+		*cap = *cap == 0 ? 256 : *cap * 2;
+		p->v = xreallocarray(p->v, *cap, sizeof *p->v);
+	}
+	p->v[p->nv].line = line;
+	p->v[p->nv].off = off;
+	p->v[p->nv].len = len;
+	p->v[p->nv].folded = folded;
+	p->nv++;
+}
+
+/*
+ * Splits rendered lines into screen lines of at most cols columns, at the
+ * last blank that fits when there is one (so flowed paragraphs reflow to
+ * the width), and replaces each run of quoted lines by one line when
+ * quotes are folded.
+ */
 static void
 pager_wrap(struct pager *p, int cols)
 {
-	size_t	i, cap = 0, off, len, n;
-	int	used;
-	const char *text;
+	size_t		 i, j, cap = 0, off, len, n, k;
+	int		 used;
+	const char	*text;
 
 	p->nv = 0;
 	for (i = 0; i < p->r.n; i++) {
+		if (p->fold_quotes && p->r.lines[i].kind == RENDER_QUOTE) {
+			for (j = i; j < p->r.n &&
+			    p->r.lines[j].kind == RENDER_QUOTE; j++)
+				;
+			pager_vadd(p, &cap, i, 0, 0, j - i);
+			i = j - 1;
+			continue;
+		}
 		text = p->r.lines[i].text;
 		len = strlen(text);
 		off = 0;
 		do {
-			if (p->nv == cap) {
-				cap = cap == 0 ? 256 : cap * 2;
-				p->v = xreallocarray(p->v, cap, sizeof *p->v);
-			}
 			n = sanitize_fit(text + off, cols, &used);
 			if (n == 0 && off < len) {
 				/* A character wider than the window. */
@@ -184,11 +237,15 @@ pager_wrap(struct pager *p, int cols)
 				    ((unsigned char)text[off + n] & 0xc0) ==
 				    0x80)
 					n++;
+			} else if (off + n < len) {
+				/* Break after the last blank, if any. */
+				for (k = n; k > 0 && text[off + k - 1] != ' ';
+				    k--)
+					;
+				if (k > 0)
+					n = k;
 			}
-			p->v[p->nv].line = i;
-			p->v[p->nv].off = off;
-			p->v[p->nv].len = n;
-			p->nv++;
+			pager_vadd(p, &cap, i, off, n, 0);
 			off += n;
 		} while (off < len);
 	}
@@ -273,6 +330,16 @@ pager_draw(struct ui *ui, void *data, int top, int height)
 	for (i = 0; i < height && p->top + (size_t)i < p->nv; i++) {
 		v = &p->v[p->top + (size_t)i];
 		l = &p->r.lines[v->line];
+		if (v->folded > 0) {
+			attrset(pager_line_attr(ui, l));
+			xasprintf(&slice, "[-- %zu quoted line%s hidden: %s "
+			    "shows them --]", v->folded, v->folded == 1 ? "" :
+			    "s", ui_key_for(ui, KM_PAGER, "toggle-quoted"));
+			ui_put(top + i, 0, slice, cols, 0);
+			free(slice);
+			attrset(A_NORMAL);
+			continue;
+		}
 		slice = xstrndup(l->text + v->off, v->len);
 		attrset(pager_line_attr(ui, l));
 		if (l->kind == RENDER_HEADER && v->off == 0 &&
@@ -334,6 +401,8 @@ pager_search(struct ui *ui, struct pager *p, int dir, int skip)
 	}
 	for (i = (long)p->top + (skip ? dir : 0); i >= 0 && (size_t)i < p->nv;
 	    i += dir) {
+		if (p->v[i].folded > 0)
+			continue;
 		slice = xstrndup(p->r.lines[p->v[i].line].text + p->v[i].off,
 		    p->v[i].len);
 		found = strcasestr(slice, p->search) != NULL;
@@ -371,7 +440,8 @@ pager_step(struct ui *ui, struct pager *p, int dir)
 	struct error		 err;
 	long			 at;
 
-	if (mb == NULL || (at = mailbox_find(mb, p->id)) < 0)
+	if (mb == NULL || p->account == NULL ||
+	    (at = mailbox_find(mb, p->id)) < 0)
 		return;
 	error_clear(&err);
 	at += dir;
@@ -388,6 +458,18 @@ pager_step(struct ui *ui, struct pager *p, int dir)
 	pager_load(ui, p);
 	pager_mark_read(ui, p);
 	ui_redraw(ui);
+}
+
+/* Asks where to save the raw message, named after its subject. */
+static void
+pager_save_file(struct ui *ui, struct pager *p)
+{
+	char	*name;
+
+	xasprintf(&name, "%.60s.eml", *p->subject != '\0' ? p->subject :
+	    "message");
+	attach_save_prompt(ui, p->path, 0, name);
+	free(name);
 }
 
 static int
@@ -435,9 +517,29 @@ pager_action(struct ui *ui, void *data, const char *a)
 		pager_search(ui, p, -1, 1);
 	else if (strcmp(a, "sync") == 0)
 		ui_message(ui, "Leave the message to sync.");
+	else if (strcmp(a, "toggle-quoted") == 0) {
+		p->fold_quotes ^= 1;
+		p->wrapped_cols = 0;
+		p->top = 0;
+		ui_redraw(ui);
+	} else if (strcmp(a, "list-urls") == 0) {
+		if (p->loaded && p->error == NULL)
+			urls_open(ui, &p->r);
+		else
+			ui_message(ui, "The message is not shown yet.");
+	} else if (p->path == NULL && (strcmp(a, "view-attachments") == 0 ||
+	    strcmp(a, "pipe-message") == 0 || strcmp(a, "save-file") == 0))
+		ui_message(ui, "%s: not available here", a);
+	else if (strcmp(a, "view-attachments") == 0)
+		attach_open(ui, p->path, p->subject);
+	else if (strcmp(a, "pipe-message") == 0)
+		attach_pipe_prompt(ui, p->path, 0);
+	else if (strcmp(a, "save-file") == 0)
+		pager_save_file(ui, p);
 	else {
 		mb = ui_index_mailbox(ui);
-		if (mb == NULL || (at = mailbox_find(mb, p->id)) < 0)
+		if (mb == NULL || p->account == NULL ||
+		    (at = mailbox_find(mb, p->id)) < 0)
 			return (0);
 		return (ui_message_action(ui, mb, (size_t)at, a));
 	}
@@ -459,7 +561,27 @@ pager_free(struct ui *ui, void *data)
 	free(p->subject);
 	free(p->error);
 	free(p->search);
+	free(p->path);
+	free(p->mem);
 	free(p);
+}
+
+void
+pager_open_text(struct ui *ui, const char *title, const char *msg,
+    size_t len)
+{
+	struct pager	*p;
+
+	p = xcalloc(1, sizeof *p);
+	p->ui = ui;
+	p->id = xstrdup("");
+	p->subject = xstrdup(title != NULL ? title : "");
+	p->mem = xmalloc(len + 1);
+	memcpy(p->mem, msg, len);
+	p->mem[len] = '\0';
+	p->memlen = len;
+	ui_push(ui, &pager_screen_ops, p);
+	pager_load(ui, p);
 }
 
 /* Stops the render worker (at exit). */
