@@ -58,6 +58,12 @@ static const struct action_desc test_actions[] = {
 	{ "next-message", "show the next message", KM_PAGER },
 	{ "previous-message", "show the previous message", KM_PAGER },
 	{ "toggle-headers", "show all headers or not", KM_PAGER },
+	{ "view-attachments", "list attachments", KM_PAGER },
+	{ "list-urls", "list links", KM_PAGER },
+	{ "toggle-quoted", "fold quoted text", KM_PAGER },
+	{ "pipe-message", "pipe to a command", KM_PAGER | KM_FOLDERS },
+	{ "save-file", "save to a file", KM_PAGER | KM_FOLDERS },
+	{ "save-all", "save every attachment", KM_FOLDERS },
 	{ "select-entry", "open the folder", KM_FOLDERS },
 };
 #define NACTIONS (sizeof test_actions / sizeof test_actions[0])
@@ -898,7 +904,7 @@ Test(config, option_foreach_lists_every_option_in_order)
 	int	n = 0;
 
 	config_option_foreach(count_option, &n);
-	cr_expect_eq(n, 12);
+	cr_expect_eq(n, 14);
 }
 
 Test(config, free_accepts_null_and_clears)
