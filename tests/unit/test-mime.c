@@ -212,6 +212,10 @@ Test(mime, corpus_unterminated_boundary_still_shows_parts)
 {
 	mime_corpus("unterminated-boundary", 0, 0);
 }
+Test(mime, corpus_multilingual_parts_each_in_its_charset)
+{
+	mime_corpus("multilingual", 0, 0);
+}
 Test(mime, corpus_rfc2231_encoded_and_continued_filenames)
 {
 	mime_corpus("rfc2231-filenames", 0, 0);

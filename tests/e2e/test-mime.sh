@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# End-to-end: MIME in a real terminal (tmux): an HTML-only message, a
+# multilingual one, attachments listed and saved byte for byte, quotes
+# folded, URLs listed, the message piped and saved, a huge message that
+# renders in the background while the keyboard still works.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+corpus=$top_srcdir/tests/data/mime
+
+# A Maildir holding the given corpus messages, and a configuration that
+# uses no mailcap (the built-in HTML converter) and saves into $SAVE.
+new_mime_maildir() {
+	local name=$1 m
+	shift
+	MD=$E2E_TMP/mail-$name
+	SAVE=$E2E_TMP/save-$name
+	CONF=$E2E_TMP/conf-$name
+	rm -rf "$MD" "$SAVE"
+	mkdir -p "$MD"/cur "$MD"/new "$MD"/tmp "$SAVE"
+	for m in "$@"; do
+		cp "$corpus/$m.eml" "$MD/cur/$m.test:2,S"
+	done
+	{
+		echo 'set mailcap_path = ""'
+		echo "set attach_save_dir = \"$SAVE\""
+		echo "${EXTRA_CONF:-}"
+	} > "$CONF"
+}
+
+t_html_only_message_is_readable() {
+	new_mime_maildir html html-only
+	start -F "$CONF" -f "$MD"
+	wait_for 'HTML only' || return
+	keys Enter
+	wait_for '^Subject: HTML only' || return
+	wait_for 'Hello & welcome, see our site\[1\] and this\[2\]\.' || return
+	expect_screen '^\* Second € ☺'
+	expect_screen '^\[1\] https://example.org/a'
+	expect_no_screen '<p>|<script|&amp;'
+	keys q q
+	wait_for '\[exit 0\]'
+}
+
+t_multilingual_message_shows_every_script() {
+	new_mime_maildir multi multilingual
+	start -F "$CONF" -f "$MD"
+	wait_for 'Приветκόσμε世界' || return
+	keys Enter
+	wait_for '^Subject: Приветκόσμε世界' || return
+	expect_screen '^Здравствуй, мир!'
+	expect_screen '^シフトJISの本文です。'
+	expect_screen '^Καλημέρα κόσμε'
+	expect_screen '^你好，世界'
+	expect_screen 'שלום עולם'
+	keys q q
+	wait_for '\[exit 0\]'
+}
+
+t_attachments_listed_and_saved_byte_for_byte() {
+	new_mime_maildir attach rfc2231-filenames
+	start -F "$CONF" -f "$MD"
+	wait_for 'RFC 2231 file names' || return
+	keys Enter
+	wait_for 'Attachment #2: € rates 2025.pdf' || return
+	keys v
+	wait_for 'Attachments of: RFC 2231 file names' || return
+	wait_for '^ +2 € rates 2025\.pdf +application/pdf +9 B +base64' ||
+		return
+	expect_screen '^ +4 café menu\.bin +application/octet-stream +3 B +base64'
+	keys j
+	wait_for '\[2/5\]' || return
+	keys s
+	wait_for "Save to file: $SAVE/€ rates 2025\.pdf" || return
+	keys Enter
+	wait_for 'Saved .*€ rates 2025\.pdf \(9 bytes\)' || return
+	printf '%%PDF-1.4\n' | cmp - "$SAVE/€ rates 2025.pdf" ||
+		fail "saved file differs"
+	# Saving again asks before replacing.
+	keys s
+	wait_for 'Save to file:' || return
+	keys Enter
+	wait_for 'File exists, overwrite\? \(y/n\)' || return
+	keys n Enter
+	wait_for 'Not saved\.' || return
+	# Save all: the others are created, the first is left alone.
+	keys S
+	wait_for "Save all attachments to directory: $SAVE" || return
+	keys Enter
+	wait_for 'Saved 3 to .*; 1 already there' || return
+	[ -f "$SAVE/café menu.bin" ] || fail "café menu.bin not saved"
+	printf '\0\1\2' | cmp - "$SAVE/café menu.bin" ||
+		fail "café menu.bin differs"
+	# A text attachment is shown inline.
+	keys j
+	wait_for '\[3/5\]' || return
+	keys Enter
+	wait_for '^continued' || return
+	keys q
+	wait_for 'Attachments of' || return
+	keys q q q
+	wait_for '\[exit 0\]'
+}
+
+t_hostile_attachment_name_cannot_escape() {
+	new_mime_maildir evil
+	cat > "$MD/cur/evil.test:2,S" <<'M'
+From: x@example.org
+Subject: Evil name
+Date: Tue, 7 Jan 2025 08:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain
+
+body
+--b
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename="../../escape.txt"
+
+payload
+--b--
+M
+	start -F "$CONF" -f "$MD"
+	wait_for 'Evil name' || return
+	keys Enter
+	wait_for '^body' || return
+	keys v
+	wait_for 'escape\.txt' || return
+	keys S
+	wait_for 'Save all attachments to directory' || return
+	keys Enter
+	wait_for 'Saved 1 to' || return
+	[ -f "$SAVE/escape.txt" ] || fail "not saved inside the directory"
+	[ ! -e "$E2E_TMP/escape.txt" ] || fail "path traversal"
+	keys q q q
+	wait_for '\[exit 0\]'
+}
+
+t_quotes_fold_and_urls_list() {
+	new_mime_maildir fold html-only
+	start -F "$CONF" -f "$MD"
+	wait_for 'HTML only' || return
+	keys Enter
+	wait_for '^> Quoted text' || return
+	keys T
+	wait_for '2 quoted lines hidden: T shows them' || return
+	expect_no_screen '^> Quoted text'
+	keys T
+	wait_for '^> Quoted text' || return
+	keys u
+	wait_for 'URLs \(Enter opens' || return
+	expect_screen '^ +1 https://example.org/a'
+	expect_screen '^ +2 https://example.org/b'
+	keys q q q
+	wait_for '\[exit 0\]'
+}
+
+t_url_opens_with_browser_without_a_shell() {
+	new_mime_maildir url html-only
+	# $BROWSER gets the URL as one argument; nothing is interpreted.
+	cat > "$E2E_TMP/browser" <<B
+#!/bin/sh
+printf '%s\n' "\$@" > "$E2E_TMP/opened"
+B
+	chmod +x "$E2E_TMP/browser"
+	# The tmux server passes its environment on to facteur.
+	BROWSER=$E2E_TMP/browser start -F "$CONF" -f "$MD"
+	wait_for 'HTML only' || return
+	keys Enter
+	wait_for '^Subject: HTML only' || return
+	keys u
+	wait_for 'https://example.org/b' || return
+	keys j Enter
+	wait_for '^Subject: HTML only|URLs' || return
+	for i in $(seq 1 100); do
+		[ -s "$E2E_TMP/opened" ] && break
+		sleep 0.05
+	done
+	[ "$(cat "$E2E_TMP/opened" 2>/dev/null)" = "https://example.org/b" ] ||
+		fail "browser got '$(cat "$E2E_TMP/opened" 2>/dev/null)'"
+	keys q q q
+	wait_for '\[exit 0\]'
+}
+
+t_pipe_and_save_the_message() {
+	new_mime_maildir pipe plain-ascii
+	start -F "$CONF" -f "$MD"
+	wait_for 'messages\]' || return
+	keys Enter
+	wait_for '^Subject:' || return
+	keys '|'
+	wait_for 'Pipe message to command:' || return
+	type_text "wc -c > $E2E_TMP/piped"
+	keys Enter
+	wait_for 'Press any key to continue' || return
+	keys x
+	wait_for '^Subject:' || return
+	[ "$(tr -d ' ' < "$E2E_TMP/piped")" = "$(wc -c < "$corpus/plain-ascii.eml" | tr -d ' ')" ] ||
+		fail "the command did not get the whole message"
+	keys S
+	wait_for 'Save to file:' || return
+	keys C-u
+	type_text "$SAVE/copy.eml"
+	keys Enter
+	wait_for 'Saved .*copy\.eml' || return
+	cmp "$corpus/plain-ascii.eml" "$SAVE/copy.eml" || fail "saved message differs"
+	keys q q
+	wait_for '\[exit 0\]'
+}
+
+t_html_through_a_mailcap_filter() {
+	new_mime_maildir mailcap html-only
+	printf 'text/html; tr a-z A-Z < %%s; copiousoutput\n' > "$E2E_TMP/mailcap"
+	sed -i "s|^set mailcap_path.*|set mailcap_path = \"$E2E_TMP/mailcap\"|" "$CONF"
+	start -F "$CONF" -f "$MD"
+	wait_for 'HTML only' || return
+	keys Enter
+	wait_for 'text/html shown by mailcap: tr a-z A-Z' || return
+	wait_for '<P>HELLO +&AMP; WELCOME' || return
+	keys q q
+	wait_for '\[exit 0\]'
+}
+
+t_fifty_megabyte_message_keeps_the_keyboard() {
+	new_mime_maildir huge
+	python3 - "$MD/cur/huge.test:2,S" <<'P'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("From: big@example.org\nSubject: Huge message\n"
+            "Date: Tue, 7 Jan 2025 08:00:00 +0000\n"
+            "Content-Type: text/plain; charset=utf-8\n\n")
+    line = "All work and no play makes a very long message. " * 2 + "\n"
+    n = 50 * 1024 * 1024 // len(line)
+    f.write("FIRST LINE\n")
+    f.write(line * n)
+    f.write("LAST LINE\n")
+P
+	start -F "$CONF" -f "$MD"
+	wait_for 'Huge message' || return
+	keys Enter
+	# While it renders, the keyboard answers: help opens and closes.
+	keys '?'
+	wait_for 'help|Help' || return
+	keys q
+	wait_for '^FIRST LINE' || return
+	keys End
+	wait_for 'message too long: the rest is not shown' || return
+	keys q q
+	wait_for '\[exit 0\]'
+}
+
+for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
+	run_test "$t"
+done
+finish
