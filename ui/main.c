@@ -67,43 +67,6 @@ main_expand(const char *path)
 	return (xstrdup(path));
 }
 
-/* Checks that a Maildir path can be opened before taking the terminal. */
-static int
-main_check_maildir(const char *account, const char *path)
-{
-	struct stat	sb;
-
-	if (stat(path, &sb) == -1) {
-		fprintf(stderr, "facteur: %s: %s: %s\n", account, path,
-		    errno == ENOENT ? "no such Maildir (give one with -f DIR, "
-		    "or set maildir in an account)" : strerror(errno));
-		return (-1);
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		fprintf(stderr, "facteur: %s: %s: not a directory\n", account,
-		    path);
-		return (-1);
-	}
-	if (access(path, R_OK | X_OK) == -1) {
-		fprintf(stderr, "facteur: %s: %s: %s\n", account, path,
-		    strerror(errno));
-		return (-1);
-	}
-	return (0);
-}
-
-static const char *
-main_nm_config(struct config *cfg, const struct config_account *ca)
-{
-	const char	*v = NULL;
-
-	if (ca != NULL)
-		v = ca->notmuch_config;
-	if (v == NULL)
-		v = config_get(cfg, "notmuch_config");
-	return (v != NULL ? v : "");
-}
-
 int
 main(int argc, char **argv)
 {
@@ -199,23 +162,18 @@ main(int argc, char **argv)
 	if (maildir == NULL) {
 		for (i = 0; i < config_account_count(cfg); i++) {
 			ca = config_account_at(cfg, i);
-			if (ca->maildir == NULL) {
-				fprintf(stderr, "facteur: %s:%u: account %s "
-				    "has no maildir; only local Maildir "
-				    "accounts can be read yet\n", ca->file,
-				    ca->line, ca->name);
+			error_clear(&err);
+			a = account_from_config(loop, cfg, ca, NULL, &err);
+			if (a == NULL && err.kind == ERR_CONFIG) {
+				/* Not readable here: say so, go on. */
+				fprintf(stderr, "facteur: %s\n", err.msg);
 				continue;
 			}
-			path = main_expand(ca->maildir);
-			if (main_check_maildir(ca->name, path) != 0) {
-				free(path);
+			if (a == NULL) {
+				fprintf(stderr, "facteur: %s\n", err.msg);
 				status = EX_NOINPUT;
 				goto out_accounts;
 			}
-			a = account_new(loop, ca->name, path,
-			    main_nm_config(cfg, ca),
-			    config_get(cfg, "exclude_tags"));
-			free(path);
 			accounts = xreallocarray(accounts, naccounts + 1,
 			    sizeof *accounts);
 			accounts[naccounts++] = a;
@@ -229,15 +187,13 @@ main(int argc, char **argv)
 			maildir = getenv("MAILDIR");
 		if (maildir == NULL || *maildir == '\0')
 			maildir = "~/Maildir";
-		path = main_expand(maildir);
-		if (main_check_maildir("local", path) != 0) {
-			free(path);
+		error_clear(&err);
+		a = account_from_config(loop, cfg, NULL, maildir, &err);
+		if (a == NULL) {
+			fprintf(stderr, "facteur: %s\n", err.msg);
 			status = EX_NOINPUT;
 			goto out_accounts;
 		}
-		a = account_new(loop, "local", path, main_nm_config(cfg, NULL),
-		    config_get(cfg, "exclude_tags"));
-		free(path);
 		accounts = xcalloc(1, sizeof *accounts);
 		accounts[naccounts++] = a;
 	}

@@ -878,6 +878,35 @@ ui_open_free(void *arg)
 	free(o);
 }
 
+struct ui_changed {
+	struct ui	*ui;
+	struct account	*account;
+};
+
+/* On the loop thread: a backend said its store changed. */
+static void
+ui_changed(struct loop *loop, void *arg)
+{
+	struct ui_changed	*c = arg;
+
+	if (c->account->backend != NULL)
+		index_store_changed(c->ui, c->account);
+	free(c);
+}
+
+/* Any thread: forwards a backend's change notice to the loop. */
+static void
+ui_account_notify(struct account *a, void *arg)
+{
+	struct ui		*ui = arg;
+	struct ui_changed	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->ui = ui;
+	c->account = a;
+	loop_post(ui->loop, ui_changed, c);
+}
+
 static int
 ui_open_accounts(struct ui *ui)
 {
@@ -890,6 +919,7 @@ ui_open_accounts(struct ui *ui)
 		o->ui = ui;
 		o->account = ui->accounts[i];
 		o->account->opening = 1;
+		account_set_notify(o->account, ui_account_notify, ui);
 		j = job_new("open", ui_open_run, ui_open_done, o);
 		job_set_free(j, ui_open_free);
 		worker_submit(ui->accounts[i]->worker, j);

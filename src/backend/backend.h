@@ -83,7 +83,14 @@ struct backend_params {
 					   NULL = notmuch's own lookup */
 	const char	*exclude_tags;	/* space-separated, e.g. "deleted spam" */
 	const char	*const *searches; /* NAME, QUERY pairs, NULL-ended */
+	/* Called from any thread when the store changed behind the open
+	   views (rows fetched in the background, IDLE push): the core
+	   reloads on the loop thread. May be NULL. */
+	void		(*notify)(void *, unsigned what);
+	void		*notify_arg;
 };
+#define BACKEND_CHANGED_ROWS	0x01	/* rows or counts changed */
+#define BACKEND_CHANGED_FOLDERS	0x02	/* the folder list changed */
 
 /* Progress of long work, reported from the worker; may be NULL. */
 typedef void (*backend_progress_cb)(void *, size_t done, size_t total,

@@ -1,12 +1,23 @@
 /*
  * Accounts: hold the backend parameters and own the worker thread.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config/config.h"
 #include "core/worker.h"
 #include "core/xmalloc.h"
 #include "mail/account.h"
+
+struct account_notify {
+	account_notify_cb	 cb;
+	void			*arg;
+	struct account		*account;
+};
 
 struct account *
 account_new(struct loop *loop, const char *name, const char *maildir,
@@ -62,6 +73,102 @@ account_free(struct account **ap)
 	free(a->maildir);
 	free(a->nm_config);
 	free(a->exclude_tags);
+	free(a->notify);
 	free(a);
 	*ap = NULL;
+}
+
+/* Forwards a backend's notification (any thread) to the UI's callback. */
+static void
+account_notified(void *arg, unsigned what)
+{
+	struct account_notify	*an = arg;
+
+	(void)what;
+	if (an->cb != NULL)
+		an->cb(an->account, an->arg);
+}
+
+void
+account_set_notify(struct account *a, account_notify_cb cb, void *arg)
+{
+	struct account_notify	*an = a->notify;
+
+	if (an == NULL) {
+		an = xcalloc(1, sizeof *an);
+		a->notify = an;
+	}
+	an->cb = cb;
+	an->arg = arg;
+	an->account = a;
+	a->params.notify = account_notified;
+	a->params.notify_arg = an;
+}
+
+/* Expands a leading ~/ with $HOME. Returns an owned string. */
+static char *
+account_expand(const char *path)
+{
+	const char	*home = getenv("HOME");
+	char		*out;
+
+	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') &&
+	    home != NULL) {
+		xasprintf(&out, "%s%s", home, path + 1);
+		return (out);
+	}
+	return (xstrdup(path));
+}
+
+/* Checks that a Maildir can be opened. */
+static int
+account_check_maildir(const char *name, const char *path, struct error *err)
+{
+	struct stat	sb;
+
+	if (stat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return (error_set(err, ERR_NOTFOUND, "%s: %s: no such "
+			    "Maildir (give one with -f DIR, or set maildir in "
+			    "an account)", name, path));
+		return (error_set(err, ERR_IO, "%s: %s: %s", name, path,
+		    strerror(errno)));
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return (error_set(err, ERR_NOTFOUND, "%s: %s: not a directory",
+		    name, path));
+	if (access(path, R_OK | X_OK) == -1)
+		return (error_set(err, ERR_IO, "%s: %s: %s", name, path,
+		    strerror(errno)));
+	return (0);
+}
+
+struct account *
+account_from_config(struct loop *loop, struct config *cfg,
+    const struct config_account *ca, const char *maildir, struct error *err)
+{
+	struct account	*a;
+	const char	*nm, *name = ca != NULL ? ca->name : "local";
+	char		*path;
+
+	if (ca != NULL)
+		maildir = ca->maildir;
+	if (maildir == NULL) {
+		error_set(err, ERR_CONFIG, "%s:%u: account %s has no "
+		    "maildir; only local Maildir accounts can be read yet",
+		    ca->file, ca->line, ca->name);
+		return (NULL);
+	}
+	path = account_expand(maildir);
+	if (account_check_maildir(name, path, err) != 0) {
+		free(path);
+		return (NULL);
+	}
+	nm = ca != NULL && ca->notmuch_config != NULL ? ca->notmuch_config :
+	    config_get(cfg, "notmuch_config");
+	a = account_new(loop, name, path, nm != NULL ? nm : "",
+	    config_get(cfg, "exclude_tags"));
+	a->config = ca;
+	free(path);
+	return (a);
 }

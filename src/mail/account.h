@@ -9,9 +9,12 @@
 
 struct loop;
 struct worker;
+struct config;
+struct config_account;
 
 struct account {
 	char			*name;
+	const struct config_account *config;	/* NULL: from -f or defaults */
 	const struct backend_ops *ops;
 	struct backend		*backend;	/* NULL until opened */
 	struct worker		*worker;
@@ -23,7 +26,24 @@ struct account {
 	int			 opening;
 	int			 syncing;
 	int			 stale;		/* reader must refresh */
+	void			*notify;	/* account_set_notify */
 };
+
+/* Tells the core that the store changed behind the views; may be called
+   from any thread (the UI posts it to the loop). */
+typedef void (*account_notify_cb)(struct account *, void *);
+void		 account_set_notify(struct account *, account_notify_cb,
+		    void *);
+
+/*
+ * Builds the account a configuration block describes (ca NULL: a local
+ * Maildir at maildir). Checks what can be checked without blocking (the
+ * Maildir exists); returns NULL and fills err (ERR_NOTFOUND, ERR_CONFIG
+ * naming file:line) when the account cannot be used.
+ */
+struct account	*account_from_config(struct loop *, struct config *,
+		    const struct config_account *, const char *maildir,
+		    struct error *);
 
 struct account	*account_new(struct loop *, const char *name,
 		    const char *maildir, const char *nm_config,
