@@ -88,6 +88,18 @@ struct backend_params {
 	   reloads on the loop thread. May be NULL. */
 	void		(*notify)(void *, unsigned what);
 	void		*notify_arg;
+	/* imap: the server and how to log in. */
+	const char	*imap;		/* imaps://host[:port], imap://... */
+	const char	*user;
+	const char	*password;	/* in memory only; NULL: password_cmd,
+					   else ERR_AUTH so the UI asks */
+	const char	*password_cmd;	/* run on the worker, first line */
+	const char	*tls;		/* "off": plain text; else verified */
+	const char	*tls_ca_file;	/* extra trusted CAs, or NULL */
+	const char	*pin_file;	/* keys the user pinned, or NULL */
+	const char	*cache_dir;	/* header and body cache, or NULL */
+	struct tls_peer	*tls_peer;	/* NULL, or filled on ERR_TLS with
+					   the certificate shown (no DER) */
 };
 #define BACKEND_CHANGED_ROWS	0x01	/* rows or counts changed */
 #define BACKEND_CHANGED_FOLDERS	0x02	/* the folder list changed */
@@ -97,6 +109,7 @@ typedef void (*backend_progress_cb)(void *, size_t done, size_t total,
 	    const char *what);
 
 struct backend;		/* opaque, one per account */
+struct tls_peer;	/* net/net.h */
 struct view;		/* an open, ordered result list */
 
 struct backend_ops {
@@ -151,8 +164,14 @@ struct backend_ops {
 		    const char *folder, struct error *);
 	/* [worker] Releases everything. */
 	void	(*close)(struct backend **);
+	/* [worker] Fetches a message that message_path reported as not
+	   cached (ERR_NOTFOUND) into the backend's cache and returns its
+	   path, owned by the caller. NULL: message_path always works. */
+	int	(*fetch_message)(struct backend *, const char *id, char **,
+		    struct error *);
 };
 
 extern const struct backend_ops local_backend_ops;
+extern const struct backend_ops imap_backend_ops;
 
 #endif
