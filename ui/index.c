@@ -24,6 +24,8 @@
 #include "ui/ui.h"
 
 struct index {
+	struct ui	*ui;
+	struct loop_timer *prefetch;	/* pulls rows ahead when idle */
 	struct account	*account;
 	struct mailbox	*mb;
 	char		*folder;	/* name shown */
@@ -46,6 +48,7 @@ index_new(struct ui *ui)
 	struct index	*ix;
 
 	ix = xcalloc(1, sizeof *ix);
+	ix->ui = ui;
 	ix->folder = xstrdup("INBOX");
 	index_current = ix;
 	return (ix);
@@ -320,6 +323,27 @@ index_fix_top(struct index *ix, int height)
 }
 
 static void
+index_prefetch(struct loop *loop, void *arg)
+{
+	struct index	*ix = arg;
+	struct error	 err;
+	size_t		 want;
+
+	ix->prefetch = NULL;
+	if (ix->mb == NULL || ix->height <= 0)
+		return;
+	want = ix->top + 3 * (size_t)ix->height;
+	error_clear(&err);
+	/* One small step per turn, so keys stay quick. */
+	if (want > ix->mb->nrows + (size_t)ix->height)
+		want = ix->mb->nrows + (size_t)ix->height;
+	mailbox_prefetch(ix->mb, want, &err);
+	if (!ix->mb->at_end &&
+	    ix->mb->nrows < ix->top + 3 * (size_t)ix->height)
+		ix->prefetch = loop_add_timer(loop, 10, index_prefetch, ix);
+}
+
+static void
 index_draw(struct ui *ui, void *data, int top, int height)
 {
 	struct index		*ix = data;
@@ -371,6 +395,11 @@ index_draw(struct ui *ui, void *data, int top, int height)
 	}
 	if (err.kind != ERR_NONE)
 		ui_error(ui, "%s", err.msg);
+	/* The next two screens are pulled while the user reads this one. */
+	if (!ix->mb->at_end && ix->mb->nrows < ix->top + 3 * (size_t)height &&
+	    ix->prefetch == NULL)
+		ix->prefetch = loop_add_timer(ui_loop(ui), 40, index_prefetch,
+		    ix);
 }
 
 static void
@@ -581,6 +610,7 @@ index_free(struct ui *ui, void *data)
 {
 	struct index	*ix = data;
 
+	loop_cancel_timer(ui_loop(ui), &ix->prefetch);
 	mailbox_free(&ix->mb);
 	free(ix->folder);
 	free(ix->query);

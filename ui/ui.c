@@ -74,6 +74,8 @@ struct ui {
 	void			*prompt_arg;
 
 	struct loop_fd		*tty;
+	int64_t			 started;	/* loop time at ui_run */
+	int			 painted_rows;
 };
 
 static struct ui	*ui_global;	/* for the fatal hook */
@@ -627,6 +629,11 @@ ui_paint(struct loop *loop, void *arg)
 	s->ops->draw(ui, s->data, 0, LINES - 2);
 	ui_draw_status(ui);
 	refresh();
+	if (!ui->painted_rows && ui_index_mailbox(ui) != NULL) {
+		ui->painted_rows = 1;
+		log_debug("first index screen drawn at %lld ms",
+		    (long long)(loop_now(ui->loop) - ui->started));
+	}
 }
 
 static void
@@ -806,6 +813,7 @@ ui_run(struct ui *ui)
 	loop_set_pending(ui->loop, ui_key_pending, ui);
 
 	ui->running = 1;
+	ui->started = loop_now(ui->loop);
 	ui_push(ui, &index_screen_ops, index_new(ui));
 	ui_open_accounts(ui);
 	ui_paint(ui->loop, ui);
@@ -862,8 +870,12 @@ ui_open_done(struct job *j, void *arg, int result, const struct error *err)
 	}
 	a->backend = o->backend;
 	o->backend = NULL;
+	log_debug("%s: opened at %lld ms", a->name,
+	    (long long)(loop_now(ui->loop) - ui->started));
 	if (a == ui_account(ui))
 		index_open(ui, a, NULL, NULL);
+	log_debug("%s: index open at %lld ms", a->name,
+	    (long long)(loop_now(ui->loop) - ui->started));
 	if (ui->opts.sync_on_start)
 		ui_sync_account(ui, a);
 }

@@ -11,7 +11,9 @@
 #include "mail/account.h"
 #include "mail/mailbox.h"
 
-#define MAILBOX_CHUNK	64
+/* Rows pulled at least per trip to the backend once the first screen
+   is there (the first screen pulls exactly what it shows). */
+#define MAILBOX_CHUNK	16
 
 static void
 mailbox_summary_clear(struct summary *s)
@@ -200,7 +202,7 @@ mailbox_row(struct mailbox *mb, size_t i, struct error *err)
 
 	while (i >= mb->nrows && !mb->at_end) {
 		want = i + 1 - mb->nrows;
-		if (want < MAILBOX_CHUNK)
+		if (want < MAILBOX_CHUNK && mb->nrows > 0)
 			want = MAILBOX_CHUNK;
 		if (mailbox_pull(mb, want, err) != 0)
 			return (NULL);
@@ -208,6 +210,15 @@ mailbox_row(struct mailbox *mb, size_t i, struct error *err)
 	if (i >= mb->nrows)
 		return (NULL);
 	return (&mb->rows[i]);
+}
+
+int
+mailbox_prefetch(struct mailbox *mb, size_t upto, struct error *err)
+{
+	if (mb->at_end || upto <= mb->nrows)
+		return (0);
+	return (mailbox_row(mb, upto - 1, err) == NULL && !mb->at_end ?
+	    -1 : 0);
 }
 
 int

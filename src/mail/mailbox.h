@@ -49,6 +49,8 @@ size_t		 mailbox_total(const struct mailbox *);
 /* Makes sure display rows 0..i exist (pulling from the view as needed).
    Returns the row, or NULL past the end or on error. */
 struct mailbox_row *mailbox_row(struct mailbox *, size_t, struct error *);
+/* Pulls rows up to (not including) upto, if not there yet. */
+int		 mailbox_prefetch(struct mailbox *, size_t, struct error *);
 /* Pulls everything (for End and searches). */
 int		 mailbox_load_all(struct mailbox *, struct error *);
 /* Finds a loaded row by message id; returns its index or -1. */
