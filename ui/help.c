@@ -31,7 +31,15 @@ help_add(void *arg, const char *key, const char *action,
     const char *description)
 {
 	struct help	*h = arg;
+	char		*joined;
 
+	/* Keys of the same action share one line: "j, <Down>". */
+	if (h->n > 0 && strcmp(h->v[h->n - 1].action, action) == 0) {
+		xasprintf(&joined, "%s, %s", h->v[h->n - 1].key, key);
+		free(h->v[h->n - 1].key);
+		h->v[h->n - 1].key = joined;
+		return;
+	}
 	h->v = xreallocarray(h->v, h->n + 1, sizeof *h->v);
 	h->v[h->n].key = xstrdup(key);
 	h->v[h->n].action = xstrdup(action);
@@ -71,7 +79,7 @@ help_draw(struct ui *ui, void *data, int top, int height)
 	h->height = height - 1;
 	for (i = h->top, y = top + 1; i < h->n && y < top + height; i++, y++) {
 		attrset(ui_attr(ui, UC_HELP_KEY));
-		w = ui_put(y, 0, h->v[i].key, 12, 1);
+		w = ui_put(y, 0, h->v[i].key, 16, 1);
 		attrset(A_NORMAL);
 		w += ui_put(y, w, h->v[i].action, 20 < cols - w ? 20 :
 		    cols - w, 1);

@@ -157,7 +157,10 @@ message_prompt_done(struct ui *ui, const char *text, void *arg)
 			    (text[0] != '+' && text[0] != '-')) {
 				ui_error(ui, "Tags are changed as +tag -tag");
 			} else {
+				unsigned	before = r->s.flags;
+
 				mailbox_row_apply_tags(r, text);
+				mailbox_count_flags(mb, before, r->s.flags);
 				message_submit(ui, mb, r, 0, 0, text, NULL);
 			}
 		}

@@ -259,6 +259,7 @@ t_help_lists_active_bindings() {
 	keys ?
 	wait_for 'Keys of the index screen' || return
 	expect_screen 'd +delete-message +mark the message deleted'
+	expect_screen 'j, <Down> +next-entry'
 	keys q
 	wait_for '\[1/6' || return
 	keys q
