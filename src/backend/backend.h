@@ -99,7 +99,8 @@ struct backend_params {
 	const char	*pin_file;	/* keys the user pinned, or NULL */
 	const char	*cache_dir;	/* header and body cache, or NULL */
 	struct tls_peer	*tls_peer;	/* NULL, or filled on ERR_TLS with
-					   the certificate shown (no DER) */
+					   the certificate shown; the owner
+					   clears it (tls_peer_clear) */
 };
 #define BACKEND_CHANGED_ROWS	0x01	/* rows or counts changed */
 #define BACKEND_CHANGED_FOLDERS	0x02	/* the folder list changed */
