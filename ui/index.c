@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "config/keymap.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/loop.h"
 #include "core/worker.h"
 #include "core/xmalloc.h"
@@ -25,6 +26,7 @@
 
 struct index {
 	struct ui	*ui;
+	struct job	*count_job;	/* counting threads on the worker */
 	struct loop_timer *prefetch;	/* pulls rows ahead when idle */
 	struct account	*account;
 	struct mailbox	*mb;
@@ -87,6 +89,82 @@ index_order(struct ui *ui, unsigned *flags)
 	return (VIEW_NEWEST_FIRST);
 }
 
+struct index_count {
+	struct index	*ix;
+	struct mailbox	*mb;
+	struct account	*account;
+	char		*query;
+	unsigned	 flags;
+	size_t		 n;
+};
+
+static int
+index_count_run(struct job *j, void *arg)
+{
+	struct index_count	*ic = arg;
+	struct account		*a = ic->account;
+
+	return (a->ops->count(a->backend, ic->query, ic->flags, &ic->n,
+	    job_error(j)));
+}
+
+static void
+index_count_done(struct job *j, void *arg, int result,
+    const struct error *err)
+{
+	struct index_count	*ic = arg;
+	struct index		*ix = ic->ix;
+
+	ix->count_job = NULL;
+	if (result != 0) {
+		ui_error(ix->ui, "%s", err->msg);
+		return;
+	}
+	if (ix->mb == ic->mb)
+		mailbox_set_count(ix->mb, ic->n);
+	ui_redraw(ix->ui);
+}
+
+static void
+index_count_free(void *arg)
+{
+	struct index_count	*ic = arg;
+
+	free(ic->query);
+	free(ic);
+}
+
+/* Stops counting for a mailbox that is going away. */
+static void
+index_count_cancel(struct index *ix)
+{
+	if (ix->count_job != NULL)
+		job_cancel(ix->count_job);
+	ix->count_job = NULL;
+}
+
+/* Counts the rows on the worker when the view could not say at once. */
+static void
+index_count_start(struct index *ix)
+{
+	struct index_count	*ic;
+	struct account		*a = ix->account;
+
+	index_count_cancel(ix);
+	if (ix->mb == NULL || ix->mb->count_known || a->ops->count == NULL)
+		return;
+	ic = xcalloc(1, sizeof *ic);
+	ic->ix = ix;
+	ic->mb = ix->mb;
+	ic->account = a;
+	ic->query = mailbox_full_query(ix->mb);
+	ic->flags = ix->mb->view_flags;
+	ix->count_job = job_new("count", index_count_run, index_count_done,
+	    ic);
+	job_set_free(ix->count_job, index_count_free);
+	worker_submit(a->worker, ix->count_job);
+}
+
 static void
 index_reopen(struct ui *ui, struct index *ix, const char *limit,
     unsigned flags)
@@ -96,15 +174,20 @@ index_reopen(struct ui *ui, struct index *ix, const char *limit,
 	unsigned	 dummy;
 
 	error_clear(&err);
+	log_debug("opening %s%s%s", ix->query, limit != NULL ? " and " : "",
+	    limit != NULL ? limit : "");
 	mb = mailbox_open(ix->account, ix->folder, ix->query, limit,
 	    index_order(ui, &dummy), flags, &err);
+	log_debug("opened: %zu rows", mb != NULL ? mb->count : 0);
 	if (mb == NULL) {
 		ui_error(ui, "%s", err.msg);
 		return;
 	}
+	index_count_cancel(ix);
 	mailbox_free(&ix->mb);
 	ix->mb = mb;
 	ix->cursor = ix->top = 0;
+	index_count_start(ix);
 	ui_redraw(ui);
 }
 
@@ -164,8 +247,10 @@ index_store_changed(struct ui *ui, struct account *a)
 	}
 	if ((r = mailbox_row(ix->mb, ix->cursor, &err)) != NULL)
 		id = xstrdup(r->s.id);
+	index_count_cancel(ix);
 	if (mailbox_reload(ix->mb, &err) != 0)
 		ui_error(ui, "%s", err.msg);
+	index_count_start(ix);
 	if (id != NULL) {
 		at = mailbox_find(ix->mb, id);
 		if (at >= 0)
@@ -379,7 +464,8 @@ index_draw(struct ui *ui, void *data, int top, int height)
 		    "Opening..." : "No folder open.", cols, 0);
 		return;
 	}
-	if (mailbox_total(ix->mb) == 0) {
+	error_clear(&err);
+	if (mailbox_row(ix->mb, 0, &err) == NULL) {
 		ui_put(top, x, ix->mb->limit != NULL ?
 		    "No messages match the limit." : "No messages.", cols, 0);
 		return;
@@ -414,11 +500,12 @@ index_status(struct ui *ui, void *data, char *out, size_t len)
 		return;
 	}
 	total = mailbox_total(ix->mb);
-	snprintf(out, len, "facteur: %s: %s%s%s  [%zu/%zu%s]  %zu unread",
+	snprintf(out, len, "facteur: %s: %s%s%s  [%zu/%zu%s%s]  %zu unread",
 	    ix->account->name, ix->folder,
 	    ix->mb->limit != NULL ? "  limit: " : "",
 	    ix->mb->limit != NULL ? ix->mb->limit : "",
 	    total > 0 ? ix->cursor + 1 : 0, total,
+	    ix->mb->count_known ? "" : "+",
 	    (ix->mb->view_flags & VIEW_THREADS) ? " threads" : " messages",
 	    ix->mb->unread);
 }
@@ -611,6 +698,7 @@ index_free(struct ui *ui, void *data)
 	struct index	*ix = data;
 
 	loop_cancel_timer(ui_loop(ui), &ix->prefetch);
+	index_count_cancel(ix);
 	mailbox_free(&ix->mb);
 	free(ix->folder);
 	free(ix->query);

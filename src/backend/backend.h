@@ -74,6 +74,7 @@ enum view_order {
 	VIEW_OLDEST_FIRST,
 };
 #define VIEW_THREADS	0x01	/* one row per thread */
+#define VIEW_COUNT_UNKNOWN	((size_t)-1)
 
 /* What a backend is opened with (filled from the config). */
 struct backend_params {
@@ -135,8 +136,14 @@ struct backend_ops {
 	int	(*open_view)(struct backend *, const char *query,
 		    enum view_order, unsigned flags, struct view **,
 		    struct error *);
-	/* [reader] Number of rows of the view. */
+	/* [reader] Number of rows of the view, or VIEW_COUNT_UNKNOWN when
+	   counting would cost more than a screenful (threads): the core
+	   then asks count on the worker. */
 	size_t	(*view_count)(struct view *);
+	/* [worker] Counts the rows a view of query would have (the same
+	   flags as open_view). NULL: view_count always knows. */
+	int	(*count)(struct backend *, const char *query, unsigned flags,
+		    size_t *, struct error *);
 	/* [reader] Appends up to n more rows, in order, to out; rows come
 	   strictly in sequence (a forward iterator). Returns the number
 	   added, 0 at the end, -1 on error. */

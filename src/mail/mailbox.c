@@ -85,8 +85,11 @@ mailbox_open_view(struct mailbox *mb, struct error *err)
 	if (r != 0)
 		return (-1);
 	mb->count = a->ops->view_count(mb->view);
+	mb->count_known = mb->count != VIEW_COUNT_UNKNOWN;
+	if (!mb->count_known)
+		mb->count = 0;
 	mb->fetched = 0;
-	mb->at_end = mb->count == 0;
+	mb->at_end = mb->count_known && mb->count == 0;
 	mb->unread = mailbox_count_unread(mb);
 	return (0);
 }
@@ -128,6 +131,23 @@ mailbox_free(struct mailbox **mbp)
 	free(mb->limit);
 	free(mb);
 	*mbp = NULL;
+}
+
+char *
+mailbox_full_query(const struct mailbox *mb)
+{
+	return (mailbox_query(mb->base_query, mb->limit));
+}
+
+void
+mailbox_set_count(struct mailbox *mb, size_t n)
+{
+	if (mb->count_known)
+		return;
+	mb->count = n > mb->fetched ? n : mb->fetched;
+	mb->count_known = 1;
+	if (mb->fetched >= mb->count)
+		mb->at_end = 1;
 }
 
 size_t
@@ -190,8 +210,14 @@ mailbox_pull(struct mailbox *mb, size_t n, struct error *err)
 	mb->fetched += b.n;
 	mailbox_take(mb, mb->nrows, &b, 0);
 	summary_batch_free(&b);
-	if (mb->fetched >= mb->count)
+	if (mb->count_known && mb->fetched >= mb->count)
 		mb->at_end = 1;
+	if (!mb->count_known && mb->fetched > mb->count)
+		mb->count = mb->fetched;
+	if (mb->at_end && !mb->count_known) {
+		mb->count = mb->fetched;
+		mb->count_known = 1;
+	}
 	return (0);
 }
 

@@ -30,6 +30,7 @@ struct mailbox {
 	unsigned		 view_flags;	/* VIEW_THREADS */
 	struct view		*view;
 	size_t			 count;		/* backend rows in the view */
+	int			 count_known;	/* else count is a lower bound */
 	size_t			 unread;	/* unread messages of the view */
 	size_t			 fetched;	/* backend rows pulled so far */
 	int			 at_end;
@@ -44,7 +45,8 @@ struct mailbox	*mailbox_open(struct account *, const char *name,
 		    unsigned flags, struct error *);
 void		 mailbox_free(struct mailbox **);
 
-/* Rows the backend reports, plus expanded thread children loaded. */
+/* Rows the backend reports, plus expanded thread children loaded (while
+   the count is not known: the rows loaded so far). */
 size_t		 mailbox_total(const struct mailbox *);
 /* Makes sure display rows 0..i exist (pulling from the view as needed).
    Returns the row, or NULL past the end or on error. */
@@ -66,6 +68,10 @@ void		 mailbox_row_set_flags(struct mailbox_row *, unsigned add,
 		    unsigned remove);
 /* Applies "+a -b" tag changes to the row's tag string. */
 void		 mailbox_row_apply_tags(struct mailbox_row *, const char *);
+/* The full query of the mailbox (folder and limit). Owned by caller. */
+char		*mailbox_full_query(const struct mailbox *);
+/* The worker counted the rows: n. */
+void		 mailbox_set_count(struct mailbox *, size_t);
 /* Keeps the unread count in step with a flag change of one message. */
 void		 mailbox_count_flags(struct mailbox *, unsigned before,
 		    unsigned after);

@@ -61,10 +61,13 @@ fake_open_view(struct backend *be, const char *q, enum view_order o,
 	return (0);
 }
 
+static int	fake_uncounted;	/* view_count does not know */
+
 static size_t
 fake_view_count(struct view *v)
 {
-	return (v->count);
+	return (fake_uncounted && !v->unread_only ? VIEW_COUNT_UNKNOWN :
+	    v->count);
 }
 
 static long
@@ -245,4 +248,32 @@ Test(mailbox, flag_and_tag_edits_change_the_row_and_counts)
 	cr_assert_str_eq(r->s.tags, "flagged");
 	cr_assert_eq(r->s.flags, MSG_FLAGGED);
 	mailbox_free(&mb);
+}
+
+Test(mailbox, an_uncounted_view_grows_as_rows_arrive_until_counted)
+{
+	struct mailbox	*mb;
+	struct error	 err;
+
+	fake_uncounted = 1;
+	mb = open_mb(NULL, VIEW_THREADS);
+	cr_assert_not(mb->count_known);
+	cr_assert_eq(mailbox_total(mb), 0);
+	cr_assert_not_null(mailbox_row(mb, 21, &err));
+	cr_assert_eq(mailbox_total(mb), 22);
+	/* The worker's count arrives. */
+	mailbox_set_count(mb, 1000);
+	cr_assert(mb->count_known);
+	cr_assert_eq(mailbox_total(mb), 1000);
+	mailbox_free(&mb);
+
+	/* Or the end is reached first: then the count is known too. */
+	mb = open_mb(NULL, 0);
+	mailbox_free(&mb);
+	mb = open_mb(NULL, VIEW_THREADS);
+	cr_assert_eq(mailbox_load_all(mb, &err), 0);
+	cr_assert(mb->count_known);
+	cr_assert_eq(mailbox_total(mb), 1000);
+	mailbox_free(&mb);
+	fake_uncounted = 0;
 }

@@ -31,6 +31,14 @@ notmuch_query_t *
 local_query_new(struct backend *be, const char *qs, int threads,
     unsigned *count, struct error *err)
 {
+	return (local_query_new_on(be, be->ro, qs, threads, count, err));
+}
+
+/* The same, on any handle (the worker counts on its own). */
+notmuch_query_t *
+local_query_new_on(struct backend *be, notmuch_database_t *db,
+    const char *qs, int threads, unsigned *count, struct error *err)
+{
 	notmuch_query_t		*q;
 	notmuch_status_t	 st = NOTMUCH_STATUS_SUCCESS;
 	char			*mark;
@@ -38,11 +46,11 @@ local_query_new(struct backend *be, const char *qs, int threads,
 
 	if (qs == NULL || *qs == '\0')
 		qs = "*";
-	if ((q = notmuch_query_create(be->ro, qs)) == NULL) {
+	if ((q = notmuch_query_create(db, qs)) == NULL) {
 		error_set(err, ERR_IO, "query %s: out of memory", qs);
 		return (NULL);
 	}
-	mark = local_status_mark(be->ro);
+	mark = local_status_mark(db);
 	notmuch_query_set_omit_excluded(q, NOTMUCH_EXCLUDE_TRUE);
 	for (i = 0; be->exclude[i] != NULL; i++) {
 		/* IGNORED: the query names the tag itself, so it shows. */
@@ -57,7 +65,7 @@ local_query_new(struct backend *be, const char *qs, int threads,
 	else if (st == NOTMUCH_STATUS_SUCCESS && count != NULL)
 		st = notmuch_query_count_messages(q, count);
 	if (st != NOTMUCH_STATUS_SUCCESS) {
-		local_query_error(err, be->ro, &mark, st, qs);
+		local_query_error(err, db, &mark, st, qs);
 		notmuch_query_destroy(q);
 		return (NULL);
 	}
@@ -234,7 +242,12 @@ local_open_view(struct backend *be, const char *qs, enum view_order order,
 	v->be = be;
 	v->order = order;
 	v->flags = flags;
-	v->query = local_query_new(be, qs, flags & VIEW_THREADS, &count, err);
+	/*
+	 * Counting threads reads every matching message (a second on a big
+	 * folder): only messages are counted here, which also checks the
+	 * query; the threads are counted on the worker (local_count_view).
+	 */
+	v->query = local_query_new(be, qs, 0, &count, err);
 	if (v->query == NULL) {
 		free(v);
 		return (-1);
@@ -242,8 +255,37 @@ local_open_view(struct backend *be, const char *qs, enum view_order order,
 	notmuch_query_set_sort(v->query, order == VIEW_OLDEST_FIRST ?
 	    NOTMUCH_SORT_OLDEST_FIRST : NOTMUCH_SORT_NEWEST_FIRST);
 	v->count = count;
+	if ((flags & VIEW_THREADS) && count > 1)
+		v->count = VIEW_COUNT_UNKNOWN;
 	*vp = v;
 	return (0);
+}
+
+/* [worker] Counts the rows of a view of qs on a handle of its own. */
+int
+local_count_view(struct backend *be, const char *qs, unsigned flags, size_t *n,
+    struct error *err)
+{
+	notmuch_database_t	*db = NULL;
+	notmuch_query_t		*q;
+	notmuch_status_t	 st;
+	unsigned		 count = 0;
+	char			*msg = NULL;
+
+	st = local_db_open(be, NOTMUCH_DATABASE_MODE_READ_ONLY, &db, &msg);
+	if (st != NOTMUCH_STATUS_SUCCESS) {
+		error_set(err, ERR_IO, "%s: cannot open the index: %s",
+		    be->root, msg != NULL ? msg : notmuch_status_to_string(st));
+		free(msg);
+		return (-1);
+	}
+	free(msg);
+	q = local_query_new_on(be, db, qs, flags & VIEW_THREADS, &count, err);
+	if (q != NULL)
+		notmuch_query_destroy(q);
+	notmuch_database_destroy(db);
+	*n = count;
+	return (q != NULL ? 0 : -1);
 }
 
 /* Number of rows of the view, as counted when it was opened. */

@@ -127,7 +127,7 @@ local_open_error(struct backend *be, notmuch_status_t st, char **msg,
 }
 
 /* Opens the database in mode; a missing default config means none. */
-static notmuch_status_t
+notmuch_status_t
 local_db_open(struct backend *be, notmuch_database_mode_t mode,
     notmuch_database_t **db, char **msg)
 {
@@ -364,6 +364,7 @@ const struct backend_ops local_backend_ops = {
 	.list_folders = local_list_folders,
 	.open_view = local_open_view,
 	.view_count = local_view_count,
+	.count = local_count_view,
 	.view_next = local_view_next,
 	.thread_messages = local_thread_messages,
 	.close_view = local_close_view,

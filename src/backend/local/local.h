@@ -44,4 +44,14 @@
 /* Files the last sync skipped because they could not be indexed. */
 size_t	local_sync_skipped(const struct backend *);
 
+/*
+ * [worker] Indexes files already delivered into the Maildir (absolute
+ * paths under its root) in one writer session, giving each message new
+ * to the index the tag changes in tags ("+inbox +unread +work") and then
+ * its Maildir flags. A message already indexed is left as it is; a file
+ * that is not mail stays unindexed with a warning in the log.
+ */
+int	local_index_files(struct backend *, const char *const *, size_t,
+	    const char *, struct error *);
+
 #endif

@@ -43,6 +43,8 @@ struct view {
 };
 
 /* local.c */
+notmuch_status_t local_db_open(struct backend *, notmuch_database_mode_t,
+	     notmuch_database_t **, char **);
 int	 local_nm_error(struct error *, notmuch_database_t *,
 	     notmuch_status_t, const char *, ...)
 	     __attribute__((format(printf, 4, 5)));
@@ -69,6 +71,10 @@ int	 local_maildir_has_flag(const char *, char);
 /* local-view.c */
 notmuch_query_t *local_query_new(struct backend *, const char *, int,
 	     unsigned *, struct error *);
+notmuch_query_t *local_query_new_on(struct backend *, notmuch_database_t *,
+	     const char *, int, unsigned *, struct error *);
+int	 local_count_view(struct backend *, const char *, unsigned, size_t *,
+	     struct error *);
 int	 local_open_view(struct backend *, const char *, enum view_order,
 	     unsigned, struct view **, struct error *);
 size_t	 local_view_count(struct view *);

@@ -1,0 +1,96 @@
+/*
+ * Indexing files that another part of facteur delivered into the Maildir
+ * (the POP3 fetcher): one writer session per batch, the new-mail tags the
+ * caller asks for, then the Maildir flags. Readers see the batch once the
+ * session closed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/local/local.h"
+#include "backend/local/private.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+
+/* Applies "+a -b" tag changes and the file's flags to a new message. */
+static notmuch_status_t
+local_deliver_tag(notmuch_message_t *m, char **words, const char *path)
+{
+	notmuch_status_t	st = NOTMUCH_STATUS_SUCCESS;
+	size_t			i;
+
+	if ((st = notmuch_message_freeze(m)) != NOTMUCH_STATUS_SUCCESS)
+		return (st);
+	for (i = 0; words[i] != NULL && st == NOTMUCH_STATUS_SUCCESS; i++) {
+		if (words[i][0] == '-')
+			st = notmuch_message_remove_tag(m, words[i] + 1);
+		else if (words[i][0] == '+')
+			st = notmuch_message_add_tag(m, words[i] + 1);
+		else
+			st = notmuch_message_add_tag(m, words[i]);
+	}
+	if (st == NOTMUCH_STATUS_SUCCESS)
+		st = notmuch_message_maildir_flags_to_tags(m);
+	if (st == NOTMUCH_STATUS_SUCCESS && local_maildir_has_flag(path, 'T'))
+		st = notmuch_message_add_tag(m, "deleted");
+	if (st == NOTMUCH_STATUS_SUCCESS)
+		return (notmuch_message_thaw(m));
+	notmuch_message_thaw(m);
+	return (st);
+}
+
+/* Indexes files of the Maildir with new-mail tags (see local.h). */
+int
+local_index_files(struct backend *be, const char *const *paths, size_t n,
+    const char *tags, struct error *err)
+{
+	notmuch_database_t	 *db;
+	notmuch_message_t	 *m;
+	notmuch_status_t	  st, st2;
+	char			**words;
+	size_t			  i;
+	int			  rv = 0;
+
+	if (n == 0)
+		return (0);
+	if (local_writer_open(be, &db, err) != 0)
+		return (-1);
+	words = local_split_words(tags);
+	for (i = 0; i < n && rv == 0; i++) {
+		m = NULL;
+		st = notmuch_database_begin_atomic(db);
+		if (st != NOTMUCH_STATUS_SUCCESS) {
+			rv = local_nm_error(err, db, st, "%s", paths[i]);
+			break;
+		}
+		st = notmuch_database_index_file(db, paths[i], NULL, &m);
+		switch (st) {
+		case NOTMUCH_STATUS_SUCCESS:
+			st = local_deliver_tag(m, words, paths[i]);
+			break;
+		case NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID:
+			/* Indexed before, or a copy of a known message. */
+			st = NOTMUCH_STATUS_SUCCESS;
+			break;
+		case NOTMUCH_STATUS_FILE_NOT_EMAIL:
+			log_warnx("%s: delivered but not indexed: %s",
+			    paths[i], notmuch_status_to_string(st));
+			st = NOTMUCH_STATUS_SUCCESS;
+			break;
+		default:
+			break;
+		}
+		if (m != NULL)
+			notmuch_message_destroy(m);
+		st2 = notmuch_database_end_atomic(db);
+		if (st == NOTMUCH_STATUS_SUCCESS)
+			st = st2;
+		if (st != NOTMUCH_STATUS_SUCCESS)
+			rv = local_nm_error(err, db, st, "indexing %s",
+			    paths[i]);
+	}
+	local_free_words(&words);
+	if (local_writer_close(be, &db, rv == 0 ? err : NULL) != 0)
+		rv = -1;
+	return (rv);
+}
