@@ -470,6 +470,7 @@ ui_tty_read(struct loop *loop, int fd, short revents, void *arg)
 	wint_t		 wc;
 	int		 ret;
 
+	/* Drains every key: ncurses never keeps one that poll cannot see. */
 	while ((ret = get_wch(&wc)) != ERR) {
 		ui_key(ui, ret, wc);
 		if (!ui->running)
@@ -482,13 +483,6 @@ ui_tty_read(struct loop *loop, int fd, short revents, void *arg)
 	}
 	if (!ui->running)
 		loop_stop(loop);
-}
-
-static int
-ui_key_pending(void *arg)
-{
-	/* ncurses may hold keys read from the terminal but not returned. */
-	return (0);
 }
 
 struct ui_keyfind {
@@ -810,7 +804,6 @@ ui_run(struct ui *ui)
 	ui->tty = loop_add_fd(ui->loop, STDIN_FILENO, POLLIN, ui_tty_read,
 	    ui);
 	loop_set_idle(ui->loop, ui_paint, ui);
-	loop_set_pending(ui->loop, ui_key_pending, ui);
 
 	ui->running = 1;
 	ui->started = loop_now(ui->loop);

@@ -65,8 +65,6 @@ struct loop {
 
 	loop_idle_cb		 idle;
 	void			*idle_arg;
-	loop_pending_cb		 pending;
-	void			*pending_arg;
 
 	struct pollfd		*pfds;
 	struct loop_fd		**pmap;
@@ -284,13 +282,6 @@ loop_set_idle(struct loop *l, loop_idle_cb cb, void *arg)
 	l->idle_arg = arg;
 }
 
-void
-loop_set_pending(struct loop *l, loop_pending_cb cb, void *arg)
-{
-	l->pending = cb;
-	l->pending_arg = arg;
-}
-
 static void
 loop_drain(int fd)
 {
@@ -355,8 +346,6 @@ loop_timeout(struct loop *l, int max_ms)
 	int64_t	delta;
 	int	timeout = max_ms;
 
-	if (l->pending != NULL && l->pending(l->pending_arg))
-		return (0);
 	if (l->timers != NULL) {
 		delta = l->timers->when - loop_clock();
 		if (delta < 0)

@@ -19,8 +19,6 @@ typedef void (*loop_signal_cb)(struct loop *, int signo, void *);
 typedef void (*loop_post_cb)(struct loop *, void *);
 /* Called once per turn after events were handled: the place to draw. */
 typedef void (*loop_idle_cb)(struct loop *, void *);
-/* Returns non-zero when input is buffered where poll cannot see it. */
-typedef int (*loop_pending_cb)(void *);
 
 struct loop	*loop_new(void);
 void		 loop_free(struct loop **);
@@ -46,7 +44,6 @@ int		 loop_signal(struct loop *, int, loop_signal_cb, void *);
 void		 loop_post(struct loop *, loop_post_cb, void *);
 
 void		 loop_set_idle(struct loop *, loop_idle_cb, void *);
-void		 loop_set_pending(struct loop *, loop_pending_cb, void *);
 
 /* Runs until loop_stop. Returns 0. */
 int		 loop_run(struct loop *);
