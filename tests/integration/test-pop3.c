@@ -1,0 +1,573 @@
+/*
+ * The POP3 fetcher against the real Dovecot of tests/servers (started by
+ * tests/integration/run-pop3): messages put into bob's Maildir are
+ * downloaded into a fresh local Maildir byte for byte, indexed with the
+ * new-mail tags, fetched once only, and deleted on the server only as the
+ * policy says; TLS failures and a wrong password deliver nothing; a fetch
+ * killed at random points and re-run neither loses nor duplicates.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <notmuch.h>
+
+#include "backend/backend.h"
+#include "backend/local/local.h"
+#include "backend/pop3/pop3.h"
+#include "config/config.h"
+#include "core/error.h"
+
+static char	*env_keys[128], *env_values[128];
+static int	 env_count;
+static char	 tdir[64];	/* local side: Maildir + state */
+static char	 maildir[128];
+static const char *srv_maildir = "MAILDIR_BOB";	/* the server's */
+static const char *srv_user = "bob";
+
+static void
+env_load(void)
+{
+	const char	*path = getenv("MAILTEST_ENV");
+	char		 line[1024], *eq, *v;
+	FILE		*f;
+	size_t		 n;
+
+	if (env_count > 0)
+		return;
+	if (path == NULL)
+		cr_skip_test("MAILTEST_ENV unset: run tests/integration/run-pop3");
+	if ((f = fopen(path, "r")) == NULL)
+		cr_assert_fail("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL && env_count < 128) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		v = eq + 1;
+		n = strlen(v);
+		if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
+			v[n - 1] = '\0';
+			v++;
+		}
+		env_keys[env_count] = strdup(line);
+		env_values[env_count++] = strdup(v);
+	}
+	fclose(f);
+}
+
+static const char *
+env(const char *key)
+{
+	int	i;
+
+	env_load();
+	for (i = 0; i < env_count; i++) {
+		if (strcmp(env_keys[i], key) == 0)
+			return (env_values[i]);
+	}
+	cr_assert_fail("%s missing from the env file", key);
+	return (NULL);
+}
+
+static void
+run(const char *fmt, ...)
+{
+	char	cmd[2048];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* Empties bob's server Maildir. */
+static void
+server_clear(void)
+{
+	run("rm -f '%s'/cur/* '%s'/new/* '%s'/tmp/*", env(srv_maildir),
+	    env(srv_maildir), env(srv_maildir));
+}
+
+/* Messages in bob's server Maildir. */
+static int
+server_count(void)
+{
+	char	cmd[512];
+	FILE	*p;
+	int	n = -1;
+
+	snprintf(cmd, sizeof cmd, "ls '%s'/cur '%s'/new | grep -vc -e '^$' "
+	    "-e ':$'", env(srv_maildir), env(srv_maildir));
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return (n);
+}
+
+/* Puts one message on the server, as the mail user owns it. */
+static void
+server_put(const char *name, const char *text, size_t len)
+{
+	char	 path[512];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/new/%s", env(srv_maildir), name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fwrite(text, 1, len, f), len);
+	fclose(f);
+	cr_assert_eq(chown(path, (uid_t)atoi(env("MAIL_UID")),
+	    (gid_t)atoi(env("MAIL_GID"))), 0);
+}
+
+/* A message numbered i with a Message-ID and some awkward lines. */
+static char *
+corpus_message(int i, size_t *len)
+{
+	char	*s;
+	int	 n;
+
+	n = asprintf(&s, "From: Alice <alice@example.org>\n"
+	    "To: bob@localhost\nSubject: message %d\n"
+	    "Message-ID: <m%d.%ld@test>\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n"
+	    "\n%s"
+	    ".\n..two dots\n. space\nbody line %d\n%s", i, i, (long)getpid(),
+	    i % 3 == 0 ? "caf\xc3\xa9 8bit \xe2\x82\xac\n" : "",
+	    i, i % 2 == 0 ? "a lone CR\rin a line\n" : "end\n");
+	cr_assert_gt(n, 0);
+	*len = (size_t)n;
+	return (s);
+}
+
+static void
+setup(void)
+{
+	char	 p[256];
+
+	env_load();
+	server_clear();
+	snprintf(tdir, sizeof tdir, "/tmp/facteur-pop3-t.XXXXXX");
+	cr_assert_not_null(mkdtemp(tdir));
+	snprintf(maildir, sizeof maildir, "%s/Mail", tdir);
+	cr_assert_eq(mkdir(maildir, 0700), 0);
+	snprintf(p, sizeof p, "XDG_DATA_HOME=%s/data", tdir);
+	setenv("XDG_DATA_HOME", p + 14, 1);
+	setenv("NOTMUCH_CONFIG", "/dev/null", 1);
+}
+
+static void
+teardown(void)
+{
+	run("rm -rf '%s'", tdir);
+	server_clear();
+}
+
+TestSuite(pop3, .init = setup, .fini = teardown, .timeout = 60);
+
+static struct pop3_account *account(const char *, const char *,
+    const char *, const char *);
+static int	fetch(struct pop3_account *, const char *,
+    struct pop3_stats *, struct error *);
+
+/*
+ * One fetch of the empty mailbox before the first test of a mailbox: the
+ * first session of a fresh Dovecot listed none of the messages put into
+ * the Maildir before it (seen here, every time, in the first test only).
+ */
+static void
+warm_up(void)
+{
+	static int		 done[2];
+	struct pop3_account	*pa;
+	struct pop3_stats	 st;
+	struct error		 err;
+	int			 k = strcmp(srv_user, "bob") != 0;
+
+	if (done[k]++)
+		return;
+	pa = account("pop3s", "POP3S_PORT", NULL, NULL);
+	fetch(pa, strcmp(srv_user, "bob") == 0 ? "bobpw" : "carolpw", &st,
+	    &err);
+	pop3_account_free(&pa);
+	sleep(1);
+}
+
+/* A POP3 account as a config block would give it. */
+static struct pop3_account *
+account(const char *scheme, const char *portkey, const char *keep,
+    const char *tls)
+{
+	struct config_account	 ca;
+	struct pop3_account	*pa;
+	struct error		 err;
+	char			 url[256];
+
+	memset(&ca, 0, sizeof ca);
+	snprintf(url, sizeof url, "%s://%s@%s:%s", scheme, srv_user,
+	    env("MAILTEST_HOST"), env(portkey));
+	ca.name = (char *)"bob";
+	ca.pop3 = url;
+	ca.maildir = maildir;
+	ca.keep_on_server = (char *)keep;
+	ca.tls = (char *)tls;
+	ca.tls_ca_file = (char *)env("CA_FILE");
+	ca.file = (char *)"test";
+	ca.line = 1;
+	cr_assert_eq(pop3_account_new(&ca, &pa, &err), 0, "%s", err.msg);
+	/* The certificate names localhost; we connect to 127.0.0.1. */
+	return (pa);
+}
+
+/* Opens the local backend on the test Maildir. */
+static struct backend *
+local_open(void)
+{
+	struct backend_params	 bp;
+	struct backend		*be;
+	struct error		 err;
+
+	memset(&bp, 0, sizeof bp);
+	bp.name = "bob";
+	bp.maildir = maildir;
+	bp.nm_config = "";
+	bp.exclude_tags = "";
+	cr_assert_eq(local_backend_ops.open(&be, &bp, &err), 0, "%s",
+	    err.msg);
+	return (be);
+}
+
+static time_t	fake_now;
+static time_t
+fake_clock(void)
+{
+	return (fake_now);
+}
+
+/* Runs one fetch; returns its result and fills stats and err. */
+static int
+fetch(struct pop3_account *pa, const char *password, struct pop3_stats *st,
+    struct error *err)
+{
+	struct pop3_fetch_params	 fp;
+	struct backend			*be = local_open();
+	int				 rv;
+
+	memset(&fp, 0, sizeof fp);
+	fp.password = password;
+	fp.local = be;
+	fp.tags = "+inbox +unread +bob";
+	fp.cancel_fd = -1;
+	fp.now = fake_now != 0 ? fake_clock : NULL;
+	rv = pop3_fetch(pa, &fp, st, err);
+	local_backend_ops.close(&be);
+	return (rv);
+}
+
+/* Number of files in new/ and cur/ of the local Maildir. */
+static int
+local_count(void)
+{
+	const char	*sub[] = { "new", "cur" };
+	char		 p[256];
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(p, sizeof p, "%s/%s", maildir, sub[i]);
+		if ((d = opendir(p)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				n++;
+		closedir(d);
+	}
+	return (n);
+}
+
+/* Messages matching query in the local index (a fresh reader). */
+static unsigned
+index_count(const char *query)
+{
+	notmuch_database_t	*db;
+	notmuch_query_t		*q;
+	unsigned		 n = 0;
+	char			*msg = NULL;
+
+	cr_assert_eq(notmuch_database_open_with_config(maildir,
+	    NOTMUCH_DATABASE_MODE_READ_ONLY, "", NULL, &db, &msg),
+	    NOTMUCH_STATUS_SUCCESS, "%s", msg ? msg : "");
+	q = notmuch_query_create(db, query);
+	cr_assert_eq(notmuch_query_count_messages(q, &n),
+	    NOTMUCH_STATUS_SUCCESS);
+	notmuch_query_destroy(q);
+	notmuch_database_destroy(db);
+	return (n);
+}
+
+/* Finds the local file whose Subject is "message i" and compares. */
+static void
+assert_delivered(int i)
+{
+	const char	*sub[] = { "new", "cur" };
+	char		 p[512], want[64], *exp, buf[8192];
+	size_t		 len, got;
+	DIR		*d;
+	struct dirent	*de;
+	FILE		*f;
+	int		 k, found = 0;
+
+	exp = corpus_message(i, &len);
+	snprintf(want, sizeof want, "Subject: message %d\n", i);
+	for (k = 0; k < 2; k++) {
+		snprintf(p, sizeof p, "%s/%s", maildir, sub[k]);
+		cr_assert_not_null(d = opendir(p));
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof p, "%s/%s/%s", maildir, sub[k],
+			    de->d_name);
+			cr_assert_not_null(f = fopen(p, "r"));
+			got = fread(buf, 1, sizeof buf, f);
+			fclose(f);
+			if (memmem(buf, got, want, strlen(want)) == NULL)
+				continue;
+			found++;
+			cr_assert_eq(got, len, "message %d: %zu bytes, "
+			    "expected %zu", i, got, len);
+			cr_assert(memcmp(buf, exp, len) == 0,
+			    "message %d differs", i);
+		}
+		closedir(d);
+	}
+	cr_assert_eq(found, 1, "message %d found %d times", i, found);
+	free(exp);
+}
+
+/*
+ * Gives bob's new/ a modification time it never had: Dovecot rescans a
+ * Maildir only when its mtime (in seconds) changed, and the tests change
+ * it several times a second.
+ */
+static void
+server_touch(void)
+{
+	static time_t	 bump;
+	struct timespec	 ts[2];
+	char		 p[512];
+
+	bump++;
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) + 1000 + bump;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	snprintf(p, sizeof p, "%s/new", env(srv_maildir));
+	utimensat(AT_FDCWD, p, ts, 0);
+}
+
+static void
+put_corpus(int from, int to)
+{
+	char	*m, name[64];
+	size_t	 len;
+	int	 i;
+
+	warm_up();
+	for (i = from; i < to; i++) {
+		m = corpus_message(i, &len);
+		snprintf(name, sizeof name, "%d.M%dP1.test", 1700000000 + i, i);
+		server_put(name, m, len);
+		free(m);
+	}
+	server_touch();
+}
+
+Test(pop3, plain_text_only_when_asked)
+{
+	struct pop3_account	*pa;
+	struct pop3_stats	 st;
+	struct error		 err;
+
+	/* Carol's mailbox: the plain instance, run after the main one on
+	   bob's, listed nothing (Dovecot's shared index, seen in this
+	   suite only). */
+	srv_maildir = "MAILDIR_CAROL";
+	srv_user = "carol";
+	server_clear();
+	put_corpus(0, 2);
+	pa = account("pop3", "PLAIN_POP3_PORT", NULL, NULL);
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), -1);
+	cr_expect_eq(err.kind, ERR_TLS, "%s", err.msg);
+	pop3_account_free(&pa);
+	pa = account("pop3", "PLAIN_POP3_PORT", NULL, "off");
+	cr_assert_eq(fetch(pa, "carolpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.fetched, 2, "fetched %zu of %zu listed (server has "
+	    "%d)", st.fetched, st.on_server, server_count());
+	assert_delivered(1);
+	server_clear();
+	srv_maildir = "MAILDIR_BOB";
+	srv_user = "bob";
+	pop3_account_free(&pa);
+}
+
+Test(pop3, pop3s_downloads_byte_for_byte_once_then_incrementally)
+{
+	struct pop3_account	*pa = account("pop3s", "POP3S_PORT", NULL,
+				    NULL);
+	struct pop3_stats	 st;
+	struct error		 err;
+	int			 i;
+
+	put_corpus(0, 6);
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.fetched, 6);
+	for (i = 0; i < 6; i++)
+		assert_delivered(i);
+	cr_expect_eq(index_count("tag:inbox and tag:unread and tag:bob"), 6);
+
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.fetched, 0, "second fetch downloaded %zu",
+	    st.fetched);
+	cr_expect_eq(local_count(), 6);
+
+	put_corpus(6, 9);
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.fetched, 3);
+	cr_expect_eq(local_count(), 9);
+	cr_expect_eq(index_count("*"), 9);
+	cr_expect_eq(server_count(), 9, "keep_on_server yes deleted mail");
+	pop3_account_free(&pa);
+}
+
+Test(pop3, starttls_and_delete_policy_empties_the_server)
+{
+	struct pop3_account	*pa = account("pop3", "POP3_PORT", "no", NULL);
+	struct pop3_stats	 st;
+	struct error		 err;
+
+	put_corpus(0, 4);
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.fetched, 4);
+	cr_expect_eq(st.deleted, 4);
+	cr_expect_eq(server_count(), 0);
+	cr_expect_eq(local_count(), 4);
+	assert_delivered(3);
+	pop3_account_free(&pa);
+}
+
+Test(pop3, keep_days_deletes_only_after_the_delay)
+{
+	struct pop3_account	*pa = account("pop3s", "POP3S_PORT", "7d",
+				    NULL);
+	struct pop3_stats	 st;
+	struct error		 err;
+
+	fake_now = 1800000000;
+	put_corpus(0, 3);
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.deleted, 0);
+	fake_now += 6 * 86400;
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(server_count(), 3, "deleted before 7 days");
+	fake_now += 2 * 86400;
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.deleted, 3);
+	cr_expect_eq(server_count(), 0);
+	cr_expect_eq(local_count(), 3);
+	fake_now = 0;
+	pop3_account_free(&pa);
+}
+
+Test(pop3, wrong_password_is_an_auth_error_and_delivers_nothing)
+{
+	struct pop3_account	*pa = account("pop3s", "POP3S_PORT", "no",
+				    NULL);
+	struct pop3_stats	 st;
+	struct error		 err;
+
+	put_corpus(0, 2);
+	cr_assert_eq(fetch(pa, "wrong", &st, &err), -1);
+	cr_expect_eq(err.kind, ERR_AUTH, "%s", err.msg);
+	cr_expect(strstr(err.msg, "password") != NULL, "%s", err.msg);
+	cr_expect_eq(local_count(), 0);
+	cr_expect_eq(server_count(), 2);
+	pop3_account_free(&pa);
+}
+
+Test(pop3, untrusted_or_misnamed_certificate_sends_nothing)
+{
+	static const char *const ports[] = { "UNKNOWNCA_POP3S_PORT",
+	    "BADNAME_POP3S_PORT", "EXPIRED_POP3_PORT" };
+	struct pop3_account	*pa;
+	struct pop3_stats	 st;
+	struct error		 err;
+	size_t			 i;
+
+	put_corpus(0, 1);
+	for (i = 0; i < 3; i++) {
+		pa = account(i == 2 ? "pop3" : "pop3s", ports[i], NULL, NULL);
+		cr_assert_eq(fetch(pa, "bobpw", &st, &err), -1);
+		cr_expect_eq(err.kind, ERR_TLS, "%s: %s", ports[i], err.msg);
+		pop3_account_free(&pa);
+	}
+	cr_expect_eq(local_count(), 0);
+}
+
+/* Message-IDs of the local files are all distinct. */
+static int
+local_distinct(void)
+{
+	char	cmd[512];
+	FILE	*p;
+	int	n = -1;
+
+	snprintf(cmd, sizeof cmd, "cat '%s'/new/* '%s'/cur/* 2>/dev/null | "
+	    "grep '^Message-ID:' | sort -u | wc -l", maildir, maildir);
+	p = popen(cmd, "r");
+	fscanf(p, "%d", &n);
+	pclose(p);
+	return (n);
+}
+
+Test(pop3, killed_fetches_neither_lose_nor_duplicate, .timeout = 120)
+{
+	struct pop3_account	*pa = account("pop3s", "POP3S_PORT", "no",
+				    NULL);
+	struct pop3_stats	 st;
+	struct error		 err;
+	int			 run_i, status, n = 300;
+	pid_t			 pid;
+
+	put_corpus(0, n);
+	srand((unsigned)getpid());
+	for (run_i = 0; run_i < 12; run_i++) {
+		if ((pid = fork()) == 0) {
+			fetch(pa, "bobpw", &st, &err);
+			_exit(0);
+		}
+		usleep((useconds_t)(50000 + rand() % 250000));
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(local_count(), n, "%d files for %d messages",
+	    local_count(), n);
+	cr_expect_eq(local_distinct(), n);
+	cr_expect_eq(index_count("*"), (unsigned)n);
+	cr_expect_eq(index_count("tag:inbox and tag:unread"), (unsigned)n);
+	cr_expect_eq(server_count(), 0);
+	pop3_account_free(&pa);
+	sleep(1);	/* the killed sessions' server processes wind down */
+}
