@@ -1,0 +1,213 @@
+/*
+ * The IMAP backend's memory: folders, their messages kept sorted by UID
+ * (binary search) and the display order. Callers hold data_lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/imap/private.h"
+#include "core/buf.h"
+#include "core/xmalloc.h"
+
+/* Finds a folder by its server name. */
+struct imap_folder *
+imap_folder_find(struct backend *be, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < be->nfolders; i++) {
+		if (strcmp(be->folders[i]->name, name) == 0)
+			return (be->folders[i]);
+	}
+	return (NULL);
+}
+
+/* Finds or adds a folder. */
+struct imap_folder *
+imap_folder_add(struct backend *be, const char *name)
+{
+	struct imap_folder	*f;
+
+	if ((f = imap_folder_find(be, name)) != NULL)
+		return (f);
+	f = xcalloc(1, sizeof *f);
+	f->name = xstrdup(name);
+	be->folders = xreallocarray(be->folders, be->nfolders + 1,
+	    sizeof *be->folders);
+	be->folders[be->nfolders++] = f;
+	return (f);
+}
+
+/* Binary search of a message by UID. */
+struct imap_msg *
+imap_msg_find(struct imap_folder *f, uint32_t uid)
+{
+	size_t	lo = 0, hi = f->nmsgs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (f->msgs[mid].uid == uid)
+			return (&f->msgs[mid]);
+		if (f->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (NULL);
+}
+
+/* Finds or inserts a message; pointers into msgs move. */
+struct imap_msg *
+imap_msg_add(struct imap_folder *f, uint32_t uid)
+{
+	struct imap_msg	*m;
+	size_t		 lo = 0, hi = f->nmsgs, mid;
+
+	if (f->nmsgs > 0 && f->msgs[f->nmsgs - 1].uid < uid)
+		lo = f->nmsgs;
+	else {
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if (f->msgs[mid].uid == uid)
+				return (&f->msgs[mid]);
+			if (f->msgs[mid].uid < uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	/* The array holds at least the next power of two: grow there. */
+	if ((f->nmsgs & (f->nmsgs - 1)) == 0)
+		f->msgs = xreallocarray(f->msgs, f->nmsgs < 8 ? 16 :
+		    f->nmsgs * 2, sizeof *f->msgs);
+	memmove(&f->msgs[lo + 1], &f->msgs[lo],
+	    (f->nmsgs - lo) * sizeof *f->msgs);
+	f->nmsgs++;
+	m = &f->msgs[lo];
+	memset(m, 0, sizeof *m);
+	m->uid = uid;
+	m->flags = MSG_UNREAD;
+	return (m);
+}
+
+/* Frees a message's strings. */
+void
+imap_msg_clear(struct imap_msg *m)
+{
+	free(m->from);
+	free(m->subject);
+	free(m->msgid);
+	free(m->refs);
+	free(m->keywords);
+	m->from = m->subject = m->msgid = m->refs = m->keywords = NULL;
+	m->have = 0;
+}
+
+/* Forgets every message (UIDVALIDITY changed). */
+void
+imap_folder_clear(struct imap_folder *f)
+{
+	size_t	i;
+
+	for (i = 0; i < f->nmsgs; i++)
+		imap_msg_clear(&f->msgs[i]);
+	free(f->msgs);
+	free(f->order);
+	f->msgs = NULL;
+	f->order = NULL;
+	f->nmsgs = f->norder = 0;
+	f->modseq = 0;
+	f->loaded = 0;
+}
+
+void
+imap_folder_free(struct imap_folder **fp)
+{
+	struct imap_folder	*f = *fp;
+
+	if (f == NULL)
+		return;
+	imap_folder_clear(f);
+	free(f->name);
+	free(f);
+	*fp = NULL;
+}
+
+/* Compares UIDs for qsort and bsearch. */
+static int
+imap_uid_cmp(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* Sets the display order and drops messages that are no longer in it. */
+void
+imap_folder_keep(struct imap_folder *f, const uint32_t *order, size_t n)
+{
+	uint32_t	*sorted;
+	size_t		 i, j;
+
+	sorted = xreallocarray(NULL, n + 1, sizeof *sorted);
+	memcpy(sorted, order, n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, imap_uid_cmp);
+	for (i = j = 0; i < f->nmsgs; i++) {
+		if (bsearch(&f->msgs[i].uid, sorted, n, sizeof *sorted,
+		    imap_uid_cmp) == NULL) {
+			imap_msg_clear(&f->msgs[i]);
+			f->dirty = 1;
+			continue;
+		}
+		f->msgs[j++] = f->msgs[i];
+	}
+	f->nmsgs = j;
+	free(sorted);
+	free(f->order);
+	f->order = xreallocarray(NULL, n + 1, sizeof *f->order);
+	memcpy(f->order, order, n * sizeof *f->order);
+	f->norder = n;
+	for (i = 0; i < n; i++)
+		imap_msg_add(f, order[i]);
+	f->loaded = 1;
+}
+
+/* The query that opens a folder: folder:"NAME" with " and \ escaped. */
+char *
+imap_folder_query(const char *name)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	buf_adds(&b, "folder:\"");
+	for (; *name != '\0'; name++) {
+		if (*name == '"' || *name == '\\')
+			buf_addc(&b, '\\');
+		buf_addc(&b, *name);
+	}
+	buf_addc(&b, '"');
+	return (buf_steal(&b));
+}
+
+/* The folder a query names, or NULL. Takes the first folder:"..." term,
+   also inside "(...) and (...)" as the index builds with a limit. */
+char *
+imap_query_folder(const char *q)
+{
+	const char	*s;
+	struct buf	 b;
+
+	if (q == NULL || (s = strstr(q, "folder:\"")) == NULL)
+		return (NULL);
+	buf_init(&b);
+	for (s += 8; *s != '\0' && *s != '"'; s++) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		buf_addc(&b, *s);
+	}
+	if (*s != '"' || b.len == 0) {
+		buf_free(&b);
+		return (NULL);
+	}
+	return (buf_steal(&b));
+}

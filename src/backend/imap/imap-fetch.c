@@ -1,0 +1,1073 @@
+/*
+ * The IMAP backend's protocol work, run by whoever holds the session:
+ * LIST and STATUS, SELECT with CONDSTORE, the display order from UID SORT
+ * or UID SEARCH, summaries for the rows on screen first and the rest in
+ * batches, flag changes since the last HIGHESTMODSEQ, STORE, MOVE and
+ * message bodies streamed into the cache.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/imap/private.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+
+/* Builds a UID set from uids (any order, no duplicates needed). */
+static struct mailimap_set *
+imap_set_from(const uint32_t *uids, size_t n)
+{
+	struct mailimap_set	*set = mailimap_set_new_empty();
+	uint32_t		*v;
+	size_t			 i, j;
+
+	v = xreallocarray(NULL, n + 1, sizeof *v);
+	memcpy(v, uids, n * sizeof *v);
+	for (i = 1; i < n; i++) {	/* insertion sort: n is small */
+		uint32_t x = v[i];
+
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[j] <= v[j - 1] + 1; j++)
+			;
+		mailimap_set_add_interval(set, v[i], v[j - 1]);
+	}
+	free(v);
+	return (set);
+}
+
+/* The special use of a folder from its LIST attributes. */
+static unsigned
+imap_special(struct mailimap_mailbox_list *mb)
+{
+	static const struct {
+		const char	*name;
+		unsigned	 flag;
+	} uses[] = {
+		{ "Sent", IMAP_SPECIAL_SENT },
+		{ "Drafts", IMAP_SPECIAL_DRAFTS },
+		{ "Trash", IMAP_SPECIAL_TRASH },
+		{ "Junk", IMAP_SPECIAL_JUNK },
+		{ "Archive", IMAP_SPECIAL_ARCHIVE },
+	};
+	struct mailimap_mbx_list_oflag	*of;
+	clistiter			*it;
+	unsigned			 flags = 0;
+	size_t				 i;
+
+	if (strcasecmp(mb->mb_name, "INBOX") == 0)
+		flags |= IMAP_SPECIAL_INBOX;
+	if (mb->mb_flag == NULL || mb->mb_flag->mbf_oflags == NULL)
+		return (flags);
+	for (it = clist_begin(mb->mb_flag->mbf_oflags); it != NULL;
+	    it = clist_next(it)) {
+		of = clist_content(it);
+		if (of->of_type != MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT ||
+		    of->of_flag_ext == NULL)
+			continue;
+		for (i = 0; i < sizeof uses / sizeof uses[0]; i++) {
+			if (strcasecmp(of->of_flag_ext, uses[i].name) == 0)
+				flags |= uses[i].flag;
+		}
+	}
+	return (flags);
+}
+
+/* Whether LIST says the folder cannot be selected. */
+static int
+imap_noselect(struct mailimap_mailbox_list *mb)
+{
+	struct mailimap_mbx_list_oflag	*of;
+	clistiter			*it;
+
+	if (mb->mb_flag == NULL)
+		return (0);
+	if (mb->mb_flag->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG &&
+	    mb->mb_flag->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT)
+		return (1);
+	if (mb->mb_flag->mbf_oflags == NULL)
+		return (0);
+	for (it = clist_begin(mb->mb_flag->mbf_oflags); it != NULL;
+	    it = clist_next(it)) {
+		of = clist_content(it);
+		if (of->of_flag_ext != NULL &&
+		    strcasecmp(of->of_flag_ext, "NonExistent") == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Asks STATUS (MESSAGES UNSEEN) of one folder. */
+static int
+imap_status_of(struct backend *be, const char *name, unsigned long *total,
+    unsigned long *unread, struct error *err)
+{
+	struct mailimap_status_att_list		*sl;
+	struct mailimap_mailbox_data_status	*st = NULL;
+	struct mailimap_status_info		*si;
+	clistiter				*it;
+	int					 r;
+
+	sl = mailimap_status_att_list_new_empty();
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_MESSAGES);
+	mailimap_status_att_list_add(sl, MAILIMAP_STATUS_ATT_UNSEEN);
+	r = mailimap_status(be->s, name, sl, &st);
+	mailimap_status_att_list_free(sl);
+	if (r != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, "STATUS", err));
+	for (it = clist_begin(st->st_info_list); it != NULL;
+	    it = clist_next(it)) {
+		si = clist_content(it);
+		if (si->st_att == MAILIMAP_STATUS_ATT_MESSAGES)
+			*total = si->st_value;
+		else if (si->st_att == MAILIMAP_STATUS_ATT_UNSEEN)
+			*unread = si->st_value;
+	}
+	mailimap_mailbox_data_status_free(st);
+	return (0);
+}
+
+/* LIST "" "*" with special uses, then STATUS of each folder. */
+int
+imap_list(struct backend *be, struct error *err)
+{
+	struct mailimap_mailbox_list	*mb;
+	struct imap_folder		*f, **keep;
+	clist				*list = NULL;
+	clistiter			*it;
+	char				**names;
+	size_t				 n = 0, i, j, nkeep;
+	unsigned long			 total, unread;
+	unsigned			*special;
+	int				 r, *noselect;
+
+	if ((r = mailimap_list(be->s, "", "*", &list)) != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, "LIST", err));
+	names = xcalloc(clist_count(list) + 1, sizeof *names);
+	special = xcalloc(clist_count(list) + 1, sizeof *special);
+	noselect = xcalloc(clist_count(list) + 1, sizeof *noselect);
+	for (it = clist_begin(list); it != NULL; it = clist_next(it)) {
+		mb = clist_content(it);
+		names[n] = xstrdup(mb->mb_name);
+		special[n] = imap_special(mb);
+		noselect[n++] = imap_noselect(mb);
+	}
+	mailimap_list_result_free(list);
+
+	pthread_mutex_lock(&be->data_lock);
+	keep = xcalloc(n + 1, sizeof *keep);
+	for (i = nkeep = 0; i < n; i++) {
+		f = imap_folder_add(be, names[i]);
+		f->special = special[i];
+		f->noselect = noselect[i];
+		keep[nkeep++] = f;
+	}
+	for (i = 0; i < be->nfolders; i++) {
+		for (j = 0; j < nkeep && keep[j] != be->folders[i]; j++)
+			;
+		if (j == nkeep)
+			imap_folder_free(&be->folders[i]);
+	}
+	/* INBOX first, then the server's order. */
+	free(be->folders);
+	be->folders = keep;
+	be->nfolders = nkeep;
+	for (i = 1; i < nkeep; i++) {
+		if (keep[i]->special & IMAP_SPECIAL_INBOX) {
+			f = keep[i];
+			memmove(&keep[1], &keep[0], i * sizeof *keep);
+			keep[0] = f;
+		}
+	}
+	pthread_mutex_unlock(&be->data_lock);
+
+	for (i = 0; i < n; i++) {
+		total = unread = 0;
+		if (!noselect[i] &&
+		    imap_status_of(be, names[i], &total, &unread, err) != 0) {
+			if (be->s == NULL)
+				break;
+			continue;
+		}
+		pthread_mutex_lock(&be->data_lock);
+		if ((f = imap_folder_find(be, names[i])) != NULL) {
+			f->total = total;
+			f->unread = unread;
+		}
+		pthread_mutex_unlock(&be->data_lock);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(special);
+	free(noselect);
+	imap_notify(be, BACKEND_CHANGED_FOLDERS);
+	return (be->s == NULL ? -1 : 0);
+}
+
+/* SELECT, with CONDSTORE when offered; the folder's UIDVALIDITY decides
+   whether what we know of it still holds. */
+int
+imap_select(struct backend *be, const char *name, struct error *err)
+{
+	struct imap_folder	*f;
+	uint64_t		 modseq = 0;
+	uint32_t		 uv;
+	int			 r;
+
+	free(be->selected);
+	be->selected = NULL;
+	if (be->cap_condstore)
+		r = mailimap_select_condstore(be->s, name, &modseq);
+	else
+		r = mailimap_select(be->s, name);
+	if (r != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, "SELECT", err));
+	be->selected = xstrdup(name);
+	be->sel_modseq = modseq;
+	uv = be->s->imap_selection_info->sel_uidvalidity;
+	pthread_mutex_lock(&be->data_lock);
+	f = imap_folder_add(be, name);
+	if (!f->loaded && f->nmsgs == 0)
+		imap_cache_load(be, f);
+	if (f->uidvalidity != 0 && f->uidvalidity != uv) {
+		log_warnx("%s: %s: UIDVALIDITY changed, cache dropped",
+		    be->name, name);
+		imap_folder_clear(f);
+		imap_cache_drop(be, name);
+	}
+	f->uidvalidity = uv;
+	pthread_mutex_unlock(&be->data_lock);
+	return (0);
+}
+
+/* The display order, newest first: UID SORT (REVERSE DATE), else UIDs
+   from UID SEARCH ALL in reverse. */
+static int
+imap_order(struct backend *be, uint32_t **out, size_t *n,
+    struct error *err)
+{
+	struct mailimap_search_key	*key;
+	clist				*res = NULL;
+	clistiter			*it;
+	uint32_t			*v;
+	size_t				 i = 0;
+	int				 r;
+
+	key = mailimap_search_key_new_all();
+	if (be->cap_sort) {
+		struct mailimap_sort_key *sk = mailimap_sort_key_new_date(1);
+
+		r = mailimap_uid_sort(be->s, "UTF-8", sk, key, &res);
+		mailimap_sort_key_free(sk);
+	} else
+		r = mailimap_uid_search(be->s, NULL, key, &res);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, be->cap_sort ? "SORT" :
+		    "SEARCH", err));
+	v = xreallocarray(NULL, clist_count(res) + 1, sizeof *v);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it))
+		v[i++] = *(uint32_t *)clist_content(it);
+	if (be->cap_sort)
+		mailimap_sort_result_free(res);
+	else {
+		mailimap_search_result_free(res);
+		/* SEARCH answers in ascending order: newest UID first. */
+		for (size_t a = 0, b = i; a + 1 < b; a++, b--) {
+			uint32_t t = v[a];
+
+			v[a] = v[b - 1];
+			v[b - 1] = t;
+		}
+	}
+	*out = v;
+	*n = i;
+	return (0);
+}
+
+/* Decodes RFC 2047 words into UTF-8; NULL in, "" out. */
+static char *
+imap_decode(const char *s)
+{
+	char	*out = NULL;
+	size_t	 idx = 0;
+
+	if (s == NULL)
+		return (xstrdup(""));
+	if (mailmime_encoded_phrase_parse("iso-8859-1", s, strlen(s), &idx,
+	    "utf-8", &out) != MAILIMF_NO_ERROR || out == NULL)
+		return (xstrdup(s));
+	{
+		char *copy = xstrdup(out);
+
+		free(out);
+		return (copy);
+	}
+}
+
+/* The sender to show: the decoded name, else mailbox@host. */
+static char *
+imap_from(struct mailimap_envelope *env)
+{
+	struct mailimap_address	*a;
+	char			*name, *out;
+
+	if (env->env_from == NULL || env->env_from->frm_list == NULL ||
+	    clist_begin(env->env_from->frm_list) == NULL)
+		return (xstrdup(""));
+	a = clist_content(clist_begin(env->env_from->frm_list));
+	if (a->ad_personal_name != NULL) {
+		name = imap_decode(a->ad_personal_name);
+		if (*name != '\0')
+			return (name);
+		free(name);
+	}
+	xasprintf(&out, "%s@%s", a->ad_mailbox_name != NULL ?
+	    a->ad_mailbox_name : "", a->ad_host_name != NULL ?
+	    a->ad_host_name : "");
+	return (out);
+}
+
+/* Seconds since the epoch of an IMAP date-time. */
+static int64_t
+imap_time(struct mailimap_date_time *d)
+{
+	struct tm	tm;
+	int		zone = d->dt_zone, sign = zone < 0 ? -1 : 1;
+
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = d->dt_year - 1900;
+	tm.tm_mon = d->dt_month - 1;
+	tm.tm_mday = d->dt_day;
+	tm.tm_hour = d->dt_hour;
+	tm.tm_min = d->dt_min;
+	tm.tm_sec = d->dt_sec;
+	zone *= sign;
+	return ((int64_t)timegm(&tm) - sign * ((zone / 100) * 3600 +
+	    (zone % 100) * 60));
+}
+
+/* The Date header's time, or -1. */
+static int64_t
+imap_env_date(const char *s)
+{
+	struct mailimf_date_time	*d = NULL;
+	struct mailimap_date_time	 t;
+	size_t				 idx = 0;
+
+	if (s == NULL || mailimf_date_time_parse(s, strlen(s), &idx, &d) !=
+	    MAILIMF_NO_ERROR)
+		return (-1);
+	t.dt_day = d->dt_day;
+	t.dt_month = d->dt_month;
+	t.dt_year = d->dt_year;
+	t.dt_hour = d->dt_hour;
+	t.dt_min = d->dt_min;
+	t.dt_sec = d->dt_sec;
+	t.dt_zone = d->dt_zone;
+	mailimf_date_time_free(d);
+	return (imap_time(&t));
+}
+
+/* Message flags from a FETCH FLAGS list; keywords into kw. */
+static unsigned
+imap_flags(struct mailimap_msg_att_dynamic *dyn, struct buf *kw)
+{
+	struct mailimap_flag_fetch	*ff;
+	clistiter			*it;
+	unsigned			 flags = MSG_UNREAD;
+
+	if (dyn == NULL || dyn->att_list == NULL)
+		return (flags);
+	for (it = clist_begin(dyn->att_list); it != NULL;
+	    it = clist_next(it)) {
+		ff = clist_content(it);
+		if (ff->fl_type != MAILIMAP_FLAG_FETCH_OTHER)
+			continue;
+		switch (ff->fl_flag->fl_type) {
+		case MAILIMAP_FLAG_SEEN:
+			flags &= ~MSG_UNREAD;
+			break;
+		case MAILIMAP_FLAG_FLAGGED:
+			flags |= MSG_FLAGGED;
+			break;
+		case MAILIMAP_FLAG_ANSWERED:
+			flags |= MSG_REPLIED;
+			break;
+		case MAILIMAP_FLAG_DELETED:
+			flags |= MSG_DELETED;
+			break;
+		case MAILIMAP_FLAG_DRAFT:
+			flags |= MSG_DRAFT;
+			break;
+		case MAILIMAP_FLAG_KEYWORD:
+			if (kw == NULL)
+				break;
+			if (strcasecmp(ff->fl_flag->fl_data.fl_keyword,
+			    "$Forwarded") == 0)
+				flags |= MSG_PASSED;
+			if (kw->len > 0)
+				buf_addc(kw, ' ');
+			buf_adds(kw, ff->fl_flag->fl_data.fl_keyword);
+			break;
+		}
+	}
+	return (flags);
+}
+
+/* The message ids in a References header, space-separated. */
+static void
+imap_refs(struct buf *b, const char *s, size_t len)
+{
+	const char	*end = s + len, *lt, *gt;
+
+	while (s < end && (lt = memchr(s, '<', end - s)) != NULL) {
+		if ((gt = memchr(lt, '>', end - lt)) == NULL)
+			break;
+		if (b->len > 0)
+			buf_addc(b, ' ');
+		buf_add(b, lt, gt - lt + 1);
+		s = gt + 1;
+	}
+}
+
+/* Takes one FETCH response into the folder (data_lock held). */
+static void
+imap_apply(struct backend *be, struct imap_folder *f,
+    struct mailimap_msg_att *att, int summary)
+{
+	struct mailimap_msg_att_item	*item;
+	struct mailimap_msg_att_static	*st;
+	struct mailimap_envelope	*env = NULL;
+	struct mailimap_msg_att_dynamic	*dyn = NULL;
+	struct imap_msg			*m;
+	struct buf			 refs, kw;
+	clistiter			*it;
+	uint32_t			 uid = 0, size = 0;
+	int64_t				 idate = 0, d;
+	const char			*hdr = NULL;
+	size_t				 hdrlen = 0;
+
+	buf_init(&refs);
+	buf_init(&kw);
+	for (it = clist_begin(att->att_list); it != NULL;
+	    it = clist_next(it)) {
+		item = clist_content(it);
+		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
+			dyn = item->att_data.att_dyn;
+			continue;
+		}
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		st = item->att_data.att_static;
+		switch (st->att_type) {
+		case MAILIMAP_MSG_ATT_UID:
+			uid = st->att_data.att_uid;
+			break;
+		case MAILIMAP_MSG_ATT_ENVELOPE:
+			env = st->att_data.att_env;
+			break;
+		case MAILIMAP_MSG_ATT_INTERNALDATE:
+			idate = imap_time(st->att_data.att_internal_date);
+			break;
+		case MAILIMAP_MSG_ATT_RFC822_SIZE:
+			size = st->att_data.att_rfc822_size;
+			break;
+		case MAILIMAP_MSG_ATT_BODY_SECTION:
+			hdr = st->att_data.att_body_section->sec_body_part;
+			hdrlen = st->att_data.att_body_section->sec_length;
+			break;
+		}
+	}
+	be->stats.fetch_responses++;
+	if (uid == 0 || (m = imap_msg_find(f, uid)) == NULL) {
+		buf_free(&refs);
+		buf_free(&kw);
+		return;
+	}
+	if (dyn != NULL) {
+		m->flags = imap_flags(dyn, &kw);
+		free(m->keywords);
+		m->keywords = buf_steal(&kw);
+	}
+	buf_free(&kw);
+	if (summary && env != NULL) {
+		imap_msg_clear(m);
+		if (dyn != NULL) {
+			buf_init(&kw);
+			imap_flags(dyn, &kw);
+			m->keywords = buf_steal(&kw);
+		}
+		m->from = imap_from(env);
+		m->subject = imap_decode(env->env_subject);
+		m->msgid = xstrdup(env->env_message_id != NULL ?
+		    env->env_message_id : "");
+		if (hdr != NULL)
+			imap_refs(&refs, hdr, hdrlen);
+		if (env->env_in_reply_to != NULL)
+			imap_refs(&refs, env->env_in_reply_to,
+			    strlen(env->env_in_reply_to));
+		m->refs = buf_steal(&refs);
+		d = imap_env_date(env->env_date);
+		m->date = d >= 0 ? d : idate;
+		m->size = size;
+		m->have = 1;
+		f->dirty = 1;
+	}
+	buf_free(&refs);
+}
+
+/* UID FETCH of uids with the summary items (or just FLAGS). */
+static int
+imap_fetch_uids(struct backend *be, const char *folder,
+    const uint32_t *uids, size_t n, int summary, uint64_t changedsince,
+    struct error *err)
+{
+	struct mailimap_fetch_type	*ft;
+	struct mailimap_set		*set;
+	struct imap_folder		*f;
+	clist				*res = NULL, *hl;
+	clistiter			*it;
+	int				 r;
+
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_flags());
+	if (summary) {
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_envelope());
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_internaldate());
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_rfc822_size());
+		hl = clist_new();
+		clist_append(hl, xstrdup("References"));
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_body_peek_section(
+		    mailimap_section_new_header_fields(
+		    mailimap_header_list_new(hl))));
+	}
+	if (uids == NULL)
+		set = mailimap_set_new_interval(1, 0);
+	else
+		set = imap_set_from(uids, n);
+	be->stats.fetch_commands++;
+	if (changedsince != 0) {
+		be->stats.changedsince++;
+		r = mailimap_uid_fetch_changedsince(be->s, set, ft,
+		    changedsince, &res);
+	} else
+		r = mailimap_uid_fetch(be->s, set, ft, &res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, "FETCH", err));
+	pthread_mutex_lock(&be->data_lock);
+	if ((f = imap_folder_find(be, folder)) != NULL) {
+		for (it = clist_begin(res); it != NULL; it = clist_next(it))
+			imap_apply(be, f, clist_content(it), summary);
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	mailimap_fetch_list_free(res);
+	return (0);
+}
+
+/* Recounts a folder's totals from what we know (data_lock held). */
+static void
+imap_recount(struct imap_folder *f)
+{
+	size_t	i, unread = 0, have = 0;
+
+	for (i = 0; i < f->nmsgs; i++) {
+		if (!f->msgs[i].have)
+			continue;
+		have++;
+		if (f->msgs[i].flags & MSG_UNREAD)
+			unread++;
+	}
+	f->total = f->norder;
+	if (have == f->nmsgs)
+		f->unread = unread;
+}
+
+/*
+ * Brings a folder up to date: SELECT, the order, flag changes since our
+ * HIGHESTMODSEQ (all flags without CONDSTORE), then the summaries of the
+ * first screen. The rest is left to imap_fill.
+ */
+int
+imap_folder_sync(struct backend *be, const char *name, struct error *err)
+{
+	struct imap_folder	*f;
+	uint32_t		*order = NULL;
+	uint64_t		 old, now;
+	size_t			 n;
+	int			 had, more;
+
+	if (imap_select(be, name, err) != 0)
+		return (-1);
+	now = be->sel_modseq;
+	if (imap_order(be, &order, &n, err) != 0)
+		return (-1);
+	pthread_mutex_lock(&be->data_lock);
+	f = imap_folder_add(be, name);
+	old = f->modseq;
+	had = f->nmsgs > 0;
+	imap_folder_keep(f, order, n);
+	pthread_mutex_unlock(&be->data_lock);
+	free(order);
+	if (had && n > 0) {
+		if (be->cap_condstore && old != 0 && now != 0) {
+			if (old != now && imap_fetch_uids(be, name, NULL, 0, 0,
+			    old, err) != 0)
+				return (-1);
+		} else if (imap_fetch_uids(be, name, NULL, 0, 0, 0, err) != 0)
+			return (-1);
+	}
+	pthread_mutex_lock(&be->data_lock);
+	if ((f = imap_folder_find(be, name)) != NULL) {
+		if (f->modseq != now)
+			f->dirty = 1;
+		f->modseq = now;
+		imap_recount(f);
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	return (imap_fill(be, name, IMAP_SCREEN_ROWS, &more, err));
+}
+
+/* Fetches the summaries of up to max rows that lack one, top rows first.
+   *more is 1 when some were fetched; when none are missing the folder's
+   cache file is brought up to date. */
+int
+imap_fill(struct backend *be, const char *name, size_t max, int *more,
+    struct error *err)
+{
+	struct imap_folder	*f;
+	struct imap_msg		*m;
+	uint32_t		*uids;
+	size_t			 i, n = 0;
+	int			 first, rv;
+
+	*more = 0;
+	uids = xreallocarray(NULL, max + 1, sizeof *uids);
+	pthread_mutex_lock(&be->data_lock);
+	if ((f = imap_folder_find(be, name)) == NULL) {
+		pthread_mutex_unlock(&be->data_lock);
+		free(uids);
+		return (0);
+	}
+	first = be->stats.first_batch == 0;
+	for (i = 0; i < f->norder && n < max; i++) {
+		m = imap_msg_find(f, f->order[i]);
+		if (m != NULL && !m->have)
+			uids[n++] = f->order[i];
+	}
+	if (n == 0 && f->dirty) {
+		imap_recount(f);
+		imap_cache_save(be, f);
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	if (n == 0) {
+		free(uids);
+		return (0);
+	}
+	if (first)
+		be->stats.first_batch = n;
+	rv = imap_fetch_uids(be, name, uids, n, 1, 0, err);
+	free(uids);
+	if (rv == 0)
+		*more = 1;
+	return (rv);
+}
+
+/* After IDLE or NOOP said something: the open folder again, cheaply. */
+int
+imap_poll_changes(struct backend *be, struct error *err)
+{
+	char	*cur;
+	int	 rv = 0;
+
+	pthread_mutex_lock(&be->data_lock);
+	cur = be->current != NULL ? xstrdup(be->current) : NULL;
+	pthread_mutex_unlock(&be->data_lock);
+	if (cur == NULL)
+		return (0);
+	if ((rv = imap_folder_sync(be, cur, err)) == 0)
+		imap_notify(be, BACKEND_CHANGED_ROWS);
+	free(cur);
+	return (rv);
+}
+
+/* Parses an id "UIDVALIDITY.UID.FOLDER"; folder owned by the caller. */
+int
+imap_id_parse(const char *id, uint32_t *uv, uint32_t *uid, char **folder)
+{
+	unsigned long	 a, b;
+	char		*end;
+
+	errno = 0;
+	a = strtoul(id, &end, 10);
+	if (errno != 0 || *end != '.' || a > UINT32_MAX)
+		return (-1);
+	b = strtoul(end + 1, &end, 10);
+	if (errno != 0 || *end != '.' || b == 0 || b > UINT32_MAX)
+		return (-1);
+	*uv = (uint32_t)a;
+	*uid = (uint32_t)b;
+	*folder = xstrdup(end + 1);
+	return (0);
+}
+
+/* Makes sure folder is selected and its UIDVALIDITY is still uv. */
+static int
+imap_select_for(struct backend *be, const char *folder, uint32_t uv,
+    struct error *err)
+{
+	if ((be->selected == NULL || strcmp(be->selected, folder) != 0) &&
+	    imap_select(be, folder, err) != 0)
+		return (-1);
+	if (be->s->imap_selection_info->sel_uidvalidity != uv)
+		return (error_set(err, ERR_NOTFOUND, "%s: %s changed on the "
+		    "server; reopen it", be->name, folder));
+	return (0);
+}
+
+/* A flag list for STORE from MSG_* bits. */
+static struct mailimap_flag_list *
+imap_flag_list(unsigned flags)
+{
+	struct mailimap_flag_list	*fl = mailimap_flag_list_new_empty();
+
+	if (flags & MSG_UNREAD)
+		mailimap_flag_list_add(fl, mailimap_flag_new_seen());
+	if (flags & MSG_FLAGGED)
+		mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
+	if (flags & MSG_REPLIED)
+		mailimap_flag_list_add(fl, mailimap_flag_new_answered());
+	if (flags & MSG_DELETED)
+		mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
+	if (flags & MSG_DRAFT)
+		mailimap_flag_list_add(fl, mailimap_flag_new_draft());
+	if (flags & MSG_PASSED)
+		mailimap_flag_list_add(fl,
+		    mailimap_flag_new_flag_keyword(xstrdup("$Forwarded")));
+	return (fl);
+}
+
+/* One UID STORE +FLAGS.SILENT or -FLAGS.SILENT. */
+static int
+imap_store1(struct backend *be, uint32_t uid, unsigned flags, int add,
+    struct error *err)
+{
+	struct mailimap_store_att_flags	*sf;
+	struct mailimap_set		*set;
+	int				 r;
+
+	if (flags == 0)
+		return (0);
+	set = mailimap_set_new_single(uid);
+	if (add)
+		sf = mailimap_store_att_flags_new_add_flags_silent(
+		    imap_flag_list(flags));
+	else
+		sf = mailimap_store_att_flags_new_remove_flags_silent(
+		    imap_flag_list(flags));
+	r = mailimap_uid_store(be->s, set, sf);
+	mailimap_store_att_flags_free(sf);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, "STORE", err));
+	return (0);
+}
+
+/* The Trash folder, or NULL (data_lock held). */
+static const char *
+imap_trash(struct backend *be)
+{
+	size_t	i;
+
+	for (i = 0; i < be->nfolders; i++) {
+		if (be->folders[i]->special & IMAP_SPECIAL_TRASH)
+			return (be->folders[i]->name);
+	}
+	return (NULL);
+}
+
+int
+imap_store_flags(struct backend *be, const char *const *ids, size_t n,
+    unsigned add, unsigned remove, struct error *err)
+{
+	struct imap_folder	*f;
+	struct imap_msg		*m;
+	uint32_t		 uv, uid;
+	char			*folder, *trash;
+	size_t			 i;
+	unsigned		 seen_add, seen_remove;
+	int			 r;
+
+	/* MSG_UNREAD is the absence of \Seen. */
+	seen_add = (add & ~MSG_UNREAD) | (remove & MSG_UNREAD);
+	seen_remove = (remove & ~MSG_UNREAD) | (add & MSG_UNREAD);
+	for (i = 0; i < n; i++) {
+		if (imap_id_parse(ids[i], &uv, &uid, &folder) != 0)
+			return (error_set(err, ERR_NOTFOUND, "bad message "
+			    "id %s", ids[i]));
+		pthread_mutex_lock(&be->data_lock);
+		trash = imap_trash(be) != NULL ? xstrdup(imap_trash(be)) :
+		    NULL;
+		pthread_mutex_unlock(&be->data_lock);
+		if ((add & MSG_DELETED) && trash != NULL &&
+		    strcmp(trash, folder) != 0) {
+			/* Delete means: to the Trash. */
+			free(folder);
+			r = imap_move_msgs(be, &ids[i], 1, trash, err);
+			free(trash);
+			if (r != 0)
+				return (-1);
+			continue;
+		}
+		free(trash);
+		if (imap_select_for(be, folder, uv, err) != 0 ||
+		    imap_store1(be, uid, seen_add, 1, err) != 0 ||
+		    imap_store1(be, uid, seen_remove, 0, err) != 0) {
+			free(folder);
+			return (-1);
+		}
+		pthread_mutex_lock(&be->data_lock);
+		if ((f = imap_folder_find(be, folder)) != NULL &&
+		    (m = imap_msg_find(f, uid)) != NULL) {
+			m->flags = (m->flags | add) & ~remove;
+			f->dirty = 1;
+			imap_recount(f);
+		}
+		pthread_mutex_unlock(&be->data_lock);
+		free(folder);
+	}
+	return (0);
+}
+
+/* Forgets one message of a folder (data_lock held). */
+static void
+imap_forget(struct imap_folder *f, uint32_t uid)
+{
+	struct imap_msg	*m;
+	size_t		 i, j;
+
+	for (i = j = 0; i < f->norder; i++) {
+		if (f->order[i] != uid)
+			f->order[j++] = f->order[i];
+	}
+	f->norder = j;
+	if ((m = imap_msg_find(f, uid)) != NULL) {
+		imap_msg_clear(m);
+		i = m - f->msgs;
+		memmove(m, m + 1, (f->nmsgs - i - 1) * sizeof *m);
+		f->nmsgs--;
+	}
+	f->dirty = 1;
+	imap_recount(f);
+}
+
+int
+imap_move_msgs(struct backend *be, const char *const *ids, size_t n,
+    const char *to, struct error *err)
+{
+	struct imap_folder	*f;
+	struct mailimap_set	*set;
+	uint32_t		 uv, uid;
+	char			*folder;
+	size_t			 i;
+	int			 r;
+
+	for (i = 0; i < n; i++) {
+		if (imap_id_parse(ids[i], &uv, &uid, &folder) != 0)
+			return (error_set(err, ERR_NOTFOUND, "bad message "
+			    "id %s", ids[i]));
+		if (imap_select_for(be, folder, uv, err) != 0) {
+			free(folder);
+			return (-1);
+		}
+		set = mailimap_set_new_single(uid);
+		if (be->cap_move)
+			r = mailimap_uid_move(be->s, set, to);
+		else {
+			r = mailimap_uid_copy(be->s, set, to);
+			if (r == MAILIMAP_NO_ERROR &&
+			    imap_store1(be, uid, MSG_DELETED, 1, err) != 0) {
+				mailimap_set_free(set);
+				free(folder);
+				return (-1);
+			}
+			if (r == MAILIMAP_NO_ERROR)
+				r = be->cap_uidplus ?
+				    mailimap_uid_expunge(be->s, set) :
+				    mailimap_expunge(be->s);
+		}
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR) {
+			free(folder);
+			return (imap_session_error(be, r, "MOVE", err));
+		}
+		pthread_mutex_lock(&be->data_lock);
+		if ((f = imap_folder_find(be, folder)) != NULL)
+			imap_forget(f, uid);
+		if ((f = imap_folder_find(be, to)) != NULL) {
+			f->total++;
+			f->loaded = 0;
+		}
+		pthread_mutex_unlock(&be->data_lock);
+		free(folder);
+	}
+	imap_notify(be, BACKEND_CHANGED_ROWS | BACKEND_CHANGED_FOLDERS);
+	return (0);
+}
+
+/* The cache file of a message body. */
+char *
+imap_body_path(struct backend *be, const char *folder, uint32_t uv,
+    uint32_t uid)
+{
+	struct buf	 b;
+	const char	*s;
+	char		*path;
+
+	if (be->cache_dir == NULL)
+		return (NULL);
+	buf_init(&b);
+	for (s = folder; *s != '\0'; s++)
+		buf_addf(&b, "%02x", (unsigned char)*s);
+	xasprintf(&path, "%s/msg-%s-%u-%u.eml", be->cache_dir, buf_str(&b),
+	    uv, uid);
+	buf_free(&b);
+	return (path);
+}
+
+struct imap_body {
+	int	 fd;
+	size_t	 len;
+	int	 failed;
+};
+
+/* Streams a body section to the file, bounded by IMAP_LITERAL_MAX. */
+static bool
+imap_body_write(int type, struct mailimap_msg_att_body_section *sec,
+    const char *bytes, size_t len, void *arg)
+{
+	struct imap_body	*b = arg;
+	ssize_t			 w;
+
+	b->len += len;
+	if (b->len > IMAP_LITERAL_MAX) {
+		b->failed = EFBIG;
+		return (false);
+	}
+	while (len > 0) {
+		if ((w = write(b->fd, bytes, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			b->failed = errno;
+			return (false);
+		}
+		bytes += w;
+		len -= (size_t)w;
+	}
+	return (true);
+}
+
+int
+imap_fetch_body(struct backend *be, const char *id, char **path,
+    struct error *err)
+{
+	struct mailimap_fetch_type	*ft;
+	struct mailimap_set		*set;
+	struct imap_body		 b;
+	clist				*res = NULL;
+	uint32_t			 uv, uid;
+	char				*folder, *file, *tmp;
+	int				 r;
+
+	*path = NULL;
+	if (imap_id_parse(id, &uv, &uid, &folder) != 0)
+		return (error_set(err, ERR_NOTFOUND, "bad message id %s",
+		    id));
+	if ((file = imap_body_path(be, folder, uv, uid)) == NULL) {
+		free(folder);
+		return (error_set(err, ERR_CONFIG, "%s: no cache directory",
+		    be->name));
+	}
+	if (access(file, R_OK) == 0) {
+		free(folder);
+		*path = file;
+		return (0);
+	}
+	if (imap_select_for(be, folder, uv, err) != 0) {
+		free(folder);
+		free(file);
+		return (-1);
+	}
+	free(folder);
+	xasprintf(&tmp, "%s.tmp", file);
+	memset(&b, 0, sizeof b);
+	if ((b.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		free(file);
+		return (-1);
+	}
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section(mailimap_section_new(
+	    NULL)));
+	set = mailimap_set_new_single(uid);
+	mailimap_set_msg_body_handler(be->s, imap_body_write, &b);
+	be->stats.fetch_commands++;
+	r = mailimap_uid_fetch(be->s, set, ft, &res);
+	if (be->s != NULL)
+		mailimap_set_msg_body_handler(be->s, NULL, NULL);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r == MAILIMAP_NO_ERROR)
+		mailimap_fetch_list_free(res);
+	if (close(b.fd) == -1 && b.failed == 0)
+		b.failed = errno;
+	if (r != MAILIMAP_NO_ERROR || b.failed != 0 || b.len == 0) {
+		unlink(tmp);
+		free(tmp);
+		free(file);
+		if (b.failed != 0) {
+			if (r != MAILIMAP_NO_ERROR)
+				imap_disconnect(be);
+			return (error_set(err, ERR_IO, "%s: message: %s",
+			    be->name, strerror(b.failed)));
+		}
+		if (r == MAILIMAP_NO_ERROR)
+			return (error_set(err, ERR_NOTFOUND, "%s: message %u "
+			    "is gone from the server", be->name, uid));
+		return (imap_session_error(be, r, "FETCH", err));
+	}
+	if (rename(tmp, file) == -1) {
+		error_set(err, ERR_IO, "%s: %s", file, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		free(file);
+		return (-1);
+	}
+	free(tmp);
+	*path = file;
+	return (0);
+}

@@ -1,0 +1,752 @@
+/*
+ * The IMAP backend: one session per account over net.h's verified TLS,
+ * logged in with a password that lives only in memory, and a thread of
+ * the backend's own that fills summaries in the background, IDLEs on the
+ * folder the user looks at and reconnects with back-off. Worker operations
+ * take the session from that thread by waking it (imap_conn_acquire).
+ */
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "backend/imap/private.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+
+static void	(*imap_transcript)(void *, const char *);
+static void	*imap_transcript_arg;
+
+void
+imap_set_transcript(void (*sink)(void *, const char *), void *arg)
+{
+	imap_transcript = sink;
+	imap_transcript_arg = arg;
+}
+
+int
+imap_url_parse(const char *url, char **host, int *port, int *implicit,
+    struct error *err)
+{
+	const char	*h = url, *colon;
+	char		*end;
+	long		 n;
+	size_t		 len;
+
+	*implicit = 1;
+	if (strncasecmp(url, "imaps://", 8) == 0)
+		h = url + 8;
+	else if (strncasecmp(url, "imap://", 7) == 0) {
+		h = url + 7;
+		*implicit = 0;
+	} else if (strstr(url, "://") != NULL)
+		return (error_set(err, ERR_CONFIG, "%s: not an imap:// or "
+		    "imaps:// address", url));
+	len = strcspn(h, ":/");
+	if (len == 0)
+		return (error_set(err, ERR_CONFIG, "%s: no host name", url));
+	*port = *implicit ? 993 : 143;
+	colon = h + len;
+	if (*colon == ':') {
+		errno = 0;
+		n = strtol(colon + 1, &end, 10);
+		if (errno != 0 || end == colon + 1 || n < 1 || n > 65535 ||
+		    (*end != '\0' && *end != '/'))
+			return (error_set(err, ERR_CONFIG, "%s: bad port",
+			    url));
+		*port = (int)n;
+	}
+	*host = xstrndup(h, len);
+	return (0);
+}
+
+/* Tells the UI that rows or folders changed. */
+void
+imap_notify(struct backend *be, unsigned what)
+{
+	if (be->p.notify != NULL)
+		be->p.notify(be->p.notify_arg, what);
+}
+
+/* The server's text of the last tagged reply, for messages. */
+const char *
+imap_response(struct backend *be)
+{
+	if (be->s == NULL || be->s->imap_response == NULL)
+		return ("");
+	return (be->s->imap_response);
+}
+
+/* Turns a libetpan result into an error; a stream error drops the session
+   so that the next user reconnects. */
+int
+imap_session_error(struct backend *be, int r, const char *what,
+    struct error *err)
+{
+	char	 text[160];
+	size_t	 i;
+
+	snprintf(text, sizeof text, "%s", imap_response(be));
+	for (i = 0; text[i] != '\0'; i++) {
+		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+			text[i] = '?';
+	}
+	switch (r) {
+	case MAILIMAP_ERROR_STREAM:
+	case MAILIMAP_ERROR_PARSE:
+		imap_disconnect(be);
+		return (error_set(err, ERR_NET, "%s: %s: connection lost",
+		    be->name, what));
+	case MAILIMAP_ERROR_LOGIN:
+		return (error_set(err, ERR_AUTH, "%s: login refused: %s",
+		    be->name, text));
+	case MAILIMAP_ERROR_MEMORY:
+		imap_disconnect(be);
+		return (error_set(err, ERR_CANCELLED, "%s: %s: interrupted",
+		    be->name, what));
+	default:
+		return (error_set(err, ERR_PROTO, "%s: %s failed: %s",
+		    be->name, what, text[0] != '\0' ? text : "refused"));
+	}
+}
+
+/* Runs password_cmd and keeps its first line as the password. */
+static int
+imap_password_cmd(struct backend *be, struct error *err)
+{
+	FILE	*f;
+	char	*line = NULL;
+	size_t	 size = 0;
+	ssize_t	 n;
+	int	 status;
+
+	if ((f = popen(be->password_cmd, "r")) == NULL)
+		return (error_set(err, ERR_AUTH, "%s: password_cmd: %s",
+		    be->name, strerror(errno)));
+	n = getline(&line, &size, f);
+	status = pclose(f);
+	if (n <= 0 || status != 0) {
+		if (line != NULL)
+			explicit_bzero(line, size);
+		free(line);
+		return (error_set(err, ERR_AUTH, "%s: password_cmd failed "
+		    "(status %d)", be->name, status));
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	be->password = xstrdup(line);
+	explicit_bzero(line, size);
+	free(line);
+	return (0);
+}
+
+/* Sends ID and ENABLE after login and notes the capabilities we use. */
+static void
+imap_after_login(struct backend *be)
+{
+	struct mailimap_capability_data	*want, *got = NULL;
+	struct mailimap_id_params_list	*idl, *idr = NULL;
+	mailimap			*s = be->s;
+
+	if (mailimap_capability(s, &got) == MAILIMAP_NO_ERROR && got != NULL)
+		mailimap_capability_data_free(got);
+	got = NULL;
+	/* Not mailimap_id_basic: it leaks its copies of the names. */
+	if (mailimap_has_id(s)) {
+		idl = mailimap_id_params_list_new_empty();
+		mailimap_id_params_list_add_name_value(idl, xstrdup("name"),
+		    xstrdup("facteur"));
+		mailimap_id_params_list_add_name_value(idl,
+		    xstrdup("version"), xstrdup(PACKAGE_VERSION));
+		if (mailimap_id(s, idl, &idr) == MAILIMAP_NO_ERROR &&
+		    idr != NULL)
+			mailimap_id_params_list_free(idr);
+		mailimap_id_params_list_free(idl);
+	}
+	be->cap_sort = mailimap_has_extension(s, "SORT");
+	be->cap_condstore = mailimap_has_condstore(s);
+	be->cap_move = mailimap_has_extension(s, "MOVE");
+	be->cap_uidplus = mailimap_has_extension(s, "UIDPLUS");
+	be->cap_idle = mailimap_has_idle(s);
+	if (be->cap_condstore && mailimap_has_enable(s)) {
+		want = mailimap_capability_data_new(clist_new());
+		clist_append(want->cap_list, mailimap_capability_new(
+		    MAILIMAP_CAPABILITY_NAME, NULL, xstrdup("CONDSTORE")));
+		if (mailimap_enable(s, want, &got) == MAILIMAP_NO_ERROR &&
+		    got != NULL)
+			mailimap_capability_data_free(got);
+		mailimap_capability_data_free(want);
+	}
+}
+
+/* Logs in with the password we have, from password_cmd, or asks. */
+static int
+imap_login(struct backend *be, struct error *err)
+{
+	int	r;
+
+	if (be->password == NULL && be->password_cmd != NULL &&
+	    imap_password_cmd(be, err) != 0)
+		return (-1);
+	if (be->password == NULL)
+		return (error_set(err, ERR_AUTH, "%s: password needed for %s "
+		    "at %s", be->name, be->user, be->host));
+	if (mailimap_has_extension(be->s, "LOGINDISABLED"))
+		return (error_set(err, ERR_AUTH, "%s: the server refuses "
+		    "LOGIN here", be->name));
+	be->log.authenticating = 1;
+	r = mailimap_login(be->s, be->user, be->password);
+	be->log.authenticating = 0;
+	if (r != MAILIMAP_NO_ERROR) {
+		if (r == MAILIMAP_ERROR_LOGIN) {
+			/* A wrong password is forgotten: the UI asks. */
+			explicit_bzero(be->password, strlen(be->password));
+			free(be->password);
+			be->password = NULL;
+		}
+		return (imap_session_error(be, r, "login", err));
+	}
+	be->stats.logins++;
+	imap_after_login(be);
+	return (0);
+}
+
+/* Connects and logs in; on failure the session is gone. Needs conn. */
+int
+imap_connect(struct backend *be, struct error *err)
+{
+	struct tls_params	 tp;
+	struct tls_peer		 peer;
+	int			 r;
+
+	imap_disconnect(be);
+	memset(&tp, 0, sizeof tp);
+	memset(&peer, 0, sizeof peer);
+	tp.host = be->host;
+	tp.ca_file = be->ca_file;
+	tp.pin_file = be->pin_file;
+	tp.service = "imap";
+	tp.timeout_ms = NET_TIMEOUT_DEFAULT_MS;
+	tp.cancel_fd = be->cancel_fd;
+	tp.peer = &peer;
+	be->s = mailimap_new(0, NULL);
+	be->log.name = be->name;
+	be->log.sink = imap_transcript;
+	be->log.sink_arg = imap_transcript_arg;
+	be->log.log_received = imap_transcript != NULL;
+	mailimap_set_logger(be->s, net_imap_logger, &be->log);
+	be->stats.connects++;
+	r = net_imap_connect(be->s, be->host, be->port, be->mode, &tp, err);
+	if (r != 0) {
+		if (err != NULL && err->kind == ERR_TLS &&
+		    be->p.tls_peer != NULL) {
+			tls_peer_clear(be->p.tls_peer);
+			*be->p.tls_peer = peer;	/* the DER goes too */
+		} else
+			tls_peer_clear(&peer);
+		mailimap_free(be->s);
+		be->s = NULL;
+		return (-1);
+	}
+	tls_peer_clear(&peer);
+	if (imap_login(be, err) != 0) {
+		imap_disconnect(be);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Drops the session (no LOGOUT: it may be dead already). */
+void
+imap_disconnect(struct backend *be)
+{
+	if (be->s == NULL)
+		return;
+	mailimap_free(be->s);
+	be->s = NULL;
+	free(be->selected);
+	be->selected = NULL;
+}
+
+/* Takes the session from the background thread (breaking IDLE). */
+void
+imap_conn_acquire(struct backend *be)
+{
+	uint64_t	one = 1;
+
+	pthread_mutex_lock(&be->data_lock);
+	be->waiting++;
+	pthread_mutex_unlock(&be->data_lock);
+	if (write(be->wake_fd, &one, sizeof one) == -1)
+		log_warn("imap wake");
+	pthread_mutex_lock(&be->conn_lock);
+}
+
+/* Gives the session back. */
+void
+imap_conn_release(struct backend *be)
+{
+	pthread_mutex_unlock(&be->conn_lock);
+	pthread_mutex_lock(&be->data_lock);
+	be->waiting--;
+	pthread_cond_broadcast(&be->cond);
+	pthread_mutex_unlock(&be->data_lock);
+}
+
+/* Empties the wake eventfd. */
+static void
+imap_wake_drain(struct backend *be)
+{
+	uint64_t	v;
+
+	while (read(be->wake_fd, &v, sizeof v) > 0)
+		;
+}
+
+/* Sleeps up to ms unless woken or stopped; returns 1 when stopped. */
+static int
+imap_sleep(struct backend *be, int ms)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = be->wake_fd;
+	pfd.events = POLLIN;
+	poll(&pfd, 1, ms);
+	imap_wake_drain(be);
+	return (be->stop);
+}
+
+/* Sets the state line and tells the UI. */
+static void
+imap_set_state(struct backend *be, enum imap_state st, const char *msg)
+{
+	pthread_mutex_lock(&be->data_lock);
+	be->state = st;
+	snprintf(be->state_msg, sizeof be->state_msg, "%s", msg);
+	pthread_mutex_unlock(&be->data_lock);
+	imap_notify(be, BACKEND_CHANGED_FOLDERS);
+}
+
+int
+imap_status(struct backend *be, char *buf, size_t size)
+{
+	int	off;
+
+	pthread_mutex_lock(&be->data_lock);
+	snprintf(buf, size, "%s", be->state_msg);
+	off = be->state != IMAP_ONLINE;
+	pthread_mutex_unlock(&be->data_lock);
+	return (off);
+}
+
+void
+imap_get_stats(struct backend *be, struct imap_stats *st)
+{
+	pthread_mutex_lock(&be->data_lock);
+	*st = be->stats;
+	pthread_mutex_unlock(&be->data_lock);
+}
+
+/* IDLEs on the selected folder until something happens, we are woken or
+   the renewal time comes; then takes in what the server said. */
+static int
+imap_idle(struct backend *be, struct error *err)
+{
+	enum net_wait	w;
+	int		r;
+
+	if (!be->cap_idle) {
+		if (imap_sleep(be, IMAP_POLL_SECONDS * 1000))
+			return (0);
+		pthread_mutex_lock(&be->data_lock);
+		if (be->waiting > 0 || be->want != NULL) {
+			pthread_mutex_unlock(&be->data_lock);
+			return (0);
+		}
+		pthread_mutex_unlock(&be->data_lock);
+		return (imap_poll_changes(be, err));
+	}
+	be->stats.idles++;
+	if ((r = mailimap_idle(be->s)) != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, "IDLE", err));
+	w = net_wait_readable(be->s->imap_stream, IMAP_IDLE_SECONDS * 1000,
+	    be->wake_fd);
+	if (w == NET_WAIT_ERROR || w == NET_WAIT_CANCELLED) {
+		imap_disconnect(be);
+		return (error_set(err, ERR_NET, "%s: connection lost",
+		    be->name));
+	}
+	if ((r = mailimap_idle_done(be->s)) != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, "IDLE", err));
+	if (w == NET_WAIT_DATA)
+		return (imap_poll_changes(be, err));
+	return (0);
+}
+
+/* One step of background work; called with conn held. Returns 1 when
+   there was nothing to do but wait. */
+static int
+imap_step(struct backend *be, unsigned *backoff)
+{
+	struct error	 err;
+	char		*want, *cur, msg[300];
+	int		 more = 0;
+
+	error_clear(&err);
+	if (be->s == NULL) {
+		imap_set_state(be, IMAP_RECONNECTING, "connecting...");
+		if (imap_connect(be, &err) != 0) {
+			if (err.kind == ERR_AUTH || err.kind == ERR_TLS) {
+				snprintf(msg, sizeof msg, "offline: %s",
+				    err.msg);
+				imap_set_state(be, IMAP_OFFLINE, msg);
+				imap_sleep(be, -1);
+				return (0);
+			}
+			snprintf(msg, sizeof msg, "reconnecting in %u s: %s",
+			    *backoff, err.msg);
+			imap_set_state(be, IMAP_RECONNECTING, msg);
+			pthread_mutex_unlock(&be->conn_lock);
+			imap_sleep(be, (int)*backoff * 1000);
+			pthread_mutex_lock(&be->conn_lock);
+			if (*backoff < IMAP_BACKOFF_MAX)
+				*backoff *= 2;
+			return (0);
+		}
+		*backoff = 1;
+		be->stats.reconnects++;
+		imap_set_state(be, IMAP_ONLINE, "connected");
+		pthread_mutex_lock(&be->data_lock);
+		if (be->want == NULL && be->current != NULL)
+			be->want = xstrdup(be->current);
+		pthread_mutex_unlock(&be->data_lock);
+	}
+
+	pthread_mutex_lock(&be->data_lock);
+	want = be->want != NULL ? xstrdup(be->want) : NULL;
+	cur = be->current != NULL ? xstrdup(be->current) : NULL;
+	pthread_mutex_unlock(&be->data_lock);
+	if (want != NULL) {
+		if (imap_folder_sync(be, want, &err) == 0) {
+			pthread_mutex_lock(&be->data_lock);
+			free(be->current);
+			be->current = want;
+			want = NULL;
+			if (be->want != NULL &&
+			    strcmp(be->want, be->current) == 0) {
+				free(be->want);
+				be->want = NULL;
+			}
+			pthread_mutex_unlock(&be->data_lock);
+			imap_notify(be, BACKEND_CHANGED_ROWS);
+		} else if (err.kind != ERR_NET) {
+			log_warnx("%s", err.msg);
+			pthread_mutex_lock(&be->data_lock);
+			free(be->want);
+			be->want = NULL;
+			pthread_mutex_unlock(&be->data_lock);
+		}
+		free(want);
+		free(cur);
+		return (0);
+	}
+	if (cur == NULL) {
+		free(cur);
+		pthread_mutex_unlock(&be->conn_lock);
+		imap_sleep(be, -1);
+		pthread_mutex_lock(&be->conn_lock);
+		return (1);
+	}
+	if (be->selected == NULL || strcmp(be->selected, cur) != 0) {
+		if (imap_select(be, cur, &err) != 0) {
+			free(cur);
+			return (0);
+		}
+	}
+	if (imap_fill(be, cur, IMAP_BATCH_ROWS, &more, &err) == 0 && more) {
+		imap_notify(be, BACKEND_CHANGED_ROWS);
+		free(cur);
+		return (0);
+	}
+	free(cur);
+	if (err.kind != ERR_NONE)
+		return (0);
+	imap_idle(be, &err);
+	return (1);
+}
+
+/* The background thread: owns the session when no worker needs it. */
+static void *
+imap_thread(void *arg)
+{
+	struct backend	*be = arg;
+	unsigned	 backoff = 1;
+
+	pthread_mutex_lock(&be->conn_lock);
+	for (;;) {
+		/* Drain before looking at waiting: a later wake stays. */
+		imap_wake_drain(be);
+		pthread_mutex_lock(&be->data_lock);
+		if (be->stop) {
+			pthread_mutex_unlock(&be->data_lock);
+			break;
+		}
+		if (be->waiting > 0) {
+			pthread_mutex_unlock(&be->conn_lock);
+			while (be->waiting > 0 && !be->stop)
+				pthread_cond_wait(&be->cond, &be->data_lock);
+			pthread_mutex_unlock(&be->data_lock);
+			pthread_mutex_lock(&be->conn_lock);
+			continue;
+		}
+		pthread_mutex_unlock(&be->data_lock);
+		imap_step(be, &backoff);
+	}
+	pthread_mutex_unlock(&be->conn_lock);
+	return (NULL);
+}
+
+/* Copies s, or NULL. */
+static char *
+imap_strdup(const char *s)
+{
+	return (s != NULL ? xstrdup(s) : NULL);
+}
+
+/* [worker] Connects, logs in, lists folders and starts the thread. */
+static int
+imap_open(struct backend **bep, const struct backend_params *p,
+    struct error *err)
+{
+	struct backend	*be;
+	int		 implicit;
+
+	*bep = NULL;
+	if (p->imap == NULL)
+		return (error_set(err, ERR_CONFIG, "%s: no imap server",
+		    p->name));
+	be = xcalloc(1, sizeof *be);
+	be->p = *p;
+	be->name = xstrdup(p->name);
+	be->p.name = be->name;
+	be->wake_fd = -1;
+	be->cancel_fd = -1;
+	pthread_mutex_init(&be->conn_lock, NULL);
+	pthread_mutex_init(&be->data_lock, NULL);
+	pthread_cond_init(&be->cond, NULL);
+	if (imap_url_parse(p->imap, &be->host, &be->port, &implicit,
+	    err) != 0)
+		goto fail;
+	if (p->tls != NULL && strcasecmp(p->tls, "off") == 0)
+		be->mode = NET_PLAIN;
+	else
+		be->mode = implicit ? NET_TLS_IMPLICIT : NET_STARTTLS;
+	be->user = xstrdup(p->user != NULL ? p->user : getlogin() != NULL ?
+	    getlogin() : "");
+	be->password = imap_strdup(p->password);
+	be->password_cmd = imap_strdup(p->password_cmd);
+	be->ca_file = imap_strdup(p->tls_ca_file);
+	be->pin_file = imap_strdup(p->pin_file);
+	if (p->cache_dir != NULL) {
+		xasprintf(&be->cache_dir, "%s/%s", p->cache_dir, be->name);
+		mkdir(p->cache_dir, 0700);
+		mkdir(be->cache_dir, 0700);
+	}
+	be->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	be->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (be->wake_fd == -1 || be->cancel_fd == -1) {
+		error_set(err, ERR_IO, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	snprintf(be->state_msg, sizeof be->state_msg, "connecting...");
+	if (imap_connect(be, err) != 0 || imap_list(be, err) != 0)
+		goto fail;
+	be->state = IMAP_ONLINE;
+	snprintf(be->state_msg, sizeof be->state_msg, "connected");
+	if (pthread_create(&be->thread, NULL, imap_thread, be) != 0) {
+		error_set(err, ERR_IO, "cannot start a thread");
+		goto fail;
+	}
+	be->thread_running = 1;
+	*bep = be;
+	return (0);
+
+fail:
+	imap_backend_free(be);
+	return (-1);
+}
+
+/* Frees what imap_open allocated (the thread is stopped). */
+void
+imap_backend_free(struct backend *be)
+{
+	size_t	i;
+
+	imap_disconnect(be);
+	for (i = 0; i < be->nfolders; i++)
+		imap_folder_free(&be->folders[i]);
+	free(be->folders);
+	free(be->name);
+	free(be->host);
+	free(be->user);
+	if (be->password != NULL)
+		explicit_bzero(be->password, strlen(be->password));
+	free(be->password);
+	free(be->password_cmd);
+	free(be->ca_file);
+	free(be->pin_file);
+	free(be->cache_dir);
+	free(be->current);
+	free(be->want);
+	if (be->wake_fd != -1)
+		close(be->wake_fd);
+	if (be->cancel_fd != -1)
+		close(be->cancel_fd);
+	pthread_mutex_destroy(&be->conn_lock);
+	pthread_mutex_destroy(&be->data_lock);
+	pthread_cond_destroy(&be->cond);
+	free(be);
+}
+
+/* [worker] Stops the thread, saves the caches, logs out. */
+static void
+imap_close(struct backend **bep)
+{
+	struct backend	*be = *bep;
+	uint64_t	 one = 1;
+	size_t		 i;
+
+	if (be == NULL)
+		return;
+	if (be->thread_running) {
+		pthread_mutex_lock(&be->data_lock);
+		be->stop = 1;
+		pthread_cond_broadcast(&be->cond);
+		pthread_mutex_unlock(&be->data_lock);
+		if (write(be->wake_fd, &one, sizeof one) == -1)
+			log_warn("imap wake");
+		pthread_join(be->thread, NULL);
+	}
+	for (i = 0; i < be->nfolders; i++) {
+		if (be->folders[i]->dirty)
+			imap_cache_save(be, be->folders[i]);
+	}
+	if (be->s != NULL)
+		mailimap_logout(be->s);
+	imap_backend_free(be);
+	*bep = NULL;
+}
+
+/* [worker] Refreshes the folder list and counts, and the open folder. */
+static int
+imap_sync(struct backend *be, backend_progress_cb progress, void *arg,
+    volatile int *cancel, size_t *added, size_t *removed,
+    struct error *err)
+{
+	char	*cur;
+	int	 rv = 0;
+
+	*added = *removed = 0;
+	imap_conn_acquire(be);
+	if (be->s == NULL && imap_connect(be, err) != 0) {
+		imap_conn_release(be);
+		return (-1);
+	}
+	if (progress != NULL)
+		progress(arg, 0, 0, "folders");
+	rv = imap_list(be, err);
+	pthread_mutex_lock(&be->data_lock);
+	cur = be->current != NULL ? xstrdup(be->current) : NULL;
+	pthread_mutex_unlock(&be->data_lock);
+	if (rv == 0 && cur != NULL && !*cancel)
+		rv = imap_folder_sync(be, cur, err);
+	free(cur);
+	imap_conn_release(be);
+	imap_notify(be, BACKEND_CHANGED_ROWS | BACKEND_CHANGED_FOLDERS);
+	return (rv);
+}
+
+/* [worker] Flags, through the session. */
+static int
+imap_set_flags(struct backend *be, const char *const *ids, size_t n,
+    unsigned add, unsigned remove, struct error *err)
+{
+	int	rv;
+
+	imap_conn_acquire(be);
+	if (be->s == NULL && imap_connect(be, err) != 0) {
+		imap_conn_release(be);
+		return (-1);
+	}
+	rv = imap_store_flags(be, ids, n, add, remove, err);
+	imap_conn_release(be);
+	return (rv);
+}
+
+/* [worker] Keywords are not supported yet: tags stay local. */
+static int
+imap_set_tags(struct backend *be, const char *const *ids, size_t n,
+    const char *changes, struct error *err)
+{
+	return (error_set(err, ERR_UNSUPPORTED, "%s: IMAP keywords cannot "
+	    "be changed yet", be->name));
+}
+
+/* [worker] Moves messages to another folder. */
+static int
+imap_move(struct backend *be, const char *const *ids, size_t n,
+    const char *folder, struct error *err)
+{
+	int	rv;
+
+	imap_conn_acquire(be);
+	if (be->s == NULL && imap_connect(be, err) != 0) {
+		imap_conn_release(be);
+		return (-1);
+	}
+	rv = imap_move_msgs(be, ids, n, folder, err);
+	imap_conn_release(be);
+	return (rv);
+}
+
+/* [worker] Downloads a message into the cache. */
+static int
+imap_fetch_message(struct backend *be, const char *id, char **path,
+    struct error *err)
+{
+	int	rv;
+
+	imap_conn_acquire(be);
+	if (be->s == NULL && imap_connect(be, err) != 0) {
+		imap_conn_release(be);
+		return (-1);
+	}
+	rv = imap_fetch_body(be, id, path, err);
+	imap_conn_release(be);
+	return (rv);
+}
+
+const struct backend_ops imap_backend_ops = {
+	.name = "imap",
+	.open = imap_open,
+	.sync = imap_sync,
+	.refresh = imap_refresh,
+	.list_folders = imap_list_folders,
+	.open_view = imap_open_view,
+	.view_count = imap_view_count,
+	.view_next = imap_view_next,
+	.thread_messages = imap_thread_messages,
+	.close_view = imap_close_view,
+	.message_path = imap_message_path,
+	.set_flags = imap_set_flags,
+	.set_tags = imap_set_tags,
+	.move = imap_move,
+	.close = imap_close,
+	.fetch_message = imap_fetch_message,
+};

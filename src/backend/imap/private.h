@@ -1,0 +1,174 @@
+/*
+ * The IMAP backend's insides: the session, the folders and the messages
+ * known so far, shared by the account's worker (blocking operations), the
+ * backend's own thread (background fill, IDLE, reconnect) and the main
+ * thread's [reader] operations, which read memory only.
+ */
+#ifndef FACTEUR_BACKEND_IMAP_PRIVATE_H
+#define FACTEUR_BACKEND_IMAP_PRIVATE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <libetpan/libetpan.h>
+
+#include "backend/backend.h"
+#include "backend/imap/imap.h"
+#include "net/net.h"
+
+#define IMAP_SCREEN_ROWS	80	/* summaries fetched before notify */
+#define IMAP_BATCH_ROWS		500	/* then in batches of this */
+#define IMAP_IDLE_SECONDS	(25 * 60) /* renewed before 29 minutes */
+#define IMAP_POLL_SECONDS	60	/* NOOP when there is no IDLE */
+#define IMAP_BACKOFF_MAX	60	/* seconds between reconnects */
+#define IMAP_LITERAL_MAX	(256 * 1024 * 1024)
+
+/* Special-use folders (RFC 6154). */
+#define IMAP_SPECIAL_SENT	0x01
+#define IMAP_SPECIAL_DRAFTS	0x02
+#define IMAP_SPECIAL_TRASH	0x04
+#define IMAP_SPECIAL_JUNK	0x08
+#define IMAP_SPECIAL_ARCHIVE	0x10
+#define IMAP_SPECIAL_INBOX	0x20
+
+/* One message of a folder; headers are NULL until fetched. */
+struct imap_msg {
+	uint32_t	 uid;
+	unsigned	 flags;		/* MSG_* */
+	int		 have;		/* summary fetched */
+	int64_t		 date;
+	uint32_t	 size;
+	char		*from;		/* decoded display name or address */
+	char		*subject;	/* decoded */
+	char		*msgid;		/* "<...>" */
+	char		*refs;		/* References then In-Reply-To ids */
+	char		*keywords;	/* space-separated, "" if none */
+};
+
+struct imap_folder {
+	char		*name;		/* as the server spells it */
+	unsigned	 special;	/* IMAP_SPECIAL_* */
+	int		 noselect;
+	unsigned long	 total;
+	unsigned long	 unread;
+	uint32_t	 uidvalidity;
+	uint64_t	 modseq;	/* HIGHESTMODSEQ we are in step with */
+	int		 loaded;	/* the order is known */
+	int		 dirty;		/* cache file to rewrite */
+	struct imap_msg	*msgs;		/* sorted by uid */
+	size_t		 nmsgs;
+	uint32_t	*order;		/* uids, newest first */
+	size_t		 norder;
+};
+
+enum imap_state {
+	IMAP_OFFLINE,
+	IMAP_CONNECTING,
+	IMAP_ONLINE,
+	IMAP_RECONNECTING,
+};
+
+struct backend {
+	struct backend_params	 p;	/* strings below are ours */
+	char			*name;
+	char			*host;
+	int			 port;
+	enum net_mode		 mode;
+	char			*user;
+	char			*password;
+	char			*password_cmd;
+	char			*ca_file;
+	char			*pin_file;
+	char			*cache_dir;	/* DIR/account, or NULL */
+
+	/* The session; whoever holds conn_lock may use it. */
+	pthread_mutex_t		 conn_lock;
+	mailimap		*s;
+	struct net_log		 log;
+	char			*selected;	/* folder selected on s */
+	uint64_t		 sel_modseq;	/* its HIGHESTMODSEQ */
+	int			 cap_sort, cap_condstore, cap_move;
+	int			 cap_uidplus, cap_idle;
+	int			 cancel_fd;	/* eventfd: stop a wait */
+
+	/* Folders and messages; data_lock, held briefly. */
+	pthread_mutex_t		 data_lock;
+	pthread_cond_t		 cond;
+	struct imap_folder	**folders;
+	size_t			 nfolders;
+	char			*current;	/* folder the UI shows */
+	char			*want;		/* asked for, not loaded */
+	int			 waiting;	/* workers wanting conn */
+	int			 stop;
+	enum imap_state		 state;
+	char			 state_msg[320];
+
+	/* The background thread. */
+	pthread_t		 thread;
+	int			 thread_running;
+	int			 wake_fd;	/* eventfd: break IDLE */
+
+	struct imap_stats	 stats;
+};
+
+/* imap.c */
+void	imap_notify(struct backend *, unsigned);
+int	imap_session_error(struct backend *, int, const char *,
+	    struct error *);
+int	imap_connect(struct backend *, struct error *);
+void	imap_backend_free(struct backend *);
+void	imap_disconnect(struct backend *);
+void	imap_conn_acquire(struct backend *);
+void	imap_conn_release(struct backend *);
+const char *imap_response(struct backend *);
+
+/* imap-fetch.c */
+int	imap_list(struct backend *, struct error *);
+int	imap_select(struct backend *, const char *, struct error *);
+int	imap_folder_sync(struct backend *, const char *, struct error *);
+int	imap_fill(struct backend *, const char *, size_t, int *,
+	    struct error *);
+int	imap_poll_changes(struct backend *, struct error *);
+int	imap_store_flags(struct backend *, const char *const *, size_t,
+	    unsigned, unsigned, struct error *);
+int	imap_move_msgs(struct backend *, const char *const *, size_t,
+	    const char *, struct error *);
+int	imap_fetch_body(struct backend *, const char *, char **,
+	    struct error *);
+char	*imap_body_path(struct backend *, const char *, uint32_t,
+	    uint32_t);
+int	imap_id_parse(const char *, uint32_t *, uint32_t *, char **);
+
+/* imap-data.c (callers hold data_lock) */
+struct imap_folder *imap_folder_find(struct backend *, const char *);
+struct imap_folder *imap_folder_add(struct backend *, const char *);
+struct imap_msg *imap_msg_find(struct imap_folder *, uint32_t);
+struct imap_msg *imap_msg_add(struct imap_folder *, uint32_t);
+void	imap_msg_clear(struct imap_msg *);
+void	imap_folder_clear(struct imap_folder *);
+void	imap_folder_free(struct imap_folder **);
+void	imap_folder_keep(struct imap_folder *, const uint32_t *, size_t);
+char	*imap_folder_query(const char *);
+char	*imap_query_folder(const char *);
+
+/* imap-view.c: the [reader] operations. */
+int	imap_refresh(struct backend *, struct error *);
+int	imap_list_folders(struct backend *, struct folder_list *,
+	    struct error *);
+int	imap_open_view(struct backend *, const char *, enum view_order,
+	    unsigned, struct view **, struct error *);
+size_t	imap_view_count(struct view *);
+long	imap_view_next(struct view *, size_t, struct summary_batch *,
+	    struct error *);
+int	imap_thread_messages(struct backend *, const char *, const char *,
+	    struct summary_batch *, struct error *);
+void	imap_close_view(struct view **);
+int	imap_message_path(struct backend *, const char *, char **,
+	    struct error *);
+
+/* cache.c */
+int	imap_cache_load(struct backend *, struct imap_folder *);
+int	imap_cache_save(struct backend *, struct imap_folder *);
+void	imap_cache_drop(struct backend *, const char *);
+
+#endif

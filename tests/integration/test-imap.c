@@ -1,0 +1,761 @@
+/*
+ * The IMAP backend against the private Dovecot of tests/servers (started
+ * by tests/integration/run-imap, env file in MAILTEST_ENV): login, TLS
+ * refusals and pinning, folders and counts, a 10k-message folder opened
+ * after one screenful, flags and moves checked through a second
+ * connection, the header cache, the old-fashioned server and IDLE push.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "backend/imap/private.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/xmalloc.h"
+#include "net/net.h"
+
+/* --- the servers' env file ------------------------------------------- */
+
+static char	*env_keys[128], *env_values[128];
+static int	 env_count;
+
+static const char *
+env(const char *key)
+{
+	const char	*path = getenv("MAILTEST_ENV");
+	char		 line[1024], *eq, *v;
+	FILE		*f;
+	size_t		 n;
+	int		 i;
+
+	if (env_count == 0) {
+		if (path == NULL)
+			cr_skip_test("MAILTEST_ENV unset: run "
+			    "tests/integration/run-imap");
+		if ((f = fopen(path, "r")) == NULL)
+			cr_assert_fail("%s: %s", path, strerror(errno));
+		while (fgets(line, sizeof line, f) != NULL &&
+		    env_count < 128) {
+			line[strcspn(line, "\n")] = '\0';
+			if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
+				continue;
+			*eq = '\0';
+			v = eq + 1;
+			n = strlen(v);
+			if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
+				v[n - 1] = '\0';
+				v++;
+			}
+			env_keys[env_count] = strdup(line);
+			env_values[env_count++] = strdup(v);
+		}
+		fclose(f);
+	}
+	for (i = 0; i < env_count; i++) {
+		if (strcmp(env_keys[i], key) == 0)
+			return (env_values[i]);
+	}
+	cr_assert_fail("%s missing from the env file", key);
+	return (NULL);
+}
+
+/* --- fixtures ---------------------------------------------------------- */
+
+static char		 tmpdir[] = "/tmp/test-imap.XXXXXX";
+static char		*pin_file, *cache_dir, *url;
+static pthread_mutex_t	 note_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 note_cond = PTHREAD_COND_INITIALIZER;
+static int		 notes;
+static struct buf	 transcript;
+
+static void
+on_notify(void *arg, unsigned what)
+{
+	pthread_mutex_lock(&note_lock);
+	notes++;
+	pthread_cond_broadcast(&note_cond);
+	pthread_mutex_unlock(&note_lock);
+}
+
+static void
+on_line(void *arg, const char *line)
+{
+	pthread_mutex_lock(&note_lock);
+	buf_adds(&transcript, line);
+	buf_addc(&transcript, '\n');
+	pthread_mutex_unlock(&note_lock);
+}
+
+static void
+setup(void)
+{
+	cr_assert_not_null(mkdtemp(tmpdir));
+	xasprintf(&pin_file, "%s/known_hosts", tmpdir);
+	xasprintf(&cache_dir, "%s/cache", tmpdir);
+	xasprintf(&url, "imaps://%s:%s", env("MAILTEST_HOST"),
+	    env("IMAPS_PORT"));
+	buf_init(&transcript);
+	imap_set_transcript(on_line, NULL);
+}
+
+static void
+teardown(void)
+{
+	char	*cmd;
+
+	imap_set_transcript(NULL, NULL);
+	xasprintf(&cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	free(cmd);
+	free(pin_file);
+	free(cache_dir);
+	free(url);
+	buf_free(&transcript);
+}
+
+static struct backend_params
+params(const char *u, const char *user, const char *password)
+{
+	struct backend_params	p;
+
+	memset(&p, 0, sizeof p);
+	p.name = "test";
+	p.imap = u;
+	p.user = user;
+	p.password = password;
+	p.tls_ca_file = env("CA_FILE");
+	p.pin_file = pin_file;
+	p.cache_dir = cache_dir;
+	p.notify = on_notify;
+	return (p);
+}
+
+static struct backend *
+open_ok(const char *u, const char *user, const char *pw)
+{
+	struct backend_params	 p = params(u, user, pw);
+	struct backend		*be = NULL;
+	struct error		 err;
+
+	error_clear(&err);
+	if (imap_backend_ops.open(&be, &p, &err) != 0)
+		cr_assert_fail("open: %s", err.msg);
+	return (be);
+}
+
+/* Waits until cond(be) holds or ms pass. */
+static int
+wait_for(struct backend *be, int (*cond)(struct backend *, const void *),
+    const void *arg, int ms)
+{
+	struct timespec	ts;
+	int		ok;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&note_lock);
+	while (!(ok = cond(be, arg))) {
+		if (pthread_cond_timedwait(&note_cond, &note_lock, &ts) != 0) {
+			ok = cond(be, arg);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&note_lock);
+	return (ok);
+}
+
+/* Writes n messages into a Maildir folder ("" is INBOX). */
+static void
+deliver(const char *folder, int n, const char *subject, int seen)
+{
+	char	*dir, *path, *sub;
+	FILE	*f;
+	int	 i, uid = atoi(env("MAIL_UID")), gid = atoi(env("MAIL_GID"));
+	static int serial;
+
+	if (*folder == '\0')
+		xasprintf(&dir, "%s", env("MAILDIR_BOB"));
+	else {
+		xasprintf(&dir, "%s/.%s", env("MAILDIR_BOB"), folder);
+		mkdir(dir, 0700);
+		if (chown(dir, uid, gid) != 0)
+			cr_assert_fail("chown");
+		for (i = 0; i < 3; i++) {
+			xasprintf(&sub, "%s/%s", dir, i == 0 ? "cur" : i == 1 ?
+			    "new" : "tmp");
+			mkdir(sub, 0700);
+			if (chown(sub, uid, gid) != 0)
+				cr_assert_fail("chown");
+			free(sub);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		xasprintf(&path, "%s/cur/%d.M%dP%d.test:2,%s", dir,
+		    1700000000 + i, serial++, (int)getpid(), seen ? "S" : "");
+		cr_assert_not_null(f = fopen(path, "w"));
+		fprintf(f, "From: Sender %d <s%d@example.org>\r\n"
+		    "To: bob@localhost\r\nSubject: %s %d\r\n"
+		    "Date: Tue, 14 Nov 2023 %02d:%02d:%02d +0000\r\n"
+		    "Message-ID: <m%d.%s@example.org>\r\n\r\nBody %d\r\n",
+		    i, i, subject, i, (i / 3600) % 24, (i / 60) % 60, i % 60,
+		    i, subject, i);
+		fclose(f);
+		if (chown(path, uid, gid) != 0)
+			cr_assert_fail("chown");
+		free(path);
+	}
+	free(dir);
+}
+
+/* A second, plain libetpan session as bob, to check the server. */
+static mailimap *
+peer(void)
+{
+	struct tls_params	 tp;
+	struct error		 err;
+	mailimap		*s = mailimap_new(0, NULL);
+
+	memset(&tp, 0, sizeof tp);
+	tp.ca_file = env("CA_FILE");
+	tp.service = "imap";
+	tp.timeout_ms = 10000;
+	tp.cancel_fd = -1;
+	if (net_imap_connect(s, env("MAILTEST_HOST"),
+	    atoi(env("IMAPS_PORT")), NET_TLS_IMPLICIT, &tp, &err) != 0)
+		cr_assert_fail("peer: %s", err.msg);
+	cr_assert_eq(mailimap_login(s, "bob", "bobpw"), MAILIMAP_NO_ERROR);
+	return (s);
+}
+
+/* The flags of uid in folder, seen from the peer: MSG_* bits. */
+static int
+peer_has_flag(mailimap *s, const char *folder, uint32_t uid, int type)
+{
+	struct mailimap_fetch_type	*ft;
+	struct mailimap_set		*set;
+	struct mailimap_msg_att		*att;
+	struct mailimap_msg_att_item	*item;
+	struct mailimap_flag_fetch	*ff;
+	clist				*res = NULL;
+	clistiter			*it, *jt;
+	int				 found = 0;
+
+	cr_assert_eq(mailimap_examine(s, folder), MAILIMAP_NO_ERROR);
+	ft = mailimap_fetch_type_new_fetch_att(mailimap_fetch_att_new_flags());
+	set = mailimap_set_new_single(uid);
+	cr_assert_eq(mailimap_uid_fetch(s, set, ft, &res), MAILIMAP_NO_ERROR);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		att = clist_content(it);
+		for (jt = clist_begin(att->att_list); jt != NULL;
+		    jt = clist_next(jt)) {
+			item = clist_content(jt);
+			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_DYNAMIC)
+				continue;
+			for (clistiter *k = clist_begin(
+			    item->att_data.att_dyn->att_list); k != NULL;
+			    k = clist_next(k)) {
+				ff = clist_content(k);
+				if (ff->fl_type == MAILIMAP_FLAG_FETCH_OTHER &&
+				    ff->fl_flag->fl_type == type)
+					found = 1;
+			}
+		}
+	}
+	mailimap_fetch_list_free(res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	return (found);
+}
+
+/* Messages in a folder, from the peer. */
+static uint32_t
+peer_count(mailimap *s, const char *folder)
+{
+	cr_assert_eq(mailimap_examine(s, folder), MAILIMAP_NO_ERROR);
+	return (s->imap_selection_info->sel_exists);
+}
+
+/* Whether folder has n rows with summaries. */
+static int
+filled(struct backend *be, const void *arg)
+{
+	const char		*folder = arg;
+	struct imap_folder	*f;
+	size_t			 i, have = 0, n = 0;
+
+	pthread_mutex_lock(&be->data_lock);
+	if ((f = imap_folder_find(be, folder)) != NULL && f->loaded) {
+		n = f->norder;
+		for (i = 0; i < f->nmsgs; i++)
+			have += f->msgs[i].have;
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	return (n > 0 && have == n);
+}
+
+/* Whether folder's order is known. */
+static int
+loaded(struct backend *be, const void *arg)
+{
+	struct imap_folder	*f;
+	int			 ok;
+
+	pthread_mutex_lock(&be->data_lock);
+	ok = (f = imap_folder_find(be, arg)) != NULL && f->loaded &&
+	    be->current != NULL && strcmp(be->current, arg) == 0;
+	pthread_mutex_unlock(&be->data_lock);
+	return (ok);
+}
+
+/* Opens a view on folder and waits for the thread to load it. */
+static struct view *
+view_on(struct backend *be, const char *folder, unsigned flags)
+{
+	struct view	*v = NULL;
+	struct error	 err;
+	char		*q = imap_folder_query(folder);
+
+	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, flags,
+	    &v, &err), 0);
+	imap_backend_ops.close_view(&v);
+	cr_assert(wait_for(be, loaded, folder, 15000), "%s never loaded",
+	    folder);
+	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, flags,
+	    &v, &err), 0);
+	free(q);
+	return (v);
+}
+
+TestSuite(imap, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(imap, good_login_lists_inbox_and_special_use_folders)
+{
+	struct backend		*be;
+	struct folder_list	 fl;
+	struct imap_folder	*f;
+	struct error		 err;
+	mailimap		*s = peer();
+	size_t			 i;
+	int			 inbox = 0;
+
+	mailimap_create(s, "Sent");
+	mailimap_create(s, "Trash");
+	mailimap_logout(s);
+	mailimap_free(s);
+	be = open_ok(url, "bob", "bobpw");
+	cr_assert_eq(imap_backend_ops.list_folders(be, &fl, &err), 0);
+	for (i = 0; i < fl.n; i++)
+		inbox += strcmp(fl.v[i].name, "INBOX") == 0;
+	cr_assert_eq(inbox, 1);
+	cr_assert_str_eq(fl.v[0].name, "INBOX", "INBOX comes first");
+	folder_list_free(&fl);
+	pthread_mutex_lock(&be->data_lock);
+	cr_assert_not_null(f = imap_folder_find(be, "Sent"));
+	cr_assert(f->special & IMAP_SPECIAL_SENT);
+	cr_assert_not_null(f = imap_folder_find(be, "Trash"));
+	cr_assert(f->special & IMAP_SPECIAL_TRASH);
+	pthread_mutex_unlock(&be->data_lock);
+	cr_assert_not_null(strstr(buf_str(&transcript), "ID ("),
+	    "ID is sent after login");
+	imap_backend_ops.close(&be);
+	cr_assert_null(be);
+}
+
+Test(imap, wrong_password_is_an_auth_error_and_never_logged)
+{
+	struct backend_params	 p = params(url, "bob", "not-bobpw");
+	struct backend		*be = NULL;
+	struct error		 err;
+
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
+	cr_assert_eq(err.kind, ERR_AUTH, "%s", err.msg);
+	cr_assert_null(be);
+	cr_assert_null(strstr(buf_str(&transcript), "not-bobpw"));
+}
+
+Test(imap, no_password_asks_for_one_and_password_cmd_gives_it)
+{
+	struct backend_params	 p = params(url, "bob", NULL);
+	struct backend		*be = NULL;
+	struct error		 err;
+
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
+	cr_assert_eq(err.kind, ERR_AUTH);
+	cr_assert_not_null(strstr(err.msg, "password needed"), "%s", err.msg);
+	p.password_cmd = "echo bobpw";
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, untrusted_certificate_is_refused_with_its_fingerprint_then_pinned)
+{
+	struct backend_params	 p;
+	struct backend		*be = NULL;
+	struct tls_peer		 tp;
+	struct tls_params	 par;
+	struct error		 err;
+	char			*u;
+
+	xasprintf(&u, "imaps://%s:%s", env("MAILTEST_HOST"),
+	    env("UNKNOWNCA_IMAPS_PORT"));
+	p = params(u, "bob", "bobpw");
+	memset(&tp, 0, sizeof tp);
+	p.tls_peer = &tp;
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
+	cr_assert_eq(err.kind, ERR_TLS, "%s", err.msg);
+	cr_assert_neq(tp.fingerprint[0], '\0', "the fingerprint is offered");
+	cr_assert_neq(tp.reason[0], '\0');
+	cr_assert_null(strstr(buf_str(&transcript), "data omitted"),
+	    "no credentials before trust");
+	memset(&par, 0, sizeof par);
+	par.host = env("MAILTEST_HOST");
+	par.pin_file = pin_file;
+	par.service = "imap";
+	cr_assert_eq(tls_pin_store(&par, &tp, &err), 0, "%s", err.msg);
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	imap_backend_ops.close(&be);
+	tls_peer_clear(&tp);
+	free(u);
+}
+
+Test(imap, expired_and_wrong_name_certificates_are_refused)
+{
+	const char		*keys[] = { "EXPIRED_IMAPS_PORT",
+				    "BADNAME_IMAPS_PORT" };
+	struct backend_params	 p;
+	struct backend		*be = NULL;
+	struct error		 err;
+	char			*u;
+	int			 i;
+
+	for (i = 0; i < 2; i++) {
+		xasprintf(&u, "imaps://%s:%s", env("MAILTEST_HOST"),
+		    env(keys[i]));
+		p = params(u, "bob", "bobpw");
+		cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
+		cr_assert_eq(err.kind, ERR_TLS, "%s: %s", keys[i], err.msg);
+		free(u);
+	}
+	cr_assert_null(strstr(buf_str(&transcript), "data omitted"));
+}
+
+Test(imap, starttls_is_required_and_plaintext_server_refused)
+{
+	struct backend_params	 p;
+	struct backend		*be = NULL;
+	struct error		 err;
+	char			*u;
+
+	xasprintf(&u, "imap://%s:%s", env("MAILTEST_HOST"),
+	    env("IMAP_PORT"));
+	p = params(u, "bob", "bobpw");
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	cr_assert_not_null(strstr(buf_str(&transcript), "data omitted"),
+	    "the login itself is in the transcript, without its data");
+	imap_backend_ops.close(&be);
+	free(u);
+	buf_reset(&transcript);
+	xasprintf(&u, "imap://%s:%s", env("MAILTEST_HOST"),
+	    env("PLAIN_IMAP_PORT"));
+	p = params(u, "bob", "bobpw");
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
+	cr_assert_eq(err.kind, ERR_TLS, "%s", err.msg);
+	cr_assert_null(strstr(buf_str(&transcript), "data omitted"));
+	free(u);
+}
+
+Test(imap, status_counts_total_and_unread)
+{
+	struct backend		*be;
+	struct folder_list	 fl;
+	struct error		 err;
+	size_t			 i;
+	int			 found = 0;
+
+	deliver("Counts", 3, "unread", 0);
+	deliver("Counts", 2, "read", 1);
+	be = open_ok(url, "bob", "bobpw");
+	cr_assert_eq(imap_backend_ops.list_folders(be, &fl, &err), 0);
+	for (i = 0; i < fl.n; i++) {
+		if (strcmp(fl.v[i].name, "Counts") != 0)
+			continue;
+		found = 1;
+		cr_assert_eq(fl.v[i].total, 5);
+		cr_assert_eq(fl.v[i].unread, 3);
+	}
+	cr_assert(found);
+	folder_list_free(&fl);
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, big_folder_first_screen_after_one_small_fetch, .timeout = 120)
+{
+	struct backend		*be;
+	struct view		*v;
+	struct summary_batch	 b;
+	struct imap_stats	 st;
+	struct error		 err;
+	mailimap		*s;
+
+	deliver("Big", 10000, "big", 1);
+	s = peer();		/* Dovecot indexes the folder once */
+	cr_assert_eq(peer_count(s, "Big"), 10000);
+	mailimap_logout(s);
+	mailimap_free(s);
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Big", 0);
+	cr_assert_eq(imap_backend_ops.view_count(v), 10000);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 50, &b, &err), 50);
+	imap_get_stats(be, &st);
+	cr_assert_leq(st.first_batch, IMAP_SCREEN_ROWS,
+	    "the first FETCH asks for a screenful, not %lu", st.first_batch);
+	/* Newest first (SORT REVERSE DATE): the last delivered is on top. */
+	cr_assert_str_eq(b.v[0].subject, "big 9999");
+	cr_assert_str_eq(b.v[0].from, "Sender 9999");
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	cr_assert(wait_for(be, filled, "Big", 60000),
+	    "the background fill completes");
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, flags_and_moves_are_seen_by_another_connection)
+{
+	struct backend		*be;
+	struct view		*v;
+	struct summary_batch	 b;
+	struct error		 err;
+	const char		*id;
+	uint32_t		 uv, uid;
+	char			*folder;
+	mailimap		*s;
+
+	deliver("Flags", 3, "flag", 0);
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Flags", 0);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 3, &b, &err), 3);
+	id = b.v[0].id;
+	cr_assert_eq(imap_id_parse(id, &uv, &uid, &folder), 0);
+	free(folder);
+	cr_assert_eq(imap_backend_ops.set_flags(be, &id, 1,
+	    MSG_FLAGGED, MSG_UNREAD, &err), 0, "%s", err.msg);
+	s = peer();
+	cr_assert(peer_has_flag(s, "Flags", uid, MAILIMAP_FLAG_FLAGGED));
+	cr_assert(peer_has_flag(s, "Flags", uid, MAILIMAP_FLAG_SEEN));
+	cr_assert_eq(imap_backend_ops.set_flags(be, &id, 1, MSG_UNREAD, 0,
+	    &err), 0, "%s", err.msg);
+	cr_assert_not(peer_has_flag(s, "Flags", uid, MAILIMAP_FLAG_SEEN));
+	mailimap_create(s, "Flags2");
+	id = b.v[1].id;
+	cr_assert_eq(imap_backend_ops.move(be, &id, 1, "Flags2", &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(peer_count(s, "Flags"), 2);
+	cr_assert_eq(peer_count(s, "Flags2"), 1);
+	mailimap_logout(s);
+	mailimap_free(s);
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, message_body_is_fetched_into_a_private_cache_file)
+{
+	struct backend		*be;
+	struct view		*v;
+	struct summary_batch	 b;
+	struct error		 err;
+	struct stat		 sb;
+	char			*path = NULL, text[4096];
+	FILE			*f;
+	size_t			 n;
+
+	deliver("Read", 1, "readme", 0);
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Read", 0);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 1, &b, &err), 1);
+	cr_assert_eq(imap_backend_ops.message_path(be, b.v[0].id, &path,
+	    &err), -1);
+	cr_assert_eq(err.kind, ERR_NOTFOUND);
+	cr_assert_eq(imap_backend_ops.fetch_message(be, b.v[0].id, &path,
+	    &err), 0, "%s", err.msg);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600);
+	cr_assert_not_null(f = fopen(path, "r"));
+	n = fread(text, 1, sizeof text - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	cr_assert_not_null(strstr(text, "Subject: readme 0"));
+	free(path);
+	cr_assert_eq(imap_backend_ops.message_path(be, b.v[0].id, &path,
+	    &err), 0);
+	free(path);
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, reopening_with_the_cache_fetches_only_changes)
+{
+	struct backend		*be;
+	struct view		*v;
+	struct imap_stats	 st;
+	mailimap		*s;
+	struct mailimap_set	*set;
+	struct mailimap_store_att_flags *sf;
+	struct mailimap_flag_list *fl;
+
+	deliver("Cached", 300, "cached", 0);
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Cached", 0);
+	imap_backend_ops.close_view(&v);
+	cr_assert(wait_for(be, filled, "Cached", 20000));
+	imap_backend_ops.close(&be);
+
+	s = peer();
+	cr_assert_eq(mailimap_select(s, "Cached"), MAILIMAP_NO_ERROR);
+	fl = mailimap_flag_list_new_empty();
+	mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
+	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
+	set = mailimap_set_new_single(7);
+	cr_assert_eq(mailimap_uid_store(s, set, sf), MAILIMAP_NO_ERROR);
+	mailimap_set_free(set);
+	mailimap_store_att_flags_free(sf);
+	mailimap_logout(s);
+	mailimap_free(s);
+
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Cached", 0);
+	cr_assert_eq(imap_backend_ops.view_count(v), 300);
+	imap_backend_ops.close_view(&v);
+	imap_get_stats(be, &st);
+	cr_assert_eq(st.changedsince, 1, "one FETCH CHANGEDSINCE");
+	cr_assert_leq(st.fetch_responses, 2,
+	    "only the changed message came back (%lu)", st.fetch_responses);
+	pthread_mutex_lock(&be->data_lock);
+	cr_assert(imap_msg_find(imap_folder_find(be, "Cached"), 7)->flags &
+	    MSG_FLAGGED);
+	pthread_mutex_unlock(&be->data_lock);
+	cr_assert_not_null(strstr(buf_str(&transcript), "CHANGEDSINCE"));
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, uidvalidity_change_drops_the_cache)
+{
+	struct backend		*be;
+	struct view		*v;
+	struct summary_batch	 b;
+	struct error		 err;
+	mailimap		*s;
+
+	deliver("Valid", 4, "old", 0);
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Valid", 0);
+	imap_backend_ops.close_view(&v);
+	cr_assert(wait_for(be, filled, "Valid", 20000));
+	imap_backend_ops.close(&be);
+
+	s = peer();
+	cr_assert_eq(mailimap_delete(s, "Valid"), MAILIMAP_NO_ERROR);
+	mailimap_logout(s);
+	mailimap_free(s);
+	deliver("Valid", 2, "new", 0);
+
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Valid", 0);
+	cr_assert_eq(imap_backend_ops.view_count(v), 2);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 2, &b, &err), 2);
+	cr_assert_not_null(strstr(b.v[0].subject, "new"), "%s",
+	    b.v[0].subject);
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, old_fashioned_server_without_sort_or_condstore_works)
+{
+	struct backend		*be;
+	struct view		*v;
+	struct summary_batch	 b;
+	struct error		 err;
+	char			*u;
+
+	deliver("Old", 5, "old", 0);
+	xasprintf(&u, "imaps://%s:%s", env("MAILTEST_HOST"),
+	    env("OLDCAP_IMAPS_PORT"));
+	be = open_ok(u, "bob", "bobpw");
+	cr_assert_not(be->cap_sort);
+	cr_assert_not(be->cap_condstore);
+	v = view_on(be, "Old", 0);
+	cr_assert_eq(imap_backend_ops.view_count(v), 5);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 5, &b, &err), 5);
+	cr_assert_str_eq(b.v[0].subject, "old 4", "newest UID first");
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	imap_backend_ops.close(&be);
+	free(u);
+}
+
+/* Whether folder has at least *n rows. */
+static int
+has_rows(struct backend *be, const void *arg)
+{
+	struct imap_folder	*f;
+	int			 ok;
+
+	pthread_mutex_lock(&be->data_lock);
+	ok = (f = imap_folder_find(be, "Push")) != NULL &&
+	    f->norder >= *(const size_t *)arg;
+	pthread_mutex_unlock(&be->data_lock);
+	return (ok);
+}
+
+Test(imap, idle_pushes_a_message_another_connection_appended)
+{
+	struct backend	*be;
+	struct view	*v;
+	mailimap	*s;
+	const char	*msg = "From: a@example.org\r\nSubject: pushed\r\n"
+			    "\r\nhello\r\n";
+	size_t		 two = 2;
+	uint32_t	 uv, uid;
+	struct timespec	 t0, t1;
+
+	deliver("Push", 1, "before", 0);
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Push", 0);
+	imap_backend_ops.close_view(&v);
+	usleep(300000);		/* let the thread enter IDLE */
+	s = peer();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(mailimap_uidplus_append_simple(s, "Push", msg,
+	    strlen(msg), &uv, &uid), MAILIMAP_NO_ERROR);
+	cr_assert(wait_for(be, has_rows, &two, 5000),
+	    "the new message arrives by IDLE");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 3);
+	mailimap_logout(s);
+	mailimap_free(s);
+	imap_backend_ops.close(&be);
+}
