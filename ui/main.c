@@ -29,6 +29,7 @@
 #define EX_CONFIG	78
 
 void	pager_shutdown(void);
+int	fetch_main(struct config *, char **, int);
 void	folders_shutdown(void);
 
 static void
@@ -46,6 +47,9 @@ usage(FILE *f)
 "               ($XDG_CONFIG_HOME/facteur/config or ~/.config/facteur/config)\n"
 "  -n           read no configuration file at all\n"
 "  -C           check the configuration and exit (errors name file:line)\n"
+"  --fetch [ACCOUNT...]  download new mail of the POP3 accounts (all, or\n"
+"               those named) without the interface, then exit: 0 done,\n"
+"               75 temporary failure, 77 bad credentials, 78 config error\n"
 "  -h, --help   show this help and exit\n"
 "  -v, --version  show the version and exit\n"
 "\n"
@@ -73,6 +77,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
+		{ "fetch", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config		*cfg;
@@ -86,6 +91,7 @@ main(int argc, char **argv)
 	const char		*cfgfile = NULL, *maildir = NULL, *v;
 	char			*path;
 	int			 ch, noconfig = 0, check = 0, status;
+	int			 fetch = 0;
 	struct stat		 sb;
 
 	setlocale(LC_ALL, "");
@@ -114,6 +120,9 @@ main(int argc, char **argv)
 		case 'n':
 			noconfig = 1;
 			break;
+		case 'P':
+			fetch = 1;
+			break;
 		case 'v':
 			printf("facteur %s\n", PACKAGE_VERSION);
 			return (0);
@@ -122,7 +131,7 @@ main(int argc, char **argv)
 			return (EX_USAGE);
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc && !fetch) {
 		usage(stderr);
 		return (EX_USAGE);
 	}
@@ -145,6 +154,11 @@ main(int argc, char **argv)
 		printf("facteur: configuration is valid\n");
 		config_free(&cfg);
 		return (0);
+	}
+	if (fetch) {
+		status = fetch_main(cfg, argv + optind, argc - optind);
+		config_free(&cfg);
+		return (status);
 	}
 
 	v = config_get(cfg, "log_file");
