@@ -615,7 +615,7 @@ imap_folder_sync(struct backend *be, const char *name, struct error *err)
 	struct imap_folder	*f;
 	uint32_t		*order = NULL;
 	uint64_t		 old, now;
-	size_t			 n;
+	size_t			 n = 0;
 	int			 had, more;
 
 	if (imap_select(be, name, err) != 0)

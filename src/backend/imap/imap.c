@@ -512,6 +512,28 @@ imap_thread(void *arg)
 	return (NULL);
 }
 
+/* Creates a directory and its parents, 0700. */
+static int
+imap_mkdirs(const char *path)
+{
+	char	*p = xstrdup(path), *s;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) == -1 && errno != EEXIST) {
+			free(p);
+			return (-1);
+		}
+		*s = '/';
+	}
+	free(p);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return (-1);
+	return (0);
+}
+
 /* Copies s, or NULL. */
 static char *
 imap_strdup(const char *s)
@@ -555,8 +577,11 @@ imap_open(struct backend **bep, const struct backend_params *p,
 	be->pin_file = imap_strdup(p->pin_file);
 	if (p->cache_dir != NULL) {
 		xasprintf(&be->cache_dir, "%s/%s", p->cache_dir, be->name);
-		mkdir(p->cache_dir, 0700);
-		mkdir(be->cache_dir, 0700);
+		if (imap_mkdirs(be->cache_dir) != 0) {
+			error_set(err, ERR_IO, "%s: %s", be->cache_dir,
+			    strerror(errno));
+			goto fail;
+		}
 	}
 	be->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	be->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
