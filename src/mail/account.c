@@ -74,6 +74,12 @@ account_free(struct account **ap)
 	free(a->nm_config);
 	free(a->exclude_tags);
 	free(a->notify);
+	if (a->password != NULL)
+		explicit_bzero(a->password, strlen(a->password));
+	free(a->password);
+	free(a->pin_file);
+	free(a->cache_dir);
+	free(a->params.tls_peer);	/* its DER is cleared by the UI */
 	free(a);
 	*ap = NULL;
 }
@@ -143,6 +149,49 @@ account_check_maildir(const char *name, const char *path, struct error *err)
 	return (0);
 }
 
+/* $XDG_<KIND>_HOME/facteur (or ~/DEFAULT/facteur), owned. */
+static char *
+account_xdg(const char *var, const char *fallback)
+{
+	const char	*base = getenv(var), *home = getenv("HOME");
+	char		*out;
+
+	if (base != NULL && *base == '/')
+		xasprintf(&out, "%s/facteur", base);
+	else
+		xasprintf(&out, "%s/%s/facteur", home != NULL ? home : "",
+		    fallback);
+	return (out);
+}
+
+/* An IMAP account: the server holds the mail; keys pinned by the user
+   go to $XDG_DATA_HOME/facteur/known_hosts, the cache under
+   $XDG_CACHE_HOME/facteur. */
+static struct account *
+account_imap(struct loop *loop, struct config *cfg,
+    const struct config_account *ca)
+{
+	struct account	*a;
+	char		*dir;
+
+	a = account_new(loop, ca->name, "", "",
+	    config_get(cfg, "exclude_tags"));
+	a->config = ca;
+	a->ops = &imap_backend_ops;
+	dir = account_xdg("XDG_DATA_HOME", ".local/share");
+	xasprintf(&a->pin_file, "%s/known_hosts", dir);
+	free(dir);
+	a->cache_dir = account_xdg("XDG_CACHE_HOME", ".cache");
+	a->params.imap = ca->imap;
+	a->params.user = ca->user;
+	a->params.password_cmd = ca->password_cmd;
+	a->params.tls = ca->tls;
+	a->params.tls_ca_file = ca->tls_ca_file;
+	a->params.pin_file = a->pin_file;
+	a->params.cache_dir = a->cache_dir;
+	return (a);
+}
+
 struct account *
 account_from_config(struct loop *loop, struct config *cfg,
     const struct config_account *ca, const char *maildir, struct error *err)
@@ -151,6 +200,8 @@ account_from_config(struct loop *loop, struct config *cfg,
 	const char	*nm, *name = ca != NULL ? ca->name : "local";
 	char		*path;
 
+	if (ca != NULL && ca->imap != NULL)
+		return (account_imap(loop, cfg, ca));
 	if (ca != NULL)
 		maildir = ca->maildir;
 	if (maildir == NULL) {

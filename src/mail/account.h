@@ -27,6 +27,9 @@ struct account {
 	int			 syncing;
 	int			 stale;		/* reader must refresh */
 	void			*notify;	/* account_set_notify */
+	char			*password;	/* memory only (the prompt) */
+	char			*pin_file;	/* imap: pinned keys */
+	char			*cache_dir;	/* imap: header/body cache */
 };
 
 /* Tells the core that the store changed behind the views; may be called
