@@ -68,6 +68,7 @@ struct ui {
 
 	/* The prompt, when active. */
 	int			 prompting;
+	int			 prompt_secret;	/* no echo; wiped after */
 	char			 prompt_label[64];
 	struct buf		 prompt_text;
 	ui_prompt_cb		 prompt_cb;
@@ -255,6 +256,7 @@ ui_prompt(struct ui *ui, const char *label, const char *initial,
     ui_prompt_cb cb, void *arg)
 {
 	ui->prompting = 1;
+	ui->prompt_secret = 0;
 	snprintf(ui->prompt_label, sizeof ui->prompt_label, "%s", label);
 	buf_reset(&ui->prompt_text);
 	if (initial != NULL)
@@ -273,9 +275,23 @@ ui_prompt_finish(struct ui *ui, int accept)
 	ui->prompting = 0;
 	ui->dirty = 1;
 	text = xstrdup(buf_str(&ui->prompt_text));
+	if (ui->prompt_secret && ui->prompt_text.data != NULL)
+		explicit_bzero(ui->prompt_text.data, ui->prompt_text.len);
 	buf_reset(&ui->prompt_text);
 	cb(ui, accept ? text : NULL, ui->prompt_arg);
+	if (ui->prompt_secret)
+		explicit_bzero(text, strlen(text));
+	ui->prompt_secret = 0;
 	free(text);
+}
+
+/* A prompt whose text is not shown (passwords) and is wiped after. */
+void
+ui_prompt_secret(struct ui *ui, const char *label, ui_prompt_cb cb,
+    void *arg)
+{
+	ui_prompt(ui, label, NULL, cb, arg);
+	ui->prompt_secret = 1;
 }
 
 /* Removes the last UTF-8 character of the prompt text. */
@@ -551,7 +567,8 @@ ui_draw_status(struct ui *ui)
 		clrtoeol();
 		w = ui_put(y, 0, ui->prompt_label, COLS, 0);
 		/* Show the end of the text when it is too long. */
-		clean = sanitize_line(buf_str(&ui->prompt_text));
+		clean = ui->prompt_secret ? xstrdup("") :
+		    sanitize_line(buf_str(&ui->prompt_text));
 		{
 			const char	*p = clean;
 			int		 room = COLS - w - 1;
@@ -838,6 +855,7 @@ struct ui_open {
 };
 
 static void	ui_sync_account(struct ui *, struct account *);
+static void	ui_open_account(struct ui *, struct account *);
 
 static int
 ui_open_run(struct job *j, void *arg)
@@ -858,6 +876,9 @@ ui_open_done(struct job *j, void *arg, int result, const struct error *err)
 	a->opening = 0;
 	ui_progress(ui, NULL);
 	if (result != 0) {
+		/* A password to ask, or a certificate to trust: then again. */
+		if (credentials_ask(ui, a, err, ui_open_account) == 0)
+			return;
 		ui_error(ui, "%s: %s", a->name, err->msg);
 		return;
 	}
@@ -912,24 +933,32 @@ ui_account_notify(struct account *a, void *arg)
 	loop_post(ui->loop, ui_changed, c);
 }
 
-static int
-ui_open_accounts(struct ui *ui)
+/* Opens one account's backend in its worker. */
+static void
+ui_open_account(struct ui *ui, struct account *a)
 {
 	struct ui_open	*o;
 	struct job	*j;
+
+	o = xcalloc(1, sizeof *o);
+	o->ui = ui;
+	o->account = a;
+	a->opening = 1;
+	account_set_notify(a, ui_account_notify, ui);
+	credentials_prepare(a);
+	j = job_new("open", ui_open_run, ui_open_done, o);
+	job_set_free(j, ui_open_free);
+	worker_submit(a->worker, j);
+	ui_progress(ui, "Opening...");
+}
+
+static int
+ui_open_accounts(struct ui *ui)
+{
 	size_t		 i;
 
-	for (i = 0; i < ui->naccounts; i++) {
-		o = xcalloc(1, sizeof *o);
-		o->ui = ui;
-		o->account = ui->accounts[i];
-		o->account->opening = 1;
-		account_set_notify(o->account, ui_account_notify, ui);
-		j = job_new("open", ui_open_run, ui_open_done, o);
-		job_set_free(j, ui_open_free);
-		worker_submit(ui->accounts[i]->worker, j);
-	}
-	ui_progress(ui, "Opening...");
+	for (i = 0; i < ui->naccounts; i++)
+		ui_open_account(ui, ui->accounts[i]);
 	return (0);
 }
 

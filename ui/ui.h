@@ -15,6 +15,7 @@
 struct config;
 struct loop;
 struct account;
+struct error;
 struct ui;
 
 struct screen_ops {
@@ -72,6 +73,20 @@ void		 ui_error(struct ui *, const char *, ...)
 void		 ui_progress(struct ui *, const char *);
 void		 ui_prompt(struct ui *, const char *, const char *,
 		    ui_prompt_cb, void *);
+/* The same with no echo; the text is wiped once cb has run. */
+void		 ui_prompt_secret(struct ui *, const char *, ui_prompt_cb,
+		    void *);
+
+/* ui/credentials.c: passwords and certificate trust for network
+   accounts. */
+typedef void (*credentials_retry_cb)(struct ui *, struct account *);
+/* Gives the account somewhere to receive the certificate shown. */
+void		 credentials_prepare(struct account *);
+/* After a failed open: asks for a password (ERR_AUTH) or whether to
+   trust the certificate shown (ERR_TLS), then calls retry. Returns -1
+   when there is nothing to ask (the caller reports err). */
+int		 credentials_ask(struct ui *, struct account *,
+		    const struct error *, credentials_retry_cb);
 
 /* Accessors for screens. */
 struct loop	*ui_loop(struct ui *);
