@@ -110,6 +110,53 @@ pager_render_free(void *arg)
 	free(pr);
 }
 
+static void	pager_load(struct ui *, struct pager *);
+
+/* A message the backend has not fetched yet (IMAP): fetched on the
+   account's worker, then loaded as usual. */
+struct pager_fetch {
+	struct pager	*pager;
+	struct account	*account;
+	char		*id;
+	char		*path;
+};
+
+static int
+pager_fetch_run(struct job *j, void *arg)
+{
+	struct pager_fetch	*f = arg;
+
+	return (f->account->ops->fetch_message(f->account->backend, f->id,
+	    &f->path, job_error(j)));
+}
+
+static void
+pager_fetch_done(struct job *j, void *arg, int result,
+    const struct error *err)
+{
+	struct pager	*p = ((struct pager_fetch *)arg)->pager;
+
+	p->job = NULL;
+	if (result != 0) {
+		p->loaded = 1;
+		free(p->error);
+		p->error = xstrdup(err->msg);
+		ui_redraw(p->ui);
+		return;
+	}
+	pager_load(p->ui, p);
+}
+
+static void
+pager_fetch_free(void *arg)
+{
+	struct pager_fetch	*f = arg;
+
+	free(f->id);
+	free(f->path);
+	free(f);
+}
+
 static void
 pager_load(struct ui *ui, struct pager *p)
 {
@@ -130,6 +177,18 @@ pager_load(struct ui *ui, struct pager *p)
 	p->path = NULL;
 	if (p->mem == NULL &&
 	    a->ops->message_path(a->backend, p->id, &path, &err) != 0) {
+		if (err.kind == ERR_NOTFOUND && a->ops->fetch_message != NULL) {
+			struct pager_fetch	*f = xcalloc(1, sizeof *f);
+
+			f->pager = p;
+			f->account = a;
+			f->id = xstrdup(p->id);
+			p->job = job_new("fetch", pager_fetch_run,
+			    pager_fetch_done, f);
+			job_set_free(p->job, pager_fetch_free);
+			worker_submit(a->worker, p->job);
+			return;
+		}
 		p->loaded = 1;
 		p->error = xstrdup(err.msg);
 		return;
