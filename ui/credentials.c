@@ -125,6 +125,7 @@ credentials_trust(struct ui *ui, struct account *a,
 	struct buf	 b;
 	char		 expiry[64];
 	struct tm	 tm;
+	size_t		 len;
 
 	if (gmtime_r(&peer->not_after, &tm) == NULL ||
 	    strftime(expiry, sizeof expiry, "%Y-%m-%d %H:%M UTC", &tm) == 0)
@@ -136,7 +137,12 @@ credentials_trust(struct ui *ui, struct account *a,
 	    a->params.imap);
 	buf_addf(&b, "Reason:      %s\n", peer->reason[0] != '\0' ?
 	    peer->reason : e->msg);
-	buf_addf(&b, "SHA-256:     %s\n", peer->fingerprint);
+	/* 32 bytes in two rows of 16, so that no line wraps. */
+	len = strlen(peer->fingerprint);
+	buf_addf(&b, "SHA-256:     %.*s\n", (int)(len > 48 ? 48 : len),
+	    peer->fingerprint);
+	if (len > 48)
+		buf_addf(&b, "             %s\n", peer->fingerprint + 48);
 	buf_addf(&b, "Subject:     %s\n", peer->subject);
 	buf_addf(&b, "Issuer:      %s\n", peer->issuer);
 	buf_addf(&b, "Expires:     %s\n\n", expiry);
@@ -156,7 +162,7 @@ credentials_ask(struct ui *ui, struct account *a, const struct error *e,
 {
 	struct credentials	*c;
 	struct tls_peer		*peer = a->params.tls_peer;
-	char			 label[64];
+	char			 label[64], *user;
 
 	if (a->params.imap == NULL)
 		return (-1);
@@ -166,8 +172,11 @@ credentials_ask(struct ui *ui, struct account *a, const struct error *e,
 		c->retry = retry;
 		if (a->password != NULL)	/* the last one was refused */
 			ui_error(ui, "%s", e->msg);
+		user = a->params.user != NULL ? xstrdup(a->params.user) :
+		    imap_url_user(a->params.imap);
 		snprintf(label, sizeof label, "Password for %s: ",
-		    a->params.user != NULL ? a->params.user : a->name);
+		    user != NULL ? user : a->name);
+		free(user);
 		ui_prompt_secret(ui, label, credentials_password_done, c);
 		return (0);
 	}

@@ -35,7 +35,7 @@ int
 imap_url_parse(const char *url, char **host, int *port, int *implicit,
     struct error *err)
 {
-	const char	*h = url, *colon;
+	const char	*h = url, *colon, *at;
 	char		*end;
 	long		 n;
 	size_t		 len;
@@ -49,6 +49,9 @@ imap_url_parse(const char *url, char **host, int *port, int *implicit,
 	} else if (strstr(url, "://") != NULL)
 		return (error_set(err, ERR_CONFIG, "%s: not an imap:// or "
 		    "imaps:// address", url));
+	/* imaps://user@host: the user is taken by imap_url_user. */
+	if ((at = strchr(h, '@')) != NULL && at < h + strcspn(h, "/"))
+		h = at + 1;
 	len = strcspn(h, ":/");
 	if (len == 0)
 		return (error_set(err, ERR_CONFIG, "%s: no host name", url));
@@ -65,6 +68,17 @@ imap_url_parse(const char *url, char **host, int *port, int *implicit,
 	}
 	*host = xstrndup(h, len);
 	return (0);
+}
+
+char *
+imap_url_user(const char *url)
+{
+	const char	*h = strstr(url, "://"), *at;
+
+	h = h != NULL ? h + 3 : url;
+	if ((at = strchr(h, '@')) == NULL || at > h + strcspn(h, "/"))
+		return (NULL);
+	return (xstrndup(h, at - h));
 }
 
 /* Tells the UI that rows or folders changed. */
@@ -569,8 +583,11 @@ imap_open(struct backend **bep, const struct backend_params *p,
 		be->mode = NET_PLAIN;
 	else
 		be->mode = implicit ? NET_TLS_IMPLICIT : NET_STARTTLS;
-	be->user = xstrdup(p->user != NULL ? p->user : getlogin() != NULL ?
-	    getlogin() : "");
+	if (p->user != NULL)
+		be->user = xstrdup(p->user);
+	else if ((be->user = imap_url_user(p->imap)) == NULL)
+		be->user = xstrdup(getenv("USER") != NULL ? getenv("USER") :
+		    "");
 	be->password = imap_strdup(p->password);
 	be->password_cmd = imap_strdup(p->password_cmd);
 	be->ca_file = imap_strdup(p->tls_ca_file);

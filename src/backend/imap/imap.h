@@ -31,6 +31,9 @@ struct imap_stats {
 int	imap_url_parse(const char *, char **host, int *port, int *implicit,
 	    struct error *);
 
+/* The user of "imaps://user@host", owned, or NULL. */
+char	*imap_url_user(const char *);
+
 /* A copy of the counters. */
 void	imap_get_stats(struct backend *, struct imap_stats *);
 /* One line on the connection ("connected", "reconnecting in 4 s: ..."),
