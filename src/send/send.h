@@ -165,6 +165,8 @@ struct send_transport {
 	char		*user;		/* NULL: no AUTH */
 	char		*password;
 	char		*ehlo;		/* NULL: "[local address]" */
+	const char	*tls_name;	/* name to verify; NULL: host */
+	const char	*auth_mech;	/* "PLAIN", "LOGIN"; NULL: best */
 	const char	*ca_file;
 	const char	*pin_file;
 	int		 timeout_ms;
@@ -217,6 +219,8 @@ void	smtp_close(struct smtp_session **);
 #define SMTP_HAS_SMTPUTF8	0x4
 #define SMTP_HAS_SIZE		0x8
 unsigned smtp_caps(const struct smtp_session *);
+/* True once the connection is gone or out of step: open a new one. */
+int	smtp_broken(const struct smtp_session *);
 
 /* Pipes msg to the command, recipients as arguments after "--". */
 enum send_status sendmail_send(const struct send_transport *,

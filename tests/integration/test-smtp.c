@@ -1,0 +1,820 @@
+/*
+ * Sending against the real Postfix of tests/servers (submission with
+ * STARTTLS, SMTPS, AUTH PLAIN and LOGIN, refusals), against a scripted
+ * fake server for what Postfix will not do (421 mid-transaction, a drop
+ * before the final 250), the outbox across crashes, and the sendmail
+ * transport with a fake sendmail.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "core/buf.h"
+#include "core/xmalloc.h"
+#include "net/net.h"
+#include "send/send.h"
+
+#define T_TIMEOUT	10000
+
+/* --- the servers' env file ------------------------------------------- */
+
+static char	*env_keys[128], *env_values[128];
+static int	 env_count;
+
+static void
+env_load(void)
+{
+	const char	*path = getenv("MAILTEST_ENV");
+	char		 line[1024], *eq, *v;
+	FILE		*f;
+	size_t		 n;
+
+	if (env_count > 0)
+		return;
+	if (path == NULL)
+		cr_skip_test("MAILTEST_ENV unset: run tests/integration/"
+		    "run-smtp");
+	if ((f = fopen(path, "r")) == NULL)
+		cr_assert_fail("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL && env_count < 128) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		v = eq + 1;
+		n = strlen(v);
+		if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
+			v[n - 1] = '\0';
+			v++;
+		}
+		env_keys[env_count] = strdup(line);
+		env_values[env_count++] = strdup(v);
+	}
+	fclose(f);
+}
+
+static const char *
+env(const char *key)
+{
+	int	i;
+
+	env_load();
+	for (i = 0; i < env_count; i++)
+		if (strcmp(env_keys[i], key) == 0)
+			return (env_values[i]);
+	cr_assert_fail("%s missing from the env file", key);
+	return (NULL);
+}
+
+/* --- helpers ---------------------------------------------------------- */
+
+static struct buf	transcript;
+
+static void
+record(void *arg, const char *line)
+{
+	(void)arg;
+	buf_adds(&transcript, line);
+	buf_addc(&transcript, '\n');
+}
+
+static char	tmpdir[64];
+
+static void
+setup(void)
+{
+	buf_init(&transcript);
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/test-smtp.XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+teardown(void)
+{
+	char	cmd[128];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	(void)system(cmd);
+	buf_free(&transcript);
+}
+
+TestSuite(smtp, .init = setup, .fini = teardown, .timeout = 60);
+
+/* A transport to the test Postfix: key names the port. */
+static struct send_transport
+postfix(const char *port_key, int mode, const char *user, const char *pw)
+{
+	struct send_transport	t = { 0 };
+
+	t.kind = SEND_SMTP;
+	t.host = xstrdup(env("MAILTEST_HOST"));
+	t.tls_name = env("MAILTEST_TLS_NAME");
+	t.port = atoi(env(port_key));
+	t.mode = mode;
+	t.user = user != NULL ? xstrdup(user) : NULL;
+	t.password = pw != NULL ? xstrdup(pw) : NULL;
+	t.ca_file = env("CA_FILE");
+	t.timeout_ms = T_TIMEOUT;
+	t.cancel_fd = -1;
+	t.transcript = record;
+	return (t);
+}
+
+/* A unique token to find our message again. */
+static void
+token(char *out, size_t size)
+{
+	static unsigned	n;
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(out, size, "tok%ld%09ld%u", (long)ts.tv_sec, ts.tv_nsec,
+	    n++);
+}
+
+/* Builds and queues a message to rcpt with body. */
+static struct outbox *
+queue(const char *to, const char *subject, const char *body, char **id)
+{
+	struct send_draft	 d = { 0 };
+	struct send_built	 b;
+	struct error		 err;
+	struct outbox		*ob;
+	char			*dir;
+
+	xasprintf(&dir, "%s/outbox", tmpdir);
+	ob = outbox_open(dir, &err);
+	free(dir);
+	cr_assert_not_null(ob, "%s", err.msg);
+	d.from = "Bob Example <bob@localhost>";
+	d.to = (char *)to;
+	d.subject = (char *)subject;
+	d.body = (char *)body;
+	cr_assert_eq(send_build(&d, NULL, &b, &err), 0, "%s", err.msg);
+	cr_assert_eq(outbox_add(ob, &b, id, &err), 0, "%s", err.msg);
+	send_built_free(&b);
+	return (ob);
+}
+
+/* The outbox's only entry. */
+static void
+only_entry(struct outbox *ob, struct outbox_entry **v, size_t *n)
+{
+	struct error	err;
+
+	cr_assert_eq(outbox_list(ob, v, n, &err), 0);
+	cr_assert_eq(*n, 1, "%zu entries in the outbox", *n);
+}
+
+/* Waits for a file in the Maildir holding tok; returns its contents. */
+static char *
+wait_delivery(const char *maildir, const char *tok)
+{
+	char		 path[512], *data = NULL;
+	DIR		*d;
+	struct dirent	*de;
+	FILE		*f;
+	size_t		 len;
+	int		 tries, sub;
+	static const char *subs[] = { "new", "cur" };
+
+	for (tries = 0; tries < 100; tries++) {
+		for (sub = 0; sub < 2; sub++) {
+			snprintf(path, sizeof path, "%s/%s", maildir,
+			    subs[sub]);
+			if ((d = opendir(path)) == NULL)
+				continue;
+			while ((de = readdir(d)) != NULL) {
+				if (de->d_name[0] == '.')
+					continue;
+				snprintf(path, sizeof path, "%s/%s/%s",
+				    maildir, subs[sub], de->d_name);
+				if ((f = fopen(path, "r")) == NULL)
+					continue;
+				data = NULL;
+				len = 0;
+				{
+					FILE	*m = open_memstream(&data,
+					    &len);
+					char	 chunk[4096];
+					size_t	 n;
+
+					while ((n = fread(chunk, 1,
+					    sizeof chunk, f)) > 0)
+						fwrite(chunk, 1, n, m);
+					fclose(m);
+				}
+				fclose(f);
+				if (strstr(data, tok) != NULL) {
+					closedir(d);
+					return (data);
+				}
+				free(data);
+				data = NULL;
+			}
+			closedir(d);
+		}
+		usleep(100000);
+	}
+	return (NULL);
+}
+
+/* The body of a message: after the first blank line. */
+static const char *
+body_of(const char *msg)
+{
+	const char	*p = strstr(msg, "\n\n");
+
+	return (p != NULL ? p + 2 : "");
+}
+
+/* --- real Postfix ----------------------------------------------------- */
+
+Test(smtp, submission_starttls_auth_plain_delivers_body_byte_for_byte)
+{
+	struct send_transport	 t = postfix("SUB_PORT", NET_STARTTLS, "bob",
+	    "bobpw");
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct error		 err;
+	struct outbox_entry	*v;
+	size_t			 n;
+	char			 tok[64], *body, *got, *sent;
+
+	token(tok, sizeof tok);
+	xasprintf(&body, "Hello Carol, %s\n.leading dot\nÇa marche très "
+	    "bien — 日本語\n\n-- \nBob\n", tok);
+	ob = queue("Carol <carol@localhost>", "Réunion — ordre du jour",
+	    body, NULL);
+	cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
+	sent = NULL;
+	{
+		FILE	*f = fopen(v[0].path, "r");
+		size_t	 len = 0;
+		char	 chunk[8192];
+		FILE	*m = open_memstream(&sent, &len);
+
+		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+			fwrite(chunk, 1, n, m);
+		fclose(m);
+		fclose(f);
+	}
+	outbox_entries_free(v, 1);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0,
+	    "%s\n%s", err.msg, buf_str(&transcript));
+	cr_assert_eq(res.sent, 1);
+	cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
+	cr_assert_eq(n, 0, "the outbox still holds the message");
+	got = wait_delivery(env("MAILDIR_CAROL"), tok);
+	cr_assert_not_null(got, "not delivered to carol");
+	cr_assert_str_eq(body_of(got), body_of(sent));
+	cr_assert_not_null(strstr(got, "\nSubject: =?utf-8?q?R=C3=A9union"));
+	/* The credentials never reached the transcript. */
+	cr_assert_null(strstr(buf_str(&transcript), "bobpw"));
+	cr_assert_null(strstr(buf_str(&transcript), "Ym9icHc"));
+	/* One write held MAIL, RCPT and DATA: the server offers
+	   PIPELINING. */
+	cr_assert_not_null(strstr(buf_str(&transcript),
+	    "C: MAIL FROM:<bob@localhost> SIZE="), "%s",
+	    buf_str(&transcript));
+	cr_assert_not_null(strstr(buf_str(&transcript),
+	    "\r\nRCPT TO:<carol@localhost>\r\nDATA\r\n\n"), "%s",
+	    buf_str(&transcript));
+	cr_assert_null(strstr(buf_str(&transcript), "EHLO localhost"));
+	free(got);
+	free(sent);
+	free(body);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
+
+Test(smtp, smtps_auth_login_delivers)
+{
+	struct send_transport	 t = postfix("SMTPS_PORT", NET_TLS_IMPLICIT,
+	    "bob", "bobpw");
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct error		 err;
+	char			 tok[64], *body, *got;
+
+	t.auth_mech = "LOGIN";
+	token(tok, sizeof tok);
+	xasprintf(&body, "via smtps %s\n", tok);
+	ob = queue("carol@localhost", "smtps", body, NULL);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0,
+	    "%s\n%s", err.msg, buf_str(&transcript));
+	got = wait_delivery(env("MAILDIR_CAROL"), tok);
+	cr_assert_not_null(got);
+	cr_assert_null(strstr(buf_str(&transcript), "bobpw"));
+	cr_assert_null(strstr(buf_str(&transcript), "Ym9icHc"));
+	free(got);
+	free(body);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
+
+Test(smtp, unknown_user_keeps_the_message_with_the_servers_words)
+{
+	struct send_transport	 t = postfix("SUB_PORT", NET_STARTTLS, "bob",
+	    "bobpw");
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct outbox_entry	*v;
+	struct error		 err;
+	size_t			 n;
+
+	ob = queue("nobody-here@localhost", "lost", "x\n", NULL);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), -1);
+	cr_assert_eq(res.failed, 1);
+	only_entry(ob, &v, &n);
+	cr_assert_eq(v[0].state, OUTBOX_FAILED);
+	cr_assert_not_null(strstr(v[0].error, "recipient "
+	    "<nobody-here@localhost> refused: 550"), "%s", v[0].error);
+	cr_assert_not_null(strstr(v[0].error, "nobody-here@localhost"));
+	outbox_entries_free(v, n);
+	/* A failed message is not retried without being asked. */
+	buf_reset(&transcript);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0);
+	cr_assert_null(strstr(buf_str(&transcript), "MAIL FROM"));
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
+
+Test(smtp, wrong_password_is_a_clear_error_and_the_message_waits)
+{
+	struct send_transport	 t = postfix("SUB_PORT", NET_STARTTLS, "bob",
+	    "wrong");
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct outbox_entry	*v;
+	struct error		 err;
+	size_t			 n;
+
+	ob = queue("carol@localhost", "pw", "x\n", NULL);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), -1);
+	cr_assert_not_null(strstr(err.msg, "login refused for bob: 535"),
+	    "%s", err.msg);
+	only_entry(ob, &v, &n);
+	cr_assert_eq(v[0].state, OUTBOX_DEFERRED);
+	cr_assert_null(strstr(buf_str(&transcript), "wrong"));
+	outbox_entries_free(v, n);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
+
+Test(smtp, message_over_size_is_refused_before_mail_from)
+{
+	struct send_transport	 t = postfix("SUB_PORT", NET_STARTTLS, "bob",
+	    "bobpw");
+	struct smtp_session	*ss;
+	struct error		 err;
+	char			*big, *rcpt[] = { "carol@localhost", NULL };
+	size_t			 len = 11 * 1024 * 1024;
+
+	cr_assert_eq(smtp_open(&t, &ss, &err), 0, "%s", err.msg);
+	cr_assert(smtp_caps(ss) & SMTP_HAS_SIZE);
+	big = xmalloc(len);
+	memset(big, 'a', len);
+	memcpy(big, "Subject: big\n\n", 14);
+	cr_assert_eq(smtp_send(ss, "bob@localhost", rcpt, 1, 0, big, len,
+	    &err), SEND_PERMFAIL);
+	cr_assert_not_null(strstr(err.msg, "message too big for"), "%s",
+	    err.msg);
+	cr_assert_null(strstr(buf_str(&transcript), "MAIL FROM"));
+	free(big);
+	smtp_close(&ss);
+	send_transport_clear(&t);
+}
+
+Test(smtp, untrusted_certificate_is_refused_before_auth)
+{
+	struct send_transport	 t = postfix("SUB_PORT", NET_STARTTLS, "bob",
+	    "bobpw");
+	struct smtp_session	*ss;
+	struct error		 err;
+
+	t.ca_file = NULL;	/* the test CA is not trusted */
+	cr_assert_eq(smtp_open(&t, &ss, &err), -1);
+	cr_assert_eq(err.kind, ERR_TLS, "%s", err.msg);
+	cr_assert_null(strstr(buf_str(&transcript), "AUTH"));
+	send_transport_clear(&t);
+}
+
+Test(smtp, plain_smtp_needs_tls_off)
+{
+	struct send_transport	 t;
+	struct error		 err;
+
+	cr_assert_eq(send_transport_parse(&t, "smtp://mail.example", NULL,
+	    NULL, &err), -1);
+	cr_assert_eq(err.kind, ERR_CONFIG);
+	cr_assert_eq(send_transport_parse(&t, "submission://me@mx.example",
+	    NULL, NULL, &err), 0);
+	cr_assert_eq(t.port, 587);
+	cr_assert_eq(t.mode, NET_STARTTLS);
+	cr_assert_str_eq(t.user, "me");
+	send_transport_clear(&t);
+	cr_assert_eq(send_transport_parse(&t, "smtps://mx.example:2465",
+	    "bob", NULL, &err), 0);
+	cr_assert_eq(t.port, 2465);
+	cr_assert_eq(t.mode, NET_TLS_IMPLICIT);
+	send_transport_clear(&t);
+}
+
+/* --- a scripted fake server ------------------------------------------- */
+
+enum fake_mode {
+	FAKE_OK,
+	FAKE_421_AFTER_RCPT,
+	FAKE_DROP_AFTER_DATA,
+};
+
+struct fake {
+	pid_t	pid;
+	int	port;
+	char	count[128];	/* file: one line per message accepted */
+};
+
+/* Reads one line from fd (slowly, byte by byte: it is a test). */
+static int
+fake_line(int fd, char *buf, size_t size)
+{
+	size_t	n = 0;
+	char	c;
+
+	while (n + 1 < size && read(fd, &c, 1) == 1) {
+		buf[n++] = c;
+		if (c == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return (n > 0 ? 0 : -1);
+}
+
+/* Closes without a reset: unread input must not destroy our reply. */
+static void
+fake_close(int fd)
+{
+	char	c;
+
+	shutdown(fd, SHUT_WR);
+	while (read(fd, &c, 1) == 1)
+		;
+	close(fd);
+}
+
+static void
+fake_say(int fd, const char *s)
+{
+	(void)write(fd, s, strlen(s));
+}
+
+/* Serves connections: modes[i] is the behaviour of connection i. */
+static void
+fake_serve(int ls, const enum fake_mode *modes, size_t nmodes,
+    const char *count)
+{
+	char	line[1024];
+	size_t	c;
+	int	fd, indata;
+
+	alarm(20);	/* never outlive a failed test */
+	for (c = 0; c < nmodes; c++) {
+		if ((fd = accept(ls, NULL, NULL)) == -1)
+			_exit(1);
+		fake_say(fd, "220 fake ESMTP\r\n");
+		indata = 0;
+		while (fake_line(fd, line, sizeof line) == 0) {
+			if (indata) {
+				if (strcmp(line, ".\r\n") != 0)
+					continue;
+				indata = 0;
+				if (modes[c] == FAKE_DROP_AFTER_DATA)
+					break;
+				FILE *f = fopen(count, "a");
+				fputs("message\n", f);
+				fclose(f);
+				fake_say(fd, "250 2.0.0 queued\r\n");
+			} else if (strncmp(line, "EHLO", 4) == 0)
+				fake_say(fd, "250-fake\r\n250-PIPELINING\r\n"
+				    "250 SIZE 1000000\r\n");
+			else if (strncmp(line, "MAIL", 4) == 0)
+				fake_say(fd, "250 ok\r\n");
+			else if (strncmp(line, "RCPT", 4) == 0) {
+				if (modes[c] == FAKE_421_AFTER_RCPT) {
+					fake_say(fd, "421 4.3.2 shutting down"
+					    "\r\n");
+					break;
+				}
+				fake_say(fd, "250 ok\r\n");
+			} else if (strncmp(line, "DATA", 4) == 0) {
+				fake_say(fd, "354 go\r\n");
+				indata = 1;
+			} else if (strncmp(line, "QUIT", 4) == 0) {
+				fake_say(fd, "221 bye\r\n");
+				break;
+			} else if (strncmp(line, "RSET", 4) == 0)
+				fake_say(fd, "250 ok\r\n");
+			else
+				fake_say(fd, "500 what\r\n");
+		}
+		fake_close(fd);
+	}
+	_exit(0);
+}
+
+static struct fake
+fake_start(const enum fake_mode *modes, size_t n)
+{
+	struct fake		f;
+	struct sockaddr_in	sin = { 0 };
+	socklen_t		len = sizeof sin;
+	int			ls, one = 1;
+
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(ls, (struct sockaddr *)&sin, sizeof sin), 0);
+	cr_assert_eq(listen(ls, 8), 0);
+	getsockname(ls, (struct sockaddr *)&sin, &len);
+	f.port = ntohs(sin.sin_port);
+	snprintf(f.count, sizeof f.count, "%s/count", tmpdir);
+	if ((f.pid = fork()) == 0)
+		fake_serve(ls, modes, n, f.count);
+	close(ls);
+	return (f);
+}
+
+static int
+fake_count(struct fake *f)
+{
+	FILE	*fp = fopen(f->count, "r");
+	char	 line[64];
+	int	 n = 0;
+
+	if (fp == NULL)
+		return (0);
+	while (fgets(line, sizeof line, fp) != NULL)
+		n++;
+	fclose(fp);
+	return (n);
+}
+
+static void
+fake_stop(struct fake *f)
+{
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, NULL, 0);
+}
+
+static struct send_transport
+fake_transport(struct fake *f)
+{
+	struct send_transport	t = { 0 };
+
+	t.kind = SEND_SMTP;
+	t.host = xstrdup("127.0.0.1");
+	t.port = f->port;
+	t.mode = NET_PLAIN;
+	t.timeout_ms = 5000;
+	t.cancel_fd = -1;
+	t.transcript = record;
+	return (t);
+}
+
+/* Makes a deferred entry due now (instead of waiting out the back-off). */
+static void
+force_due(void)
+{
+	/* outbox_flush(force = 1) does it; kept as a named step. */
+}
+
+Test(smtp, a_421_mid_transaction_defers_and_a_retry_sends_once)
+{
+	enum fake_mode		 modes[] = { FAKE_421_AFTER_RCPT, FAKE_OK };
+	struct fake		 f = fake_start(modes, 2);
+	struct send_transport	 t = fake_transport(&f);
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct outbox_entry	*v;
+	struct error		 err;
+	size_t			 n;
+
+	ob = queue("carol@localhost", "421", "x\n", NULL);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), -1);
+	only_entry(ob, &v, &n);
+	cr_assert_eq(v[0].state, OUTBOX_DEFERRED);
+	cr_assert_not_null(strstr(v[0].error, "closing the connection, try "
+	    "later"), "%s", v[0].error);
+	cr_assert_not_null(strstr(v[0].error, "421 4.3.2 shutting down"));
+	cr_assert_gt(v[0].next_try, time(NULL));
+	outbox_entries_free(v, n);
+	/* Not due yet: nothing happens without force. */
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0);
+	cr_assert_eq(res.sent, 0);
+	force_due();
+	cr_assert_eq(outbox_flush(ob, &t, 1, NULL, NULL, &res, &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(res.sent, 1);
+	cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
+	cr_assert_eq(n, 0);
+	fake_stop(&f);
+	cr_assert_eq(fake_count(&f), 1);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
+
+Test(smtp, a_drop_after_data_keeps_the_message_and_a_retry_sends_it)
+{
+	enum fake_mode		 modes[] = { FAKE_DROP_AFTER_DATA, FAKE_OK };
+	struct fake		 f = fake_start(modes, 2);
+	struct send_transport	 t = fake_transport(&f);
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct outbox_entry	*v;
+	struct error		 err;
+	size_t			 n;
+
+	ob = queue("carol@localhost", "drop", "x\n", NULL);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), -1);
+	only_entry(ob, &v, &n);
+	cr_assert_eq(v[0].state, OUTBOX_DEFERRED);
+	cr_assert_not_null(strstr(v[0].error, "connection lost"), "%s",
+	    v[0].error);
+	outbox_entries_free(v, n);
+	cr_assert_eq(outbox_flush(ob, &t, 1, NULL, NULL, &res, &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
+	cr_assert_eq(n, 0);
+	fake_stop(&f);
+	cr_assert_eq(fake_count(&f), 1);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
+
+/* Records the Sent copy by counting calls. */
+static int
+count_sent(const char *path, void *arg, struct error *err)
+{
+	(void)path;
+	(void)err;
+	(*(int *)arg)++;
+	return (0);
+}
+
+Test(smtp, a_crash_at_any_step_never_loses_the_message)
+{
+	int	step;
+
+	for (step = 1; step <= 3; step++) {
+		enum fake_mode		 modes[] = { FAKE_OK, FAKE_OK };
+		struct fake		 f = fake_start(modes, 2);
+		struct send_transport	 t = fake_transport(&f);
+		struct outbox_result	 res;
+		struct outbox		*ob;
+		struct outbox_entry	*v;
+		struct error		 err;
+		size_t			 n;
+		pid_t			 pid;
+		int			 status, recorded = 0;
+
+		ob = queue("carol@localhost", "crash", "x\n", NULL);
+		if ((pid = fork()) == 0) {
+			outbox_crash_at = step;
+			outbox_flush(ob, &t, 0, NULL, NULL, &res, &err);
+			_exit(0);
+		}
+		waitpid(pid, &status, 0);
+		cr_assert_eq(WEXITSTATUS(status), 99, "step %d", step);
+		only_entry(ob, &v, &n);
+		cr_assert_eq(v[0].state, step == 1 ? OUTBOX_SENDING :
+		    OUTBOX_SENT, "step %d: %s", step,
+		    outbox_state_name(v[0].state));
+		outbox_entries_free(v, n);
+		cr_assert_eq(outbox_flush(ob, &t, 0, count_sent, &recorded,
+		    &res, &err), 0, "step %d: %s", step, err.msg);
+		cr_assert_eq(recorded, 1, "step %d", step);
+		cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
+		cr_assert_eq(n, 0, "step %d", step);
+		fake_stop(&f);
+		/* Sent exactly once: step 1 crashed before the send. */
+		cr_assert_eq(fake_count(&f), 1, "step %d", step);
+		unlink(f.count);
+		outbox_free(&ob);
+		send_transport_clear(&t);
+	}
+}
+
+/* --- sendmail --------------------------------------------------------- */
+
+static struct send_transport
+fake_sendmail(int code)
+{
+	struct send_transport	t = { 0 };
+	char			*script;
+	FILE			*f;
+
+	xasprintf(&script, "%s/sendmail", tmpdir);
+	f = fopen(script, "w");
+	fprintf(f, "#!/bin/sh\nprintf '%%s\\n' \"$@\" > %s/args\n"
+	    "cat > %s/stdin\necho 'fake: mailbox full' >&2\nexit %d\n",
+	    tmpdir, tmpdir, code);
+	fclose(f);
+	chmod(script, 0700);
+	t.kind = SEND_SENDMAIL;
+	xasprintf(&t.command, "%s -oi", script);
+	free(script);
+	return (t);
+}
+
+static char *
+slurp(const char *name)
+{
+	char	*path, *data = NULL;
+	size_t	 len = 0;
+	FILE	*f, *m;
+	char	 chunk[4096];
+	size_t	 n;
+
+	xasprintf(&path, "%s/%s", tmpdir, name);
+	f = fopen(path, "r");
+	free(path);
+	if (f == NULL)
+		return (NULL);
+	m = open_memstream(&data, &len);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(m);
+	fclose(f);
+	return (data);
+}
+
+Test(smtp, sendmail_exit_0_sends_with_recipients_as_arguments)
+{
+	struct send_transport	 t = fake_sendmail(0);
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct error		 err;
+	struct outbox_entry	*v;
+	size_t			 n;
+	char			*args, *in;
+
+	ob = queue("carol@localhost, \"Dave; x\" <dave@localhost>", "sm",
+	    "hello\n", NULL);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0,
+	    "%s", err.msg);
+	args = slurp("args");
+	cr_assert_str_eq(args, "-oi\n--\ncarol@localhost\ndave@localhost\n");
+	in = slurp("stdin");
+	cr_assert_str_eq(body_of(in), "hello\n");
+	cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
+	cr_assert_eq(n, 0);
+	free(args);
+	free(in);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
+
+Test(smtp, sendmail_exit_75_is_queued_and_exit_1_is_kept)
+{
+	struct send_transport	 t = fake_sendmail(75);
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct error		 err;
+	struct outbox_entry	*v;
+	size_t			 n;
+
+	ob = queue("carol@localhost", "sm", "hello\n", NULL);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(res.sent, 1);
+	cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
+	cr_assert_eq(n, 0);
+	send_transport_clear(&t);
+	outbox_free(&ob);
+
+	t = fake_sendmail(1);
+	ob = queue("carol@localhost", "sm", "hello\n", NULL);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), -1);
+	only_entry(ob, &v, &n);
+	cr_assert_eq(v[0].state, OUTBOX_FAILED);
+	cr_assert_str_eq(v[0].error, "sendmail failed (exit 1): fake: "
+	    "mailbox full");
+	outbox_entries_free(v, n);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
