@@ -45,6 +45,16 @@
 size_t	local_sync_skipped(const struct backend *);
 
 /*
+ * [worker] Copies the message file at path into folder (".Sent", created
+ * with cur/new/tmp if missing) as cur/NAME:2,flags_info, durably, and
+ * indexes it with the space-separated tags added. ERR_IO, ERR_CONFIG for
+ * a folder name with "/" or "..".
+ */
+int	local_append_file(struct backend *, const char *folder,
+	    const char *path, const char *flags_info, const char *tags,
+	    struct error *);
+
+/*
  * [worker] Indexes files already delivered into the Maildir (absolute
  * paths under its root) in one writer session, giving each message new
  * to the index the tag changes in tags ("+inbox +unread +work") and then
