@@ -1,0 +1,138 @@
+/*
+ * Appending a message file to a folder of the local Maildir and indexing
+ * it: how a sent message reaches the Sent folder (and a postponed one
+ * Drafts). The copy is fsync'd, file and directory, before it is indexed.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/local/local.h"
+#include "backend/local/private.h"
+#include "core/xmalloc.h"
+
+/* Creates folder/{cur,new,tmp} as needed. */
+static int
+local_append_mkdirs(const char *dir, struct error *err)
+{
+	static const char	*subs[] = { "", "/cur", "/new", "/tmp" };
+	char			*p;
+	size_t			 i;
+
+	for (i = 0; i < nitems(subs); i++) {
+		xasprintf(&p, "%s%s", dir, subs[i]);
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			error_set(err, ERR_IO, "%s: %s", p, strerror(errno));
+			free(p);
+			return (-1);
+		}
+		free(p);
+	}
+	return (0);
+}
+
+/* Copies src into tmp/ then cur/ durably; returns the final path. */
+static char *
+local_append_copy(const char *src, const char *dir, const char *info,
+    struct error *err)
+{
+	static unsigned	 seq;
+	struct timespec	 ts;
+	char		 buf[65536], *tmp, *dst, *curdir;
+	ssize_t		 n;
+	int		 in, out = -1, fd;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	xasprintf(&tmp, "%s/tmp/%lld.M%ldP%dQ%u.facteur", dir,
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (int)getpid(), seq);
+	xasprintf(&dst, "%s/cur/%lld.M%ldP%dQ%u.facteur:2,%s", dir,
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (int)getpid(), seq++,
+	    info != NULL ? info : "");
+	xasprintf(&curdir, "%s/cur", dir);
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1)
+		goto fail;
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n < 0 || write(out, buf, (size_t)n) != n)
+			goto fail;
+	}
+	if (fsync(out) != 0 || close(out) != 0) {
+		out = -1;
+		goto fail;
+	}
+	out = -1;
+	close(in);
+	in = -1;
+	if (rename(tmp, dst) != 0)
+		goto fail;
+	if ((fd = open(curdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(tmp);
+	free(curdir);
+	return (dst);
+fail:
+	error_set(err, ERR_IO, "saving to %s: %s", dir, strerror(errno));
+	if (in != -1)
+		close(in);
+	if (out != -1)
+		close(out);
+	unlink(tmp);
+	free(tmp);
+	free(dst);
+	free(curdir);
+	return (NULL);
+}
+
+int
+local_append_file(struct backend *be, const char *folder, const char *path,
+    const char *flags_info, const char *tags, struct error *err)
+{
+	notmuch_database_t	*db = NULL;
+	notmuch_message_t	*m = NULL;
+	notmuch_status_t	 st;
+	char			*dir, *dst, **words, **w;
+	int			 rv = 0;
+
+	if (folder == NULL || strstr(folder, "..") != NULL ||
+	    strchr(folder, '/') != NULL)
+		return (error_set(err, ERR_CONFIG, "bad folder name '%s'",
+		    folder != NULL ? folder : ""));
+	xasprintf(&dir, "%s/%s", be->root, folder);
+	if (local_append_mkdirs(dir, err) != 0 ||
+	    (dst = local_append_copy(path, dir, flags_info, err)) == NULL) {
+		free(dir);
+		return (-1);
+	}
+	free(dir);
+	if (local_writer_open(be, &db, err) != 0) {
+		free(dst);
+		return (-1);
+	}
+	st = notmuch_database_index_file(db, dst, NULL, &m);
+	if (st != NOTMUCH_STATUS_SUCCESS &&
+	    st != NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID)
+		rv = local_nm_error(err, db, st, "indexing %s", dst);
+	else if (m != NULL && tags != NULL) {
+		words = local_split_words(tags);
+		for (w = words; w != NULL && *w != NULL; w++)
+			notmuch_message_add_tag(m, *w);
+		local_free_words(&words);
+	}
+	if (m != NULL)
+		notmuch_message_destroy(m);
+	if (local_writer_close(be, &db, rv == 0 ? err : NULL) != 0)
+		rv = -1;
+	free(dst);
+	return (rv);
+}
