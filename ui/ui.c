@@ -431,6 +431,8 @@ ui_dispatch(struct ui *ui, const char *action)
 		folders_open(ui);
 		return;
 	}
+	if (compose_dispatch(ui, action))
+		return;
 	ui_message(ui, "%s: not available here", action);
 }
 

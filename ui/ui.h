@@ -88,6 +88,16 @@ void		 credentials_prepare(struct account *);
 int		 credentials_ask(struct ui *, struct account *,
 		    const struct error *, credentials_retry_cb);
 
+/* ui/pop3ui.c: fetching POP3 accounts into their Maildirs. */
+/* The fetch-mail action: the account shown, else the first POP3 one. */
+void		 pop3ui_fetch(struct ui *);
+/* An account opened: a POP3 one fetches now and every poll_interval. */
+void		 pop3ui_opened(struct ui *, struct account *);
+/* Cancels the fetches that run (^C); returns 1 if there was one. */
+int		 pop3ui_cancel(struct ui *);
+/* Cancels fetches and timers when the interface ends. */
+void		 pop3ui_shutdown(struct ui *);
+
 /* Accessors for screens. */
 struct loop	*ui_loop(struct ui *);
 struct config	*ui_config(struct ui *);
@@ -153,6 +163,13 @@ int		 attach_run(struct ui *, char *const argv[], const char *in,
 void		 folders_open(struct ui *);
 void		 folders_refresh(struct ui *);
 extern const struct screen_ops folders_screen_ops;
+
+/* Compose, review and the outbox (ui/compose.c): compose-message, reply,
+   group-reply, list-reply, forward-*, edit-as-new, show-outbox. Returns 1
+   if it handled the action. */
+int		 compose_dispatch(struct ui *, const char *);
+extern const struct screen_ops compose_screen_ops;
+extern const struct screen_ops outbox_screen_ops;
 
 /* Help (ui/help.c). */
 void		 help_open(struct ui *, unsigned);
