@@ -3,16 +3,27 @@
  * is required, the keep_on_server and poll_interval policies, where the
  * UIDL state lives; and the password from password_cmd.
  */
+#include <sys/wait.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "backend/pop3/private.h"
 #include "config/config.h"
 #include "core/xmalloc.h"
+
+#define POP3_PASSWORD_CMD_SECS	60
+
+extern char	**environ;
 
 /* Expands a leading ~/ with $HOME. Returns an owned string. */
 static char *
@@ -245,37 +256,117 @@ pop3_account_free(struct pop3_account **pap)
 char *
 pop3_password_from_cmd(const struct pop3_account *pa, struct error *err)
 {
-	FILE	*f;
-	char	 line[1024], *pw;
-	int	 status, got;
+	return (pop3_password_run(pa, 0, err));
+}
+
+/*
+ * Runs password_cmd (the user's own text, never a message's) with
+ * /bin/sh -c, its output on a pipe; quiet gives it /dev/null as input and
+ * error output, so that nothing it says lands on a curses screen. It may
+ * take PASSWORD_CMD_SECS to answer, then it is killed.
+ */
+char *
+pop3_password_run(const struct pop3_account *pa, int quiet,
+    struct error *err)
+{
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
+	sigset_t			 none, def;
+	struct pollfd			 pfd;
+	char				*argv[4], line[1024], *pw = NULL;
+	size_t				 n = 0;
+	ssize_t				 r;
+	pid_t				 pid;
+	int				 fds[2], status, got_line = 0, timed_out = 0;
+	time_t				 deadline;
 
 	if (pa->password_cmd == NULL) {
 		error_set(err, ERR_AUTH, "%s: no password_cmd", pa->name);
 		return (NULL);
 	}
-	if ((f = popen(pa->password_cmd, "re")) == NULL) {
+	if (pipe2(fds, O_CLOEXEC) == -1) {
 		error_set(err, ERR_AUTH, "%s: password_cmd: %s", pa->name,
 		    strerror(errno));
 		return (NULL);
 	}
-	got = fgets(line, sizeof line, f) != NULL;
-	while (got && fgetc(f) != EOF)
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	if (quiet) {
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO,
+		    "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_addopen(&fa, STDERR_FILENO,
+		    "/dev/null", O_WRONLY, 0);
+	}
+	argv[0] = (char *)"sh";
+	argv[1] = (char *)"-c";
+	argv[2] = pa->password_cmd;
+	argv[3] = NULL;
+	/* Not the worker thread's blocked signals; SIGPIPE as usual. */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGINT);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (r != 0) {
+		close(fds[0]);
+		error_set(err, ERR_AUTH, "%s: password_cmd: %s", pa->name,
+		    strerror((int)r));
+		return (NULL);
+	}
+	/* Reads up to the first line break; drains the rest. */
+	deadline = time(NULL) + POP3_PASSWORD_CMD_SECS;
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		if (time(NULL) >= deadline) {
+			timed_out = 1;
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		if (got_line) {
+			char	sink[512];
+
+			if ((r = read(fds[0], sink, sizeof sink)) <= 0 &&
+			    !(r == -1 && errno == EINTR))
+				break;
+			continue;
+		}
+		r = read(fds[0], line + n, sizeof line - 1 - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (memchr(line, '\n', n) != NULL || n == sizeof line - 1)
+			got_line = 1;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
-	status = pclose(f);
-	if (!got || status == -1 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
-		explicit_bzero(line, sizeof line);
-		error_set(err, ERR_AUTH, "%s: password_cmd failed%s", pa->name,
-		    got ? "" : " (no output)");
-		return (NULL);
-	}
+	line[n] = '\0';
 	line[strcspn(line, "\r\n")] = '\0';
-	if (line[0] == '\0') {
-		error_set(err, ERR_AUTH, "%s: password_cmd printed an empty "
-		    "line", pa->name);
-		return (NULL);
-	}
-	pw = xstrdup(line);
+	if (timed_out)
+		error_set(err, ERR_AUTH, "%s: password_cmd did not answer "
+		    "within %d s", pa->name, POP3_PASSWORD_CMD_SECS);
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		error_set(err, ERR_AUTH, "%s: password_cmd failed (%s %d)",
+		    pa->name, WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	else if (line[0] == '\0')
+		error_set(err, ERR_AUTH, "%s: password_cmd printed no "
+		    "password", pa->name);
+	else
+		pw = xstrdup(line);
 	explicit_bzero(line, sizeof line);
 	return (pw);
 }

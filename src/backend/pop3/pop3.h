@@ -73,10 +73,17 @@ void	pop3_account_free(struct pop3_account **);
 
 /*
  * Runs the account's password_cmd with /bin/sh -c and returns the first
- * line of its output (owned; wipe and free). ERR_AUTH if it fails or
- * prints nothing. The password is never logged.
+ * line of its output (owned; wipe and free), its error output left where
+ * ours goes. ERR_AUTH if it fails or prints nothing. The password is
+ * never logged.
  */
 char	*pop3_password_from_cmd(const struct pop3_account *, struct error *);
+/*
+ * The same; quiet gives the command /dev/null as standard input and error
+ * (under the curses interface). Not a shell with any text but the
+ * user's own password_cmd; a command silent for 60 s is killed.
+ */
+char	*pop3_password_run(const struct pop3_account *, int, struct error *);
 /* Overwrites a secret with zeros and frees it; clears the pointer. */
 void	pop3_secret_free(char **);
 
