@@ -433,6 +433,10 @@ ui_dispatch(struct ui *ui, const char *action)
 	}
 	if (compose_dispatch(ui, action))
 		return;
+	if (strcmp(action, "fetch-mail") == 0) {
+		pop3ui_fetch(ui);
+		return;
+	}
 	ui_message(ui, "%s: not available here", action);
 }
 
@@ -553,6 +557,24 @@ ui_put(int y, int x, const char *text, int cols, int pad)
 	return (used);
 }
 
+/* A secret prompt shows one '*' per character typed. */
+static char *
+ui_prompt_stars(struct ui *ui)
+{
+	const char	*p = buf_str(&ui->prompt_text);
+	char		*s;
+	size_t		 n = 0;
+
+	for (; *p != '\0'; p++) {
+		if ((*p & 0xc0) != 0x80)
+			n++;
+	}
+	s = xmalloc(n + 1);
+	memset(s, '*', n);
+	s[n] = '\0';
+	return (s);
+}
+
 /* Puts untrusted text: sanitised first. */
 static void
 ui_draw_status(struct ui *ui)
@@ -569,7 +591,7 @@ ui_draw_status(struct ui *ui)
 		clrtoeol();
 		w = ui_put(y, 0, ui->prompt_label, COLS, 0);
 		/* Show the end of the text when it is too long. */
-		clean = ui->prompt_secret ? xstrdup("") :
+		clean = ui->prompt_secret ? ui_prompt_stars(ui) :
 		    sanitize_line(buf_str(&ui->prompt_text));
 		{
 			const char	*p = clean;
@@ -663,9 +685,11 @@ ui_on_signal(struct loop *loop, int signo, void *arg)
 		loop_stop(loop);
 		break;
 	case SIGINT:
-		/* Cancels a prompt; otherwise asks how to leave. */
+		/* Cancels a prompt or a fetch; else asks how to leave. */
 		if (ui->prompting)
 			ui_prompt_finish(ui, 0);
+		else if (pop3ui_cancel(ui))
+			;
 		else
 			ui_message(ui, "Press %s to quit.",
 			    ui_key_for(ui, KM_INDEX, "quit"));
@@ -834,6 +858,7 @@ ui_run(struct ui *ui)
 
 	loop_set_idle(ui->loop, NULL, NULL);
 	loop_remove_fd(ui->loop, &ui->tty);
+	pop3ui_shutdown(ui);
 	while (ui->depth > 0) {
 		struct ui_screen *s = &ui->stack[--ui->depth];
 
@@ -894,6 +919,7 @@ ui_open_done(struct job *j, void *arg, int result, const struct error *err)
 	    (long long)(loop_now(ui->loop) - ui->started));
 	if (ui->opts.sync_on_start)
 		ui_sync_account(ui, a);
+	pop3ui_opened(ui, a);
 }
 
 static void
