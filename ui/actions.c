@@ -32,6 +32,8 @@ const struct action_desc ui_actions[] = {
 	{ "search-next", "repeat the last search", ALL },
 	{ "search-previous", "repeat the last search backward", ALL },
 	{ "sync", "index new and removed mail, apply deletions", ALL },
+	{ "fetch-mail", "download new mail of a POP3 account (^C cancels)",
+	  ALL },
 	{ "change-folder", "choose a folder or saved search", ALL },
 	{ "toggle-sidebar", "show or hide the folder sidebar", ALL },
 	{ "display-message", "read the selected message", I },
