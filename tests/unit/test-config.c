@@ -36,6 +36,7 @@ static const struct action_desc test_actions[] = {
 	{ "search-next", "repeat the search", KM_GENERIC },
 	{ "search-previous", "repeat the search backward", KM_GENERIC },
 	{ "sync", "index new and removed mail", KM_GENERIC },
+	{ "fetch-mail", "download new POP3 mail", KM_GENERIC },
 	{ "change-folder", "choose a folder", KM_GENERIC },
 	{ "toggle-sidebar", "show or hide the sidebar", KM_GENERIC },
 	{ "display-message", "show the message", KM_INDEX },
