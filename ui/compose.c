@@ -1,0 +1,788 @@
+/*
+ * Composing: new messages, replies, forwards and drafts are edited as one
+ * file (headers, blank line, body) in $VISUAL or $EDITOR, then reviewed
+ * on a screen where recipients, subject and attachments change, and sent
+ * through the outbox on the account's worker. Also the outbox screen.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curses.h>
+
+#include "backend/local/local.h"
+#include "config/config.h"
+#include "core/worker.h"
+#include "core/xmalloc.h"
+#include "mail/account.h"
+#include "mail/mailbox.h"
+#include "send/send.h"
+#include "ui/ui.h"
+
+struct compose {
+	struct account		*account;
+	struct send_draft	 d;
+	size_t			 cursor;	/* selected attachment */
+};
+
+/* What a send or postpone job carries to the worker and back. */
+struct compose_job {
+	struct account		*account;
+	struct ui		*ui;
+	struct send_built	 built;
+	int			 postpone;
+	struct outbox_result	 res;
+	char			*subject;
+};
+
+static struct compose	*compose_pending;	/* for prompt callbacks */
+
+static void	compose_edit(struct ui *, struct compose *);
+
+/* The account's config value for key, or NULL. */
+static const char *
+compose_conf(struct account *a, const char *key)
+{
+	if (a == NULL || a->config == NULL)
+		return (NULL);
+	return (config_account_get(a->config, key));
+}
+
+/* The current message's file in the index (or the pager over it). */
+static char *
+compose_current_path(struct ui *ui, struct account **ap)
+{
+	struct mailbox		*mb = ui_index_mailbox(ui);
+	struct mailbox_row	*r;
+	struct error		 err;
+	char			*path = NULL;
+
+	if (mb == NULL || (r = mailbox_row(mb, ui_index_cursor(ui), &err)) ==
+	    NULL)
+		return (NULL);
+	*ap = mb->account;
+	if ((*ap)->ops->message_path((*ap)->backend, r->s.id, &path, &err) !=
+	    0) {
+		ui_error(ui, "%s", err.msg);
+		return (NULL);
+	}
+	return (path);
+}
+
+/* Writes text to a new 0600 file; returns its path. */
+static char *
+compose_tmpfile(struct ui *ui, const struct buf *text)
+{
+	const char	*dir = getenv("TMPDIR");
+	char		*path;
+	int		 fd;
+	size_t		 off = 0;
+	ssize_t		 n;
+
+	xasprintf(&path, "%s/facteur-compose-XXXXXX.eml",
+	    dir != NULL && *dir == '/' ? dir : "/tmp");
+	if ((fd = mkostemps(path, 4, O_CLOEXEC)) == -1) {
+		ui_error(ui, "Cannot create a temporary file: %s",
+		    strerror(errno));
+		free(path);
+		return (NULL);
+	}
+	fchmod(fd, 0600);
+	while (off < text->len) {
+		n = write(fd, text->data + off, text->len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	close(fd);
+	return (path);
+}
+
+/* Reads a whole file into b. */
+static int
+compose_slurp(const char *path, struct buf *b)
+{
+	char	chunk[8192];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		buf_add(b, chunk, n);
+	close(fd);
+	return (n < 0 ? -1 : 0);
+}
+
+/*
+ * Runs the editor on the draft (curses suspended) and reads it back. A
+ * header the parser does not understand is said on the status line and
+ * the text stays as written, so nothing typed is lost.
+ */
+static int
+compose_run_editor(struct ui *ui, struct send_draft *d)
+{
+	const char	*ed = getenv("VISUAL");
+	struct buf	 text;
+	struct error	 err;
+	char		*path, *argv[5];
+	int		 r;
+
+	if (ed == NULL || *ed == '\0')
+		ed = getenv("EDITOR");
+	if (ed == NULL || *ed == '\0')
+		ed = "vi";
+	buf_init(&text);
+	send_draft_to_text(d, &text);
+	path = compose_tmpfile(ui, &text);
+	buf_free(&text);
+	if (path == NULL)
+		return (-1);
+	argv[0] = "/bin/sh";
+	argv[1] = "-c";
+	argv[2] = xstrdup("exec $FACTEUR_EDITOR \"$1\"");
+	argv[3] = "sh";
+	argv[4] = NULL;
+	{
+		char	*args[6] = { argv[0], argv[1], argv[2], argv[3], path,
+		    NULL };
+
+		setenv("FACTEUR_EDITOR", ed, 1);
+		r = attach_run(ui, args, NULL, 0, 0);
+	}
+	free(argv[2]);
+	buf_init(&text);
+	if (r == 0 && compose_slurp(path, &text) == 0) {
+		if (send_draft_from_text(text.data != NULL ? text.data : "",
+		    text.len, d, &err) != 0) {
+			ui_error(ui, "%s", err.msg);
+			r = -1;
+		}
+	}
+	buf_free(&text);
+	unlink(path);
+	free(path);
+	return (r);
+}
+
+/* The identities of an account: its from and alternates. */
+static size_t
+compose_identities(struct account *a, struct send_identity *ids)
+{
+	ids[0].from = compose_conf(a, "from");
+	ids[0].alternates = compose_conf(a, "alternates");
+	return (1);
+}
+
+/* Starts composing: kind < 0 is a new message. */
+static void
+compose_start(struct ui *ui, int kind)
+{
+	struct compose		*c;
+	struct account		*a = ui_account(ui);
+	struct send_identity	 ids[1];
+	struct error		 err;
+	char			*path = NULL;
+	const char		*from;
+
+	c = xcalloc(1, sizeof *c);
+	if (kind >= 0) {
+		if ((path = compose_current_path(ui, &a)) == NULL) {
+			ui_message(ui, "No message selected.");
+			free(c);
+			return;
+		}
+		compose_identities(a, ids);
+		if (send_reply_draft(path, kind, ids, 1, &c->d, &err) != 0) {
+			ui_error(ui, "%s", err.msg);
+			free(path);
+			free(c);
+			return;
+		}
+		free(path);
+	} else {
+		from = compose_conf(a, "from");
+		c->d.from = xstrdup(from != NULL ? from : "");
+	}
+	c->account = a;
+	if (compose_run_editor(ui, &c->d) != 0 && kind < 0 &&
+	    c->d.to == NULL && c->d.body == NULL) {
+		send_draft_free(&c->d);
+		free(c);
+		return;
+	}
+	ui_push(ui, &compose_screen_ops, c);
+}
+
+/* Prepares the transport of an account (run on its worker). */
+static int
+compose_transport(struct account *a, struct send_transport *t,
+    struct error *err)
+{
+	const char	*smtp = compose_conf(a, "smtp");
+	const char	*sm = compose_conf(a, "sendmail");
+	const char	*pwcmd = compose_conf(a, "password_cmd");
+	FILE		*f;
+	char		 pw[1024];
+
+	if (smtp == NULL && sm == NULL)
+		return (error_set(err, ERR_CONFIG, "account %s has neither "
+		    "smtp nor sendmail", a->name));
+	if (smtp == NULL) {
+		memset(t, 0, sizeof *t);
+		t->kind = SEND_SENDMAIL;
+		t->cancel_fd = -1;
+		t->command = xstrdup(sm);
+		return (0);
+	}
+	if (send_transport_parse(t, smtp, compose_conf(a, "user"),
+	    compose_conf(a, "tls"), err) != 0)
+		return (-1);
+	t->ca_file = compose_conf(a, "tls_ca_file");
+	t->pin_file = a->params.pin_file;
+	t->timeout_ms = 30000;
+	if (t->user != NULL && pwcmd != NULL) {
+		if ((f = popen(pwcmd, "r")) == NULL ||
+		    fgets(pw, sizeof pw, f) == NULL) {
+			if (f != NULL)
+				pclose(f);
+			send_transport_clear(t);
+			return (error_set(err, ERR_AUTH, "password_cmd of %s "
+			    "gave no password", a->name));
+		}
+		pclose(f);
+		pw[strcspn(pw, "\r\n")] = '\0';
+		t->password = xstrdup(pw);
+		explicit_bzero(pw, sizeof pw);
+	}
+	return (0);
+}
+
+/* After the 250: the copy in the local Sent folder. */
+static int
+compose_record_sent(const char *path, void *arg, struct error *err)
+{
+	struct account	*a = arg;
+
+	if (a->backend == NULL || strcmp(a->ops->name, "local") != 0)
+		return (0);	/* IMAP: APPEND to Sent is the backend's */
+	return (local_append_file(a->backend, ".Sent", path, "S", "sent",
+	    err));
+}
+
+/* Worker: queues the message durably, then flushes the outbox. */
+static int
+compose_job_run(struct job *j, void *arg)
+{
+	struct compose_job	*cj = arg;
+	struct send_transport	 t;
+	struct outbox		*ob;
+	struct error		*err = job_error(j);
+	char			*id = NULL;
+	int			 r;
+
+	if (cj->postpone) {
+		if (cj->account->backend != NULL &&
+		    strcmp(cj->account->ops->name, "local") == 0) {
+			char	*tmp;
+			int	 fd;
+
+			xasprintf(&tmp, "/tmp/facteur-draft-XXXXXX");
+			if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+				free(tmp);
+				return (error_set(err, ERR_IO, "temporary "
+				    "file: %s", strerror(errno)));
+			}
+			r = write(fd, cj->built.msg.data, cj->built.msg.len) ==
+			    (ssize_t)cj->built.msg.len ? 0 : -1;
+			close(fd);
+			if (r == 0)
+				r = local_append_file(cj->account->backend,
+				    ".Drafts", tmp, "DS", "draft", err);
+			else
+				error_set(err, ERR_IO, "cannot write a draft");
+			unlink(tmp);
+			free(tmp);
+			return (r);
+		}
+		if ((ob = outbox_open(NULL, err)) == NULL)
+			return (-1);
+		{
+			char	*dir;
+
+			xasprintf(&dir, "%s/../drafts", outbox_dir(ob));
+			outbox_free(&ob);
+			ob = outbox_open(dir, err);
+			free(dir);
+		}
+		if (ob == NULL)
+			return (-1);
+		r = outbox_add(ob, &cj->built, NULL, err);
+		outbox_free(&ob);
+		return (r);
+	}
+	if ((ob = outbox_open(NULL, err)) == NULL)
+		return (-1);
+	if (outbox_add(ob, &cj->built, &id, err) != 0) {
+		outbox_free(&ob);
+		return (-1);
+	}
+	free(id);
+	if (compose_transport(cj->account, &t, err) != 0) {
+		outbox_free(&ob);
+		return (-1);
+	}
+	r = outbox_flush(ob, &t, 0, compose_record_sent, cj->account,
+	    &cj->res, err);
+	send_transport_clear(&t);
+	outbox_free(&ob);
+	return (r);
+}
+
+/* Loop: says how it went. */
+static void
+compose_job_done(struct job *j, void *arg, int result,
+    const struct error *err)
+{
+	struct compose_job	*cj = arg;
+
+	ui_progress(cj->ui, NULL);
+	if (cj->postpone) {
+		if (result == 0)
+			ui_message(cj->ui, "Message postponed.");
+		else
+			ui_error(cj->ui, "Not postponed: %s", err->msg);
+		return;
+	}
+	if (result == 0)
+		ui_message(cj->ui, "Message sent.");
+	else
+		ui_error(cj->ui, "Not sent, kept in the outbox: %s", err->msg);
+	index_store_changed(cj->ui, cj->account);
+}
+
+static void
+compose_job_free(void *arg)
+{
+	struct compose_job	*cj = arg;
+
+	send_built_free(&cj->built);
+	free(cj->subject);
+	free(cj);
+}
+
+/* Builds the message and hands it to the worker; the screen goes. */
+static void
+compose_submit(struct ui *ui, struct compose *c, int postpone)
+{
+	struct compose_job	*cj;
+	struct send_build_opts	 o = { 0 };
+	struct error		 err;
+	struct job		*j;
+
+	cj = xcalloc(1, sizeof *cj);
+	if (postpone && c->d.to == NULL && c->d.cc == NULL &&
+	    c->d.bcc == NULL)
+		c->d.to = xstrdup("undisclosed-recipients@invalid");
+	if (send_build(&c->d, &o, &cj->built, &err) != 0) {
+		ui_error(ui, "%s", err.msg);
+		free(cj);
+		return;
+	}
+	cj->account = c->account;
+	cj->ui = ui;
+	cj->postpone = postpone;
+	j = job_new(postpone ? "postpone" : "send", compose_job_run,
+	    compose_job_done, cj);
+	job_set_free(j, compose_job_free);
+	worker_submit(c->account->worker, j);
+	ui_progress(ui, postpone ? "Postponing..." : "Sending...");
+	ui_pop(ui);
+}
+
+/* Prompt callbacks: each edits one field of the pending compose. */
+static void
+compose_set_field(struct ui *ui, const char *text, void *arg)
+{
+	char	**field = arg;
+
+	if (text == NULL || compose_pending == NULL)
+		return;
+	free(*field);
+	*field = *text != '\0' ? xstrdup(text) : NULL;
+	ui_redraw(ui);
+}
+
+static void
+compose_attach_done(struct ui *ui, const char *text, void *arg)
+{
+	struct compose	*c = compose_pending;
+	char		*path;
+	const char	*home = getenv("HOME");
+
+	(void)arg;
+	if (text == NULL || *text == '\0' || c == NULL)
+		return;
+	if (text[0] == '~' && text[1] == '/' && home != NULL)
+		xasprintf(&path, "%s%s", home, text + 1);
+	else
+		path = xstrdup(text);
+	if (access(path, R_OK) != 0) {
+		ui_error(ui, "%s: %s", path, strerror(errno));
+		free(path);
+		return;
+	}
+	send_draft_attach(&c->d, path, NULL, NULL);
+	c->cursor = c->d.natt - 1;
+	free(path);
+	ui_redraw(ui);
+}
+
+static void
+compose_abort_done(struct ui *ui, const char *text, void *arg)
+{
+	(void)arg;
+	if (text != NULL && (text[0] == 'y' || text[0] == 'Y')) {
+		ui_pop(ui);
+		ui_message(ui, "Message aborted.");
+	}
+}
+
+static void
+compose_prompt_field(struct ui *ui, struct compose *c, const char *label,
+    char **field)
+{
+	compose_pending = c;
+	ui_prompt(ui, label, *field != NULL ? *field : "", compose_set_field,
+	    field);
+}
+
+static int
+compose_action(struct ui *ui, void *data, const char *a)
+{
+	struct compose	*c = data;
+	struct send_attach *at = c->cursor < c->d.natt ? &c->d.att[c->cursor] :
+	    NULL;
+
+	compose_pending = c;
+	if (strcmp(a, "send-message") == 0)
+		compose_submit(ui, c, 0);
+	else if (strcmp(a, "postpone-message") == 0)
+		compose_submit(ui, c, 1);
+	else if (strcmp(a, "edit-message") == 0)
+		compose_edit(ui, c);
+	else if (strcmp(a, "edit-to") == 0)
+		compose_prompt_field(ui, c, "To: ", &c->d.to);
+	else if (strcmp(a, "edit-cc") == 0)
+		compose_prompt_field(ui, c, "Cc: ", &c->d.cc);
+	else if (strcmp(a, "edit-bcc") == 0)
+		compose_prompt_field(ui, c, "Bcc: ", &c->d.bcc);
+	else if (strcmp(a, "edit-subject") == 0)
+		compose_prompt_field(ui, c, "Subject: ", &c->d.subject);
+	else if (strcmp(a, "edit-from") == 0)
+		compose_prompt_field(ui, c, "From: ", &c->d.from);
+	else if (strcmp(a, "attach-file") == 0)
+		ui_prompt(ui, "Attach file: ", "", compose_attach_done, NULL);
+	else if (strcmp(a, "detach-file") == 0) {
+		if (at == NULL)
+			ui_message(ui, "No attachment.");
+		else {
+			send_draft_detach(&c->d, c->cursor);
+			if (c->cursor > 0 && c->cursor >= c->d.natt)
+				c->cursor--;
+			ui_redraw(ui);
+		}
+	} else if (strcmp(a, "rename-attachment") == 0) {
+		if (at == NULL)
+			ui_message(ui, "No attachment.");
+		else
+			compose_prompt_field(ui, c, "Name: ", &at->name);
+	} else if (strcmp(a, "change-type") == 0) {
+		if (at == NULL)
+			ui_message(ui, "No attachment.");
+		else
+			compose_prompt_field(ui, c, "Content type: ",
+			    &at->type);
+	} else if (strcmp(a, "next-entry") == 0) {
+		if (c->cursor + 1 < c->d.natt)
+			c->cursor++;
+		ui_redraw(ui);
+	} else if (strcmp(a, "previous-entry") == 0) {
+		if (c->cursor > 0)
+			c->cursor--;
+		ui_redraw(ui);
+	} else if (strcmp(a, "exit") == 0 || strcmp(a, "quit") == 0)
+		ui_prompt(ui, "Abort this message? (y/n) ", NULL,
+		    compose_abort_done, NULL);
+	else
+		return (0);
+	return (1);
+}
+
+/* Back to the editor from the review screen. */
+static void
+compose_edit(struct ui *ui, struct compose *c)
+{
+	(void)compose_run_editor(ui, &c->d);
+	ui_redraw(ui);
+}
+
+static void
+compose_draw(struct ui *ui, void *data, int top, int height)
+{
+	struct compose	*c = data;
+	const char	*names[] = { "From", "To", "Cc", "Bcc", "Subject" };
+	const char	*vals[] = { c->d.from, c->d.to, c->d.cc, c->d.bcc,
+	    c->d.subject };
+	char		 line[1024];
+	int		 y = top, cols = ui_cols(ui);
+	size_t		 i;
+	const char	*p, *nl;
+
+	for (i = 0; i < 5 && y < top + height; i++, y++) {
+		attrset(ui_attr(ui, UC_HEADER_NAME));
+		snprintf(line, sizeof line, "%8s: ", names[i]);
+		ui_put(y, 0, line, cols, 0);
+		attrset(ui_attr(ui, UC_HEADER_VALUE));
+		ui_put(y, 10, vals[i] != NULL ? vals[i] : "", cols - 10, 1);
+	}
+	attrset(ui_attr(ui, UC_NORMAL));
+	if (y < top + height)
+		ui_put(y++, 0, "-- Attachments (a attach, D detach, R rename, "
+		    "^T type) --", cols, 1);
+	for (i = 0; i < c->d.natt && y < top + height; i++, y++) {
+		struct stat	st;
+		const struct send_attach *at = &c->d.att[i];
+
+		if (stat(at->path, &st) != 0)
+			st.st_size = 0;
+		snprintf(line, sizeof line, "%s %-30s %-24s %lld bytes",
+		    i == c->cursor ? ">" : " ", at->name,
+		    at->type != NULL ? at->type :
+		    send_guess_type(at->name), (long long)st.st_size);
+		if (i == c->cursor)
+			attrset(ui_attr(ui, UC_INDEX_CURSOR));
+		ui_put(y, 0, line, cols, 1);
+		attrset(ui_attr(ui, UC_NORMAL));
+	}
+	if (y < top + height)
+		ui_put(y++, 0, "-- Message (e edit, y send, P postpone, q "
+		    "abort) --", cols, 1);
+	for (p = c->d.body; p != NULL && *p != '\0' && y < top + height;
+	    y++) {
+		nl = strchr(p, '\n');
+		snprintf(line, sizeof line, "%.*s", (int)(nl != NULL ?
+		    (size_t)(nl - p) : strlen(p)), p);
+		ui_put(y, 0, line, cols, 1);
+		p = nl != NULL ? nl + 1 : p + strlen(p);
+	}
+	for (; y < top + height; y++)
+		ui_put(y, 0, "", cols, 1);
+}
+
+static void
+compose_status(struct ui *ui, void *data, char *buf, size_t len)
+{
+	struct compose	*c = data;
+
+	(void)ui;
+	snprintf(buf, len, "Compose: %zu attachment%s", c->d.natt,
+	    c->d.natt == 1 ? "" : "s");
+}
+
+static void
+compose_free(struct ui *ui, void *data)
+{
+	struct compose	*c = data;
+
+	(void)ui;
+	if (compose_pending == c)
+		compose_pending = NULL;
+	send_draft_free(&c->d);
+	free(c);
+}
+
+const struct screen_ops compose_screen_ops = {
+	.name = "compose",
+	.keymap = KM_FOLDERS,
+	.draw = compose_draw,
+	.action = compose_action,
+	.free = compose_free,
+	.status = compose_status,
+};
+
+/* ---- The outbox screen ---- */
+
+struct outbox_view {
+	struct outbox_entry	*v;
+	size_t			 n;
+	size_t			 cursor;
+};
+
+static void
+outbox_view_load(struct ui *ui, struct outbox_view *ov)
+{
+	struct outbox	*ob;
+	struct error	 err;
+
+	outbox_entries_free(ov->v, ov->n);
+	ov->v = NULL;
+	ov->n = 0;
+	if ((ob = outbox_open(NULL, &err)) == NULL ||
+	    outbox_list(ob, &ov->v, &ov->n, &err) != 0)
+		ui_error(ui, "%s", err.msg);
+	outbox_free(&ob);
+}
+
+static void
+outbox_view_draw(struct ui *ui, void *data, int top, int height)
+{
+	struct outbox_view	*ov = data;
+	char			 line[1024];
+	int			 y = top, cols = ui_cols(ui);
+	size_t			 i;
+
+	if (ov->n == 0 && height > 0)
+		ui_put(y++, 0, "The outbox is empty.", cols, 1);
+	for (i = 0; i < ov->n && y + 1 < top + height; i++) {
+		snprintf(line, sizeof line, "%s %-9s %-30.30s %s",
+		    i == ov->cursor ? ">" : " ",
+		    outbox_state_name(ov->v[i].state),
+		    ov->v[i].rcpt != NULL ? ov->v[i].rcpt[0] : "?",
+		    ov->v[i].subject != NULL ? ov->v[i].subject : "");
+		if (i == ov->cursor)
+			attrset(ui_attr(ui, UC_INDEX_CURSOR));
+		ui_put(y++, 0, line, cols, 1);
+		attrset(ui_attr(ui, UC_NORMAL));
+		if (ov->v[i].error != NULL) {
+			attrset(ui_attr(ui, UC_ERROR));
+			snprintf(line, sizeof line, "    %s", ov->v[i].error);
+			ui_put(y++, 0, line, cols, 1);
+			attrset(ui_attr(ui, UC_NORMAL));
+		}
+	}
+	for (; y < top + height; y++)
+		ui_put(y, 0, "", cols, 1);
+}
+
+/* Retries every message of the outbox now, on the current account. */
+static int
+outbox_view_retry_run(struct job *j, void *arg)
+{
+	struct compose_job	*cj = arg;
+	struct send_transport	 t;
+	struct outbox		*ob;
+	struct error		*err = job_error(j);
+	int			 r;
+
+	if ((ob = outbox_open(NULL, err)) == NULL)
+		return (-1);
+	if (compose_transport(cj->account, &t, err) != 0) {
+		outbox_free(&ob);
+		return (-1);
+	}
+	r = outbox_flush(ob, &t, 1, compose_record_sent, cj->account,
+	    &cj->res, err);
+	send_transport_clear(&t);
+	outbox_free(&ob);
+	return (r);
+}
+
+static int
+outbox_view_action(struct ui *ui, void *data, const char *a)
+{
+	struct outbox_view	*ov = data;
+	struct compose_job	*cj;
+	struct job		*j;
+
+	if (strcmp(a, "next-entry") == 0) {
+		if (ov->cursor + 1 < ov->n)
+			ov->cursor++;
+	} else if (strcmp(a, "previous-entry") == 0) {
+		if (ov->cursor > 0)
+			ov->cursor--;
+	} else if (strcmp(a, "send-message") == 0) {
+		cj = xcalloc(1, sizeof *cj);
+		cj->account = ui_account(ui);
+		cj->ui = ui;
+		j = job_new("send", outbox_view_retry_run, compose_job_done,
+		    cj);
+		job_set_free(j, compose_job_free);
+		worker_submit(cj->account->worker, j);
+		ui_progress(ui, "Sending...");
+		ui_pop(ui);
+		return (1);
+	} else
+		return (0);
+	ui_redraw(ui);
+	return (1);
+}
+
+static void
+outbox_view_free(struct ui *ui, void *data)
+{
+	struct outbox_view	*ov = data;
+
+	(void)ui;
+	outbox_entries_free(ov->v, ov->n);
+	free(ov);
+}
+
+static void
+outbox_view_status(struct ui *ui, void *data, char *buf, size_t len)
+{
+	struct outbox_view	*ov = data;
+
+	(void)ui;
+	snprintf(buf, len, "Outbox: %zu message%s (y: send now)", ov->n,
+	    ov->n == 1 ? "" : "s");
+}
+
+const struct screen_ops outbox_screen_ops = {
+	.name = "outbox",
+	.keymap = KM_FOLDERS,
+	.draw = outbox_view_draw,
+	.action = outbox_view_action,
+	.free = outbox_view_free,
+	.status = outbox_view_status,
+};
+
+int
+compose_dispatch(struct ui *ui, const char *a)
+{
+	static const struct {
+		const char	*action;
+		int		 kind;
+	} kinds[] = {
+		{ "compose-message", -1 },
+		{ "reply", SEND_REPLY },
+		{ "group-reply", SEND_REPLY_ALL },
+		{ "list-reply", SEND_REPLY_LIST },
+		{ "forward-message", SEND_FORWARD },
+		{ "forward-attached", SEND_FORWARD_ATTACH },
+		{ "edit-as-new", SEND_EDIT_AS_NEW },
+	};
+	struct outbox_view	*ov;
+	size_t			 i;
+
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (strcmp(a, kinds[i].action) == 0) {
+			compose_start(ui, kinds[i].kind);
+			return (1);
+		}
+	}
+	if (strcmp(a, "show-outbox") == 0) {
+		ov = xcalloc(1, sizeof *ov);
+		outbox_view_load(ui, ov);
+		ui_push(ui, &outbox_screen_ops, ov);
+		return (1);
+	}
+	return (0);
+}
