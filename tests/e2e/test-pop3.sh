@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# End-to-end POP3: the real facteur against the private Dovecot of
+# tests/servers. In tmux, G fetches with progress or a summary in the
+# status line and the new messages appear in the index; a wrong password
+# says so; ^C cancels. Without a terminal, facteur --fetch exits 0, 75
+# (server down), 77 (bad password) and 78 (bad configuration).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+if [ "$(id -u)" != 0 ] || ! command -v dovecot >/dev/null 2>&1; then
+	echo "SKIP: the test servers need root and dovecot"
+	exit 77
+fi
+# Not under E2E_TMP (0700): Postfix and Dovecot drop root.
+SRV=$(mktemp -d /tmp/facteur-e2e-srv.XXXXXX) || exit 99
+servers_stop() {
+	"$top_srcdir/tests/servers/stop" "$SRV" >/dev/null 2>&1 || true
+	rm -rf "$SRV"
+	cleanup
+}
+trap servers_stop EXIT
+trap 'exit 130' INT TERM HUP
+if ! "$top_srcdir/tests/servers/start" "$SRV" >"$E2E_TMP/start.log" 2>&1; then
+	tail -n 20 "$E2E_TMP/start.log" "$SRV"/log/* 2>/dev/null
+	exit 99
+fi
+. "$SRV/env"
+
+# Puts messages FIRST..LAST ("Fetched message N") into bob's server
+# Maildir, owned by the mail user as Dovecot expects.
+server_put() {
+	local i f
+	for i in $(seq "$1" "$2"); do
+		f=$MAILDIR_BOB/new/$((1700000000 + i)).M${i}P$$.e2e
+		printf 'From: Alice <alice@example.org>\nTo: bob@localhost\nSubject: Fetched message %d\nMessage-ID: <e2e%d.%d@test>\nDate: Mon, 1 Jan 2024 10:%02d:00 +0000\n\nbody %d\n' \
+			"$i" "$i" "$$" "$((i % 60))" "$i" > "$f.tmp"
+		chown "$MAIL_UID:$MAIL_GID" "$f.tmp"
+		mv "$f.tmp" "$f"
+	done
+}
+
+# Presses G once the fetch that started with facteur has ended.
+press_G_when_idle() {
+	local i
+	for i in $(seq 1 50); do
+		keys G
+		sleep 0.1
+		screen | grep -q 'already fetching' || return 0
+	done
+	fail "the fetch on start never ended"
+	return 1
+}
+
+server_clear() {
+	rm -f "$MAILDIR_BOB"/new/* "$MAILDIR_BOB"/cur/*
+}
+
+# A config with one POP3 account; $1 is its password_cmd.
+write_config() {
+	rm -rf "$E2E_TMP/Mail" "$HOME/.local/share/facteur"
+	mkdir -p "$E2E_TMP/Mail/cur" "$E2E_TMP/Mail/new" "$E2E_TMP/Mail/tmp"
+	cat > "$E2E_TMP/pop3.conf" <<-EOF
+	set sync_on_start = no
+	account bob
+	  pop3 pop3s://bob@$MAILTEST_HOST:${2:-$POP3S_PORT}
+	  tls_ca_file $CA_FILE
+	  password_cmd "$1"
+	  maildir $E2E_TMP/Mail
+	  keep_on_server yes
+	EOF
+}
+
+t_G_fetches_with_a_summary_and_the_index_shows_the_mail() {
+	server_clear
+	write_config "echo bobpw"
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'No messages' || return
+	# The fetch on start finds an empty mailbox and says nothing.
+	press_G_when_idle || return
+	wait_for 'bob: no new mail' || return
+	server_put 1 3
+	keys G
+	wait_for 'bob: (Fetching [0-9]+/3|connecting|checking|3 new messages)' || return
+	wait_for 'bob: 3 new messages' || return
+	wait_for 'Fetched message 3' || return
+	expect_screen 'Fetched message 1'
+	expect_screen 'Fetched message 2'
+	keys G
+	wait_for 'bob: no new mail' || return
+	server_put 4 4
+	keys G
+	wait_for 'Fetched message 4' || return
+	expect_screen 'bob: 1 new message '
+}
+
+t_fetch_on_start_shows_mail_without_a_key() {
+	server_clear
+	server_put 10 11
+	write_config "echo bobpw"
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'Fetched message 11' || return
+	expect_screen 'Fetched message 10'
+}
+
+t_wrong_password_says_so_and_fetches_nothing() {
+	server_clear
+	server_put 20 20
+	write_config "echo wrongpw"
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'login refused for bob \(wrong user or password\?\)' || return
+	expect_no_screen 'Fetched message 20'
+	expect_no_screen 'wrongpw'
+	[ -z "$(ls "$E2E_TMP/Mail/new")" ] || fail "a message was delivered"
+}
+
+t_password_prompt_hides_what_is_typed() {
+	server_clear
+	server_put 30 30
+	write_config "" 
+	sed -i '/password_cmd/d' "$E2E_TMP/pop3.conf"
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'Password for bob@127\.0\.0\.1:' || return
+	type_text "bobpw"
+	wait_for 'Password for bob@127\.0\.0\.1: \*\*\*\*\*' || return
+	expect_no_screen 'bobpw'
+	keys Enter
+	wait_for 'Fetched message 30' || return
+}
+
+t_password_cmd_errors_stay_off_the_screen() {
+	server_clear
+	write_config "echo secret-noise >&2; exit 3"
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'password_cmd failed \(exit status 3\)' || return
+	expect_no_screen 'secret-noise'
+}
+
+t_ctrl_c_cancels_a_fetch() {
+	local i
+	server_clear
+	write_config "sleep 20; echo bobpw"
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'bob: connecting' || return
+	keys C-c
+	wait_for 'bob: fetch cancelled' || return
+	# Still running: q quits at once.
+	keys q
+	wait_for '\[exit 0\]' || return
+}
+
+# --fetch without a terminal: exit statuses a cron job can act on.
+fetch_status() {	# fetch_status WANT PATTERN
+	local out st
+	out=$("$FACTEUR" -F "$E2E_TMP/pop3.conf" --fetch 2>&1 </dev/null); st=$?
+	[ "$st" -eq "$1" ] || fail "--fetch exited $st, wanted $1: $out"
+	grep -Eq -- "$2" <<<"$out" || fail "--fetch said: $out"
+}
+
+t_fetch_option_exit_statuses() {
+	server_clear
+	server_put 40 41
+	write_config "echo bobpw"
+	fetch_status 0 'bob: 2 new messages'
+	[ "$(ls "$E2E_TMP/Mail/new" | wc -l)" -eq 2 ] || fail "not 2 files"
+	fetch_status 0 'bob: 0 new messages'
+	write_config "echo wrongpw"
+	fetch_status 77 'login refused'
+	# A closed port: nothing listens on this one (below the servers').
+	write_config "echo bobpw" "$((POP3S_PORT + 49))"
+	fetch_status 75 'connection refused'
+	write_config "echo bobpw"
+	sed -i 's|pop3 pop3s://|pop3 imaps://|' "$E2E_TMP/pop3.conf"
+	fetch_status 78 'pop3s://user@host'
+}
+
+for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
+	run_test "$t"
+done
+finish
