@@ -79,7 +79,8 @@ help_draw(struct ui *ui, void *data, int top, int height)
 	h->height = height - 1;
 	for (i = h->top, y = top + 1; i < h->n && y < top + height; i++, y++) {
 		attrset(ui_attr(ui, UC_HELP_KEY));
-		w = ui_put(y, 0, h->v[i].key, 16, 1);
+		w = ui_put(y, 0, h->v[i].key, 17, 1);
+		w += ui_put(y, w, " ", cols - w, 0);
 		attrset(A_NORMAL);
 		w += ui_put(y, w, h->v[i].action, 20 < cols - w ? 20 :
 		    cols - w, 1);

@@ -695,11 +695,9 @@ ui_on_signal(struct loop *loop, int signo, void *arg)
 			    ui_key_for(ui, KM_INDEX, "quit"));
 		break;
 	case SIGTSTP:
+		/* Give the terminal back, stop; SIGCONT brings us here. */
 		endwin();
-		signal(SIGTSTP, SIG_DFL);
-		kill(getpid(), SIGTSTP);
-		/* Continues here after SIGCONT. */
-		loop_signal(loop, SIGTSTP, ui_on_signal, ui);
+		kill(getpid(), SIGSTOP);
 		refresh();
 		clearok(curscr, TRUE);
 		ui->dirty = 1;

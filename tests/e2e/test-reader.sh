@@ -259,7 +259,13 @@ t_help_lists_active_bindings() {
 	keys ?
 	wait_for 'Keys of the index screen' || return
 	expect_screen 'd +delete-message +mark the message deleted'
-	expect_screen 'j, <Down> +next-entry'
+	# The generic bindings follow the screen's own, a page or two down.
+	for i in 1 2 3; do
+		screen | grep -Eq 'j, <Down> +next-entry' && break
+		keys PageDown
+		sleep 0.2
+	done
+	expect_screen 'j, <Down> +next-entry +move to the next entry'
 	keys q
 	wait_for '\[1/6' || return
 	keys q
@@ -308,6 +314,28 @@ t_vim_keymap() {
 	wait_for '\[1/6' || return
 	keys C-d
 	wait_for '\[[2-6]/6' || return
+	keys q
+	wait_for '\[exit 0\]'
+}
+
+t_suspend_and_resume() {
+	new_maildir suspend
+	start -n -f "$MD"
+	wait_for '\[1/6' || return
+	pid=$(pgrep -f "^$FACTEUR -n -f $MD\$" | head -n 1)
+	[ -n "$pid" ] || { fail "no facteur process"; return; }
+	for n in 1 2; do
+		keys C-z
+		for i in $(seq 1 100); do
+			[ "$(ps -o stat= -p "$pid" | cut -c1)" = T ] && break
+			sleep 0.05
+		done
+		[ "$(ps -o stat= -p "$pid" | cut -c1)" = T ] || fail "not stopped after ^Z ($n)"
+		kill -CONT "$pid"
+		wait_for 'facteur: local: INBOX' || return
+	done
+	keys j
+	wait_for '\[2/6' || return
 	keys q
 	wait_for '\[exit 0\]'
 }
