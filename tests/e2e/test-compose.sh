@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# End-to-end compose: the real facteur in tmux with a scripted $EDITOR,
+# sending through the private Postfix of tests/servers. m writes and y
+# sends: the status line says so, carol's Maildir gets the body and the
+# local Sent folder a copy; r quotes the message and sets In-Reply-To; a
+# refused recipient keeps the message in the outbox, shown by O.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+if [ "$(id -u)" != 0 ] || ! command -v dovecot >/dev/null 2>&1; then
+	echo "SKIP: the test servers need root and dovecot"
+	exit 77
+fi
+# Not under E2E_TMP (0700): Postfix and Dovecot drop root.
+SRV=$(mktemp -d /tmp/facteur-e2e-srv.XXXXXX) || exit 99
+servers_stop() {
+	"$top_srcdir/tests/servers/stop" "$SRV" >/dev/null 2>&1 || true
+	rm -rf "$SRV"
+	cleanup
+}
+trap servers_stop EXIT
+trap 'exit 130' INT TERM HUP
+if ! "$top_srcdir/tests/servers/start" "$SRV" >"$E2E_TMP/start.log" 2>&1; then
+	tail -n 20 "$E2E_TMP/start.log" "$SRV"/log/* 2>/dev/null
+	exit 99
+fi
+. "$SRV/env"
+
+TOKEN=e2e-$$-$RANDOM
+MD=$E2E_TMP/Mail
+
+# A local Maildir with one message from Alice, and a sending account.
+write_setup() {
+	rm -rf "$MD" "$HOME/.local/share/facteur"
+	mkdir -p "$MD"/{cur,new,tmp}
+	cat > "$MD/cur/1000.a1.test:2,S" <<-'M'
+	From: Alice Martin <alice@example.org>
+	To: Bob <bob@localhost>
+	Subject: Re: Re: Lunch plans
+	Date: Fri, 10 Jan 2025 09:00:00 +0000
+	Message-ID: <lunch-1@example.org>
+	References: <lunch-0@example.org>
+
+	Shall we meet at noon?
+
+	Alice
+	M
+	cat > "$E2E_TMP/compose.conf" <<-EOF
+	account bob
+	  maildir $MD
+	  from "Bob <bob@localhost>"
+	  smtp submission://bob@$MAILTEST_HOST:$SUB_PORT
+	  tls_ca_file $CA_FILE
+	  password_cmd "echo bobpw"
+	EOF
+}
+
+# The scripted editor: keeps a copy of what it was given, then replaces
+# the To, Subject and body when asked to (NEW_TO set).
+cat > "$E2E_TMP/editor" <<EOF
+#!/bin/sh
+cp "\$1" "$E2E_TMP/given.txt"
+[ -n "\${NEW_TO:-}" ] || exit 0
+printf 'From: Bob <bob@localhost>\nTo: %s\nSubject: Hello %s\n\nBody line %s\nÇa marche.\n' \
+    "\$NEW_TO" "$TOKEN" "$TOKEN" > "\$1"
+EOF
+chmod +x "$E2E_TMP/editor"
+export EDITOR=$E2E_TMP/editor VISUAL=
+
+# Waits up to 10 s for a file under $1 that holds $2; prints its name.
+wait_file() {
+	local i f
+	for i in $(seq 1 100); do
+		f=$(grep -rl -- "$2" "$1" 2>/dev/null | head -n 1)
+		[ -n "$f" ] && { echo "$f"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+t_m_sends_and_postfix_delivers_to_carol() {
+	write_setup
+	export NEW_TO=carol@localhost
+	start -F "$E2E_TMP/compose.conf"
+	wait_for 'Lunch plans' || return
+	keys m
+	wait_for "Subject: Hello $TOKEN" || return
+	expect_screen 'To: carol@localhost'
+	expect_screen "Body line $TOKEN"
+	keys y
+	wait_for 'Message sent\.' || return
+	f=$(wait_file "$MAILDIR_CAROL" "Body line $TOKEN") ||
+		{ fail "carol did not get the message"; return; }
+	grep -q 'Subject: Hello' "$f" || fail "no subject in $f"
+	sent=$(wait_file "$MD/.Sent" "$TOKEN") ||
+		{ fail "no copy in .Sent"; return; }
+	[ -z "$(ls "$HOME/.local/share/facteur/outbox/new")" ] ||
+		fail "the outbox is not empty"
+	keys q
+	wait_for '\[exit 0\]'
+}
+
+t_r_quotes_and_sets_in_reply_to_and_a_refusal_stays_in_the_outbox() {
+	write_setup
+	unset NEW_TO
+	start -F "$E2E_TMP/compose.conf"
+	wait_for 'Lunch plans' || return
+	keys r
+	wait_for 'Subject: Re: Lunch plans' || return
+	expect_screen 'To: Alice Martin <alice@example.org>'
+	expect_screen '> Shall we meet at noon\?'
+	grep -q '^In-Reply-To: <lunch-1@example.org>$' "$E2E_TMP/given.txt" ||
+		fail "no In-Reply-To in the editor file"
+	grep -q '^References: <lunch-0@example.org> <lunch-1@example.org>$' \
+	    "$E2E_TMP/given.txt" || fail "no References in the editor file"
+	grep -q '^From: Bob <bob@localhost>$' "$E2E_TMP/given.txt" ||
+		fail "wrong identity"
+	# Postfix relays nothing to example.org: the message stays.
+	keys y
+	wait_for 'Not sent, kept in the outbox: .*alice@example.org' || return
+	keys O
+	wait_for 'failed +alice@example.org +Re: Lunch plans' || return
+	expect_screen 'refused: 5[0-9][0-9] 5\.7\.1'
+	keys q
+	keys q
+	wait_for '\[exit 0\]'
+}
+
+t_abort_asks_first() {
+	write_setup
+	export NEW_TO=carol@localhost
+	start -F "$E2E_TMP/compose.conf"
+	wait_for 'Lunch plans' || return
+	keys m
+	wait_for "Subject: Hello $TOKEN" || return
+	keys q
+	wait_for 'Abort this message\? \(y/n\)' || return
+	keys n Enter
+	expect_screen "Subject: Hello $TOKEN"
+	keys q
+	wait_for 'Abort this message' || return
+	keys y Enter
+	wait_for 'Message aborted' || return
+	keys q
+	wait_for '\[exit 0\]'
+}
+
+run_test t_m_sends_and_postfix_delivers_to_carol
+run_test t_r_quotes_and_sets_in_reply_to_and_a_refusal_stays_in_the_outbox
+run_test t_abort_asks_first
+finish
