@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curses.h>
 
 #include "backend/local/local.h"
 #include "config/config.h"
+#include "core/loop.h"
 #include "core/worker.h"
 #include "core/xmalloc.h"
 #include "mail/account.h"
@@ -38,9 +40,14 @@ struct compose_job {
 	int			 postpone;
 	struct outbox_result	 res;
 	char			*subject;
+	int			 quiet;		/* say nothing if nothing due */
+	time_t			 next_retry;	/* earliest deferred, or 0 */
 };
 
 static struct compose	*compose_pending;	/* for prompt callbacks */
+static struct loop_timer *compose_retry_timer;	/* deferred messages */
+
+static void	compose_flush_submit(struct ui *, struct account *, int, int);
 
 static void	compose_edit(struct ui *, struct compose *);
 
@@ -277,6 +284,24 @@ compose_record_sent(const char *path, void *arg, struct error *err)
 	    err));
 }
 
+/* The earliest next_try of a deferred entry, or 0. */
+static time_t
+compose_next_retry(struct outbox *ob)
+{
+	struct outbox_entry	*v;
+	size_t			 n, i;
+	time_t			 t = 0;
+
+	if (outbox_list(ob, &v, &n, NULL) != 0)
+		return (0);
+	for (i = 0; i < n; i++)
+		if (v[i].state == OUTBOX_DEFERRED && (t == 0 ||
+		    v[i].next_try < t))
+			t = v[i].next_try;
+	outbox_entries_free(v, n);
+	return (t);
+}
+
 /* Worker: queues the message durably, then flushes the outbox. */
 static int
 compose_job_run(struct job *j, void *arg)
@@ -330,6 +355,7 @@ compose_job_run(struct job *j, void *arg)
 	}
 	if ((ob = outbox_open(NULL, err)) == NULL)
 		return (-1);
+	outbox_set_account(ob, cj->account->name);
 	if (outbox_add(ob, &cj->built, &id, err) != 0) {
 		outbox_free(&ob);
 		return (-1);
@@ -342,8 +368,38 @@ compose_job_run(struct job *j, void *arg)
 	r = outbox_flush(ob, &t, 0, compose_record_sent, cj->account,
 	    &cj->res, err);
 	send_transport_clear(&t);
+	cj->next_retry = compose_next_retry(ob);
 	outbox_free(&ob);
 	return (r);
+}
+
+/* Loop: retries the outbox when its earliest deferred message is due. */
+static void
+compose_retry_fire(struct loop *loop, void *arg)
+{
+	struct compose_job	*cj = arg;
+
+	(void)loop;
+	compose_retry_timer = NULL;
+	compose_flush_submit(cj->ui, cj->account, 0, 1);
+	free(cj);
+}
+
+/* Arms the retry timer for when (seconds since the epoch). */
+static void
+compose_retry_at(struct ui *ui, struct account *a, time_t when)
+{
+	struct compose_job	*cj;
+	time_t			 now = time(NULL);
+
+	if (when == 0 || compose_retry_timer != NULL)
+		return;
+	cj = xcalloc(1, sizeof *cj);
+	cj->ui = ui;
+	cj->account = a;
+	compose_retry_timer = loop_add_timer(ui_loop(ui),
+	    (int64_t)(when > now ? when - now : 1) * 1000, compose_retry_fire,
+	    cj);
 }
 
 /* Loop: says how it went. */
@@ -361,7 +417,13 @@ compose_job_done(struct job *j, void *arg, int result,
 			ui_error(cj->ui, "Not postponed: %s", err->msg);
 		return;
 	}
-	if (result == 0)
+	compose_retry_at(cj->ui, cj->account, cj->next_retry);
+	if (cj->quiet && cj->res.sent == 0 && cj->res.failed == 0 &&
+	    cj->res.deferred == 0)
+		return;
+	if (result == 0 && cj->res.sent > 1)
+		ui_message(cj->ui, "%zu messages sent.", cj->res.sent);
+	else if (result == 0)
 		ui_message(cj->ui, "Message sent.");
 	else
 		ui_error(cj->ui, "Not sent, kept in the outbox: %s", err->msg);
@@ -684,23 +746,51 @@ outbox_view_retry_run(struct job *j, void *arg)
 
 	if ((ob = outbox_open(NULL, err)) == NULL)
 		return (-1);
+	outbox_set_account(ob, cj->account->name);
 	if (compose_transport(cj->account, &t, err) != 0) {
 		outbox_free(&ob);
 		return (-1);
 	}
-	r = outbox_flush(ob, &t, 1, compose_record_sent, cj->account,
-	    &cj->res, err);
+	r = outbox_flush(ob, &t, !cj->quiet, compose_record_sent,
+	    cj->account, &cj->res, err);
 	send_transport_clear(&t);
+	cj->next_retry = compose_next_retry(ob);
 	outbox_free(&ob);
 	return (r);
+}
+
+/* Flushes the outbox on a's worker: force sends failed ones too; quiet
+   says nothing when nothing was due. */
+static void
+compose_flush_submit(struct ui *ui, struct account *a, int force, int quiet)
+{
+	struct compose_job	*cj;
+	struct job		*j;
+
+	if (a == NULL || a->worker == NULL || (compose_conf(a, "smtp") ==
+	    NULL && compose_conf(a, "sendmail") == NULL))
+		return;
+	cj = xcalloc(1, sizeof *cj);
+	cj->account = a;
+	cj->ui = ui;
+	cj->quiet = quiet && !force;
+	j = job_new("send", outbox_view_retry_run, compose_job_done, cj);
+	job_set_free(j, compose_job_free);
+	worker_submit(a->worker, j);
+	if (!quiet)
+		ui_progress(ui, "Sending...");
+}
+
+void
+compose_opened(struct ui *ui, struct account *a)
+{
+	compose_flush_submit(ui, a, 0, 1);
 }
 
 static int
 outbox_view_action(struct ui *ui, void *data, const char *a)
 {
 	struct outbox_view	*ov = data;
-	struct compose_job	*cj;
-	struct job		*j;
 
 	if (strcmp(a, "next-entry") == 0) {
 		if (ov->cursor + 1 < ov->n)
@@ -709,14 +799,7 @@ outbox_view_action(struct ui *ui, void *data, const char *a)
 		if (ov->cursor > 0)
 			ov->cursor--;
 	} else if (strcmp(a, "send-message") == 0) {
-		cj = xcalloc(1, sizeof *cj);
-		cj->account = ui_account(ui);
-		cj->ui = ui;
-		j = job_new("send", outbox_view_retry_run, compose_job_done,
-		    cj);
-		job_set_free(j, compose_job_free);
-		worker_submit(cj->account->worker, j);
-		ui_progress(ui, "Sending...");
+		compose_flush_submit(ui, ui_account(ui), 1, 0);
 		ui_pop(ui);
 		return (1);
 	} else

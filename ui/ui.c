@@ -918,6 +918,7 @@ ui_open_done(struct job *j, void *arg, int result, const struct error *err)
 	if (ui->opts.sync_on_start)
 		ui_sync_account(ui, a);
 	pop3ui_opened(ui, a);
+	compose_opened(ui, a);
 }
 
 static void

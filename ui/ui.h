@@ -168,6 +168,8 @@ extern const struct screen_ops folders_screen_ops;
    group-reply, list-reply, forward-*, edit-as-new, show-outbox. Returns 1
    if it handled the action. */
 int		 compose_dispatch(struct ui *, const char *);
+/* An account opened: sends what its outbox holds that is due. */
+void		 compose_opened(struct ui *, struct account *);
 extern const struct screen_ops compose_screen_ops;
 extern const struct screen_ops outbox_screen_ops;
 

@@ -9,6 +9,7 @@
  * before the state "sent" reached the disk (one small file written and
  * renamed) sends the message again on the next flush.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -30,6 +31,7 @@ int outbox_crash_at;
 
 struct outbox {
 	char	*dir;
+	char	*account;	/* owner of what we add; flush filter */
 	unsigned seq;
 };
 
@@ -145,6 +147,7 @@ outbox_free(struct outbox **obp)
 	if (*obp == NULL)
 		return;
 	free((*obp)->dir);
+	free((*obp)->account);
 	free(*obp);
 	*obp = NULL;
 }
@@ -153,6 +156,13 @@ const char *
 outbox_dir(const struct outbox *ob)
 {
 	return (ob->dir);
+}
+
+void
+outbox_set_account(struct outbox *ob, const char *name)
+{
+	free(ob->account);
+	ob->account = name != NULL ? xstrdup(name) : NULL;
 }
 
 /* Writes data to dir/tmp-name, fsyncs, renames to final, fsyncs dir. */
@@ -216,6 +226,8 @@ outbox_write_meta(struct outbox *ob, const struct outbox_entry *e,
 		buf_addf(&b, "error %s\n", line);
 		free(line);
 	}
+	if (e->account != NULL)
+		buf_addf(&b, "account %s\n", e->account);
 	buf_addf(&b, "from %s\n", e->from != NULL ? e->from : "");
 	for (i = 0; i < e->nrcpt; i++)
 		buf_addf(&b, "rcpt %s\n", e->rcpt[i]);
@@ -297,6 +309,9 @@ outbox_read_meta(struct outbox *ob, struct outbox_entry *e)
 		else if (strncmp(line, "error ", 6) == 0) {
 			free(e->error);
 			e->error = xstrdup(line + 6);
+		} else if (strncmp(line, "account ", 8) == 0) {
+			free(e->account);
+			e->account = xstrdup(line + 8);
 		} else if (strncmp(line, "from ", 5) == 0) {
 			free(e->from);
 			e->from = xstrdup(line + 5);
@@ -329,6 +344,7 @@ outbox_add(struct outbox *ob, const struct send_built *b, char **idp,
 	e.rcpt = b->rcpt;
 	e.nrcpt = b->nrcpt;
 	e.utf8 = b->utf8;
+	e.account = ob->account;
 	/* The envelope first: a message file never lacks its sidecar. */
 	if (outbox_write_meta(ob, &e, err) != 0)
 		return (-1);
@@ -399,6 +415,7 @@ outbox_entries_free(struct outbox_entry *v, size_t n)
 		free(v[i].error);
 		free(v[i].from);
 		free(v[i].subject);
+		free(v[i].account);
 		for (j = 0; j < v[i].nrcpt; j++)
 			free(v[i].rcpt[j]);
 		free(v[i].rcpt);
@@ -514,15 +531,31 @@ outbox_flush(struct outbox *ob, const struct send_transport *t, int force,
 	size_t			 n, i;
 	time_t			 now = time(NULL);
 	enum send_status	 st;
-	int			 r = 0, open_failed = 0;
+	int			 r = 0, open_failed = 0, lockfd;
+	char			*lock;
 
 	memset(res, 0, sizeof *res);
-	if (outbox_list(ob, &v, &n, err) != 0)
+	/* One flush at a time, across threads and processes. */
+	xasprintf(&lock, "%s/.lock", ob->dir);
+	lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(lock);
+	if (lockfd == -1 || flock(lockfd, LOCK_EX) != 0) {
+		if (lockfd != -1)
+			close(lockfd);
+		return (error_set(err, ERR_IO, "%s: cannot lock the outbox",
+		    ob->dir));
+	}
+	if (outbox_list(ob, &v, &n, err) != 0) {
+		close(lockfd);
 		return (-1);
+	}
 	buf_init(&msg);
 	for (i = 0; i < n; i++) {
 		struct outbox_entry	*e = &v[i];
 
+		if (ob->account != NULL && e->account != NULL &&
+		    strcmp(ob->account, e->account) != 0)
+			continue;	/* another account sends it */
 		if (e->state == OUTBOX_SENT) {
 			if (outbox_finish(ob, e, cb, arg, res, &serr) != 0)
 				r = -1;
@@ -589,6 +622,7 @@ outbox_flush(struct outbox *ob, const struct send_transport *t, int force,
 	buf_free(&msg);
 	smtp_close(&ss);
 	outbox_entries_free(v, n);
+	close(lockfd);		/* and the lock with it */
 	if (r != 0)
 		return (error_set(err, ERR_NET, "%s", res->last_error));
 	return (0);

@@ -249,6 +249,7 @@ struct outbox_entry {
 	size_t		 nrcpt;
 	int		 utf8;
 	char		*subject;	/* decoded, for the list */
+	char		*account;	/* who queued it, or NULL */
 };
 
 struct outbox;
@@ -257,6 +258,9 @@ struct outbox;
 struct outbox	*outbox_open(const char *dir, struct error *);
 void		 outbox_free(struct outbox **);
 const char	*outbox_dir(const struct outbox *);
+/* Names the account: messages added are its own, and a flush sends only
+   its own and those of no account. */
+void		 outbox_set_account(struct outbox *, const char *);
 /*
  * Writes the message and its envelope durably (fsync of the files and of
  * the directories) and returns its id in id (owned by the caller).
@@ -281,7 +285,8 @@ struct outbox_result {
 
 /*
  * Sends every entry that is due (queued, deferred past next_try, or all
- * when force) over one connection, finishes the recording of entries
+ * when force) over one connection, holding an flock on DIR/.lock so two
+ * flushes never send the same message, finishes the recording of entries
  * left in OUTBOX_SENT by a crash, and records each outcome. Returns 0
  * when every due message left the outbox.
  */

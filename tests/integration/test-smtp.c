@@ -818,3 +818,35 @@ Test(smtp, sendmail_exit_75_is_queued_and_exit_1_is_kept)
 	outbox_free(&ob);
 	send_transport_clear(&t);
 }
+
+Test(smtp, a_flush_sends_only_its_own_accounts_messages)
+{
+	struct send_transport	 t = fake_sendmail(0);
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct error		 err;
+	struct outbox_entry	*v;
+	size_t			 n;
+	struct send_draft	 d = { 0 };
+	struct send_built	 b;
+
+	ob = queue("carol@localhost", "mine", "x\n", NULL);
+	outbox_set_account(ob, "work");
+	d.from = "bob@localhost";
+	d.to = "dave@localhost";
+	d.subject = "theirs";
+	d.body = "y\n";
+	cr_assert_eq(send_build(&d, NULL, &b, &err), 0);
+	cr_assert_eq(outbox_add(ob, &b, NULL, &err), 0);
+	send_built_free(&b);
+	outbox_set_account(ob, "home");
+	/* "home" sends the message of no account, not "work"'s. */
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0);
+	cr_assert_eq(res.sent, 1);
+	only_entry(ob, &v, &n);
+	cr_assert_str_eq(v[0].subject, "theirs");
+	cr_assert_str_eq(v[0].account, "work");
+	outbox_entries_free(v, n);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
