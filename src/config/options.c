@@ -26,6 +26,8 @@ static const char *const config_prefer_words[] = {
 
 /* Keep this table in alphabetical order: --help lists it as it is. */
 const struct config_option config_options[] = {
+	{ "alias_file", CONFIG_STRING, "", 0, 0, NULL, CONFIG_OPT_PATH,
+	  "mutt-style aliases expanded in To, Cc and Bcc; empty for none" },
 	{ "attach_save_dir", CONFIG_STRING, "~", 0, 0, NULL, CONFIG_OPT_PATH,
 	  "directory offered when saving attachments and messages" },
 	{ "date_format", CONFIG_STRING, "", 0, 0, NULL, 0,
