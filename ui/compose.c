@@ -16,7 +16,6 @@
 
 #include <curses.h>
 
-#include "backend/local/local.h"
 #include "config/config.h"
 #include "core/loop.h"
 #include "core/worker.h"
@@ -50,6 +49,7 @@ static struct loop_timer *compose_retry_timer;	/* deferred messages */
 static void	compose_flush_submit(struct ui *, struct account *, int, int);
 
 static void	compose_edit(struct ui *, struct compose *);
+static void	compose_expand_aliases(struct ui *, struct send_draft *);
 
 /* The account's config value for key, or NULL. */
 static const char *
@@ -176,7 +176,34 @@ compose_run_editor(struct ui *ui, struct send_draft *d)
 	buf_free(&text);
 	unlink(path);
 	free(path);
+	compose_expand_aliases(ui, d);
 	return (r);
+}
+
+/* Expands aliases (option alias_file) in To, Cc and Bcc. */
+static void
+compose_expand_aliases(struct ui *ui, struct send_draft *d)
+{
+	const char		*path = config_get(ui_config(ui), "alias_file");
+	struct send_aliases	*al;
+	struct error		 err;
+	char			**f[] = { &d->to, &d->cc, &d->bcc }, *s;
+	size_t			 i;
+
+	if (path == NULL || *path == '\0')
+		return;
+	if (send_aliases_load(path, &al, &err) != 0) {
+		ui_error(ui, "%s", err.msg);
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		if (*f[i] == NULL)
+			continue;
+		s = send_aliases_expand(al, *f[i]);
+		free(*f[i]);
+		*f[i] = s;
+	}
+	send_aliases_free(&al);
 }
 
 /* The identities of an account: its from and alternates. */
@@ -278,10 +305,8 @@ compose_record_sent(const char *path, void *arg, struct error *err)
 {
 	struct account	*a = arg;
 
-	if (a->backend == NULL || strcmp(a->ops->name, "local") != 0)
-		return (0);	/* IMAP: APPEND to Sent is the backend's */
-	return (local_append_file(a->backend, ".Sent", path, "S", "sent",
-	    err));
+	return (send_record(a->backend, a->ops->name, ".Sent", path, "S",
+	    "sent", err));
 }
 
 /* The earliest next_try of a deferred entry, or 0. */
@@ -329,8 +354,9 @@ compose_job_run(struct job *j, void *arg)
 			    (ssize_t)cj->built.msg.len ? 0 : -1;
 			close(fd);
 			if (r == 0)
-				r = local_append_file(cj->account->backend,
-				    ".Drafts", tmp, "DS", "draft", err);
+				r = send_record(cj->account->backend,
+				    cj->account->ops->name, ".Drafts", tmp, "DS",
+				    "draft", err);
 			else
 				error_set(err, ERR_IO, "cannot write a draft");
 			unlink(tmp);
@@ -449,6 +475,7 @@ compose_submit(struct ui *ui, struct compose *c, int postpone)
 	struct error		 err;
 	struct job		*j;
 
+	compose_expand_aliases(ui, &c->d);
 	cj = xcalloc(1, sizeof *cj);
 	if (postpone && c->d.to == NULL && c->d.cc == NULL &&
 	    c->d.bcc == NULL)

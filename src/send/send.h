@@ -40,6 +40,21 @@ void	send_addrs_free(struct send_addrs *);
 /* Appends the list as a header value: encoded words, quoting, ", ". */
 void	send_addrs_format(const struct send_addrs *, struct buf *);
 
+/* ---- Aliases (alias.c) ---- */
+
+struct send_aliases;
+
+/*
+ * Reads a mutt aliases file. ERR_NOTFOUND when it does not exist,
+ * ERR_CONFIG ("file:line: ...") for a line it cannot read.
+ */
+int	send_aliases_load(const char *, struct send_aliases **,
+	    struct error *);
+void	send_aliases_free(struct send_aliases **);
+/* The list with each bare alias name replaced by its addresses (owned;
+   NULL for NULL). Names that are no alias are left as written. */
+char	*send_aliases_expand(const struct send_aliases *, const char *);
+
 /* ---- The builder (build.c) ---- */
 
 /* Fills buf with len random bytes; returns 0 or -1. */
@@ -108,6 +123,19 @@ void	send_rfc2231_param(const char *name, const char *value,
 const char *send_guess_type(const char *name);
 /* "Re: Re: RE: Fwd: x" -> "x" (the tail of the argument). */
 const char *send_strip_reply(const char *);
+
+/* ---- Recording (record.c) ---- */
+
+struct backend;
+
+/*
+ * [worker] Keeps a copy of the message file at path in folder (".Sent",
+ * ".Drafts") of the account's store, with Maildir flags and tags, when
+ * the backend (named by backend_name) can; 0 when it cannot yet.
+ */
+int	send_record(struct backend *, const char *backend_name,
+	    const char *folder, const char *path, const char *flags,
+	    const char *tags, struct error *);
 
 /* ---- Replies and forwards (reply.c) ---- */
 

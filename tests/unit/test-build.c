@@ -478,3 +478,48 @@ Test(reply, editor_text_round_trips_and_rejects_unknown_headers)
 	send_draft_free(&d);
 	buf_free(&b);
 }
+
+Test(alias, mutt_aliases_expand_bare_names_recursively)
+{
+	const char		*text = "# friends\n"
+	    "alias carol Carol Jones <carol@example.org>\n"
+	    "alias -group work team carol, \\\n"
+	    "  \"Martin, Alice\" <alice@example.com>\n"
+	    "alias loop loop\n";
+	struct send_aliases	*al;
+	struct error		 err;
+	char			*path = write_tmp("aliases", text, strlen(text));
+	char			*s;
+
+	cr_assert_eq(send_aliases_load(path, &al, &err), 0, "%s", err.msg);
+	s = send_aliases_expand(al, "team, dave@example.org, nobody");
+	cr_assert_str_eq(s, "Carol Jones <carol@example.org>, "
+	    "\"Martin, Alice\" <alice@example.com>, dave@example.org, "
+	    "nobody");
+	free(s);
+	s = send_aliases_expand(al, "loop");
+	cr_assert_str_eq(s, "loop");
+	free(s);
+	send_aliases_free(&al);
+	cr_assert_null(al);
+	unlink(path);
+	free(path);
+	cr_assert_eq(send_aliases_load("/nonexistent/aliases", &al, &err), -1);
+	cr_assert_eq(err.kind, ERR_NOTFOUND);
+}
+
+Test(alias, bad_line_names_file_and_line)
+{
+	const char		*text = "\nalias lonely\n";
+	struct send_aliases	*al;
+	struct error		 err;
+	char			*path = write_tmp("aliases2", text, strlen(text));
+	char			*want;
+
+	cr_assert_eq(send_aliases_load(path, &al, &err), -1);
+	xasprintf(&want, "%s:2: alias needs a name and an address", path);
+	cr_assert_str_eq(err.msg, want);
+	free(want);
+	unlink(path);
+	free(path);
+}
