@@ -168,7 +168,7 @@ outbox_set_account(struct outbox *ob, const char *name)
 /* Writes data to dir/tmp-name, fsyncs, renames to final, fsyncs dir. */
 static int
 outbox_write_file(const char *tmp, const char *final, const char *dir,
-    const char *data, size_t len, struct error *err)
+    const char *data, size_t len, int durable, struct error *err)
 {
 	int	fd;
 	size_t	off = 0;
@@ -186,7 +186,7 @@ outbox_write_file(const char *tmp, const char *final, const char *dir,
 			goto fail;
 		off += n;
 	}
-	if (fsync(fd) != 0)
+	if (durable && fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -195,7 +195,7 @@ outbox_write_file(const char *tmp, const char *final, const char *dir,
 	fd = -1;
 	if (rename(tmp, final) != 0)
 		goto fail;
-	if (outbox_sync_dir(dir) != 0)
+	if (durable && outbox_sync_dir(dir) != 0)
 		goto fail;
 	return (0);
 fail:
@@ -206,7 +206,10 @@ fail:
 	return (-1);
 }
 
-/* Writes the sidecar of e durably. */
+/*
+ * Writes the sidecar of e, durably unless the state is only advice (the
+ * "sending" mark: a crash then leaves "queued", which means the same).
+ */
 static int
 outbox_write_meta(struct outbox *ob, const struct outbox_entry *e,
     struct error *err)
@@ -234,7 +237,8 @@ outbox_write_meta(struct outbox *ob, const struct outbox_entry *e,
 	xasprintf(&dir, "%s/.meta", ob->dir);
 	xasprintf(&tmp, "%s/.meta/.%s.tmp", ob->dir, e->id);
 	xasprintf(&final, "%s/.meta/%s", ob->dir, e->id);
-	r = outbox_write_file(tmp, final, dir, buf_str(&b), b.len, err);
+	r = outbox_write_file(tmp, final, dir, buf_str(&b), b.len,
+	    e->state != OUTBOX_SENDING, err);
 	free(dir);
 	free(tmp);
 	free(final);
@@ -351,7 +355,8 @@ outbox_add(struct outbox *ob, const struct send_built *b, char **idp,
 	xasprintf(&tmp, "%s/tmp/%s", ob->dir, id);
 	xasprintf(&final, "%s/new/%s", ob->dir, id);
 	xasprintf(&dir, "%s/new", ob->dir);
-	r = outbox_write_file(tmp, final, dir, b->msg.data, b->msg.len, err);
+	r = outbox_write_file(tmp, final, dir, b->msg.data, b->msg.len, 1,
+	    err);
 	free(tmp);
 	free(final);
 	free(dir);
@@ -423,8 +428,9 @@ outbox_entries_free(struct outbox_entry *v, size_t n)
 	free(v);
 }
 
-int
-outbox_remove(struct outbox *ob, const char *id, struct error *err)
+/* Removes the message and its sidecar; sync: make it durable now. */
+static int
+outbox_unlink(struct outbox *ob, const char *id, int sync, struct error *err)
 {
 	char	*path, *dir;
 	int	 r = 0;
@@ -435,7 +441,7 @@ outbox_remove(struct outbox *ob, const char *id, struct error *err)
 	xasprintf(&dir, "%s/new", ob->dir);
 	if (unlink(path) != 0 && errno != ENOENT)
 		r = error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
-	else
+	else if (sync)
 		(void)outbox_sync_dir(dir);
 	free(path);
 	free(dir);
@@ -446,6 +452,12 @@ outbox_remove(struct outbox *ob, const char *id, struct error *err)
 	(void)unlink(path);
 	free(path);
 	return (0);
+}
+
+int
+outbox_remove(struct outbox *ob, const char *id, struct error *err)
+{
+	return (outbox_unlink(ob, id, 1, err));
 }
 
 /* Reads a message file whole. */
@@ -513,7 +525,12 @@ outbox_finish(struct outbox *ob, struct outbox_entry *e, outbox_sent_cb cb,
 		return (error_set(err, cerr.kind, "%.255s", msg));
 	}
 	outbox_step(3);
-	if (outbox_remove(ob, e->id, err) != 0)
+	/*
+	 * Not fsync'd one by one: the flush syncs the directory once at
+	 * the end. A crash before that may bring the message back as
+	 * "sent", which only records it again, never sends it again.
+	 */
+	if (outbox_unlink(ob, e->id, 0, err) != 0)
 		return (-1);
 	res->sent++;
 	return (0);
@@ -622,6 +639,11 @@ outbox_flush(struct outbox *ob, const struct send_transport *t, int force,
 	buf_free(&msg);
 	smtp_close(&ss);
 	outbox_entries_free(v, n);
+	if (res->sent > 0) {
+		xasprintf(&lock, "%s/new", ob->dir);
+		(void)outbox_sync_dir(lock);
+		free(lock);
+	}
 	close(lockfd);		/* and the lock with it */
 	if (r != 0)
 		return (error_set(err, ERR_NET, "%s", res->last_error));

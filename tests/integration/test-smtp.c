@@ -850,3 +850,41 @@ Test(smtp, a_flush_sends_only_its_own_accounts_messages)
 	outbox_free(&ob);
 	send_transport_clear(&t);
 }
+
+Test(smtp, one_flush_sends_many_messages_over_one_connection)
+{
+	struct send_transport	 t = postfix("SUB_PORT", NET_STARTTLS, "bob",
+	    "bobpw");
+	struct outbox_result	 res;
+	struct outbox		*ob = NULL;
+	struct error		 err;
+	struct timespec		 a, b;
+	const char		*p;
+	char			 tok[64], *body;
+	int			 i, n = 200, ehlo = 0;
+	double			 secs;
+
+	token(tok, sizeof tok);
+	for (i = 0; i < n; i++) {
+		xasprintf(&body, "bulk %s number %d\n", tok, i);
+		if (ob != NULL)
+			outbox_free(&ob);
+		ob = queue("carol@localhost", "bulk", body, NULL);
+		free(body);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0,
+	    "%s", err.msg);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	cr_assert_eq(res.sent, (size_t)n);
+	/* One connection: EHLO before and after STARTTLS, nothing more. */
+	for (p = buf_str(&transcript); (p = strstr(p, "C: EHLO")) != NULL;
+	    p++)
+		ehlo++;
+	cr_assert_eq(ehlo, 2, "%d EHLO: more than one connection", ehlo);
+	secs = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	fprintf(stderr, "smtp: %d messages in %.3f s (%.0f messages/s)\n",
+	    n, secs, n / secs);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
