@@ -52,6 +52,11 @@ press_G_when_idle() {
 	return 1
 }
 
+# POP3 sessions of bob that Dovecot saw end.
+pop3_logouts() {
+	grep -c 'pop3(bob).*Logged out' "$DOVECOT_MAIN_LOG"
+}
+
 server_clear() {
 	rm -f "$MAILDIR_BOB"/new/* "$MAILDIR_BOB"/cur/*
 }
@@ -147,6 +152,28 @@ t_ctrl_c_cancels_a_fetch() {
 	# Still running: q quits at once.
 	keys q
 	wait_for '\[exit 0\]' || return
+}
+
+t_poll_interval_fetches_in_the_background() {
+	local i
+	server_clear
+	write_config "echo bobpw"
+	echo "  poll_interval 10s" >> "$E2E_TMP/pop3.conf"
+	local before=$(pop3_logouts)
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'No messages' || return
+	# Once the fetch on start has logged out, the next one is 10 s later.
+	for i in $(seq 1 100); do
+		[ "$(pop3_logouts)" -gt "$before" ] && break
+		sleep 0.1
+	done
+	server_put 50 50
+	for i in $(seq 1 300); do
+		screen | grep -q 'Fetched message 50' && break
+		sleep 0.1
+	done
+	expect_screen 'Fetched message 50'
+	expect_screen 'bob: 1 new message '
 }
 
 # --fetch without a terminal: exit statuses a cron job can act on.
