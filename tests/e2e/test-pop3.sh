@@ -97,6 +97,8 @@ t_G_fetches_with_a_summary_and_the_index_shows_the_mail() {
 	keys G
 	wait_for 'Fetched message 4' || return
 	expect_screen 'bob: 1 new message '
+	keys q
+	wait_for '\[exit 0\]' || return
 }
 
 t_fetch_on_start_shows_mail_without_a_key() {
@@ -174,6 +176,8 @@ t_poll_interval_fetches_in_the_background() {
 	done
 	expect_screen 'Fetched message 50'
 	expect_screen 'bob: 1 new message '
+	keys q
+	wait_for '\[exit 0\]' || return
 }
 
 # --fetch without a terminal: exit statuses a cron job can act on.

@@ -925,7 +925,7 @@ Test(config, option_foreach_lists_every_option_in_order)
 	int	n = 0;
 
 	config_option_foreach(count_option, &n);
-	cr_expect_eq(n, 15);
+	cr_expect_eq(n, 17);
 }
 
 Test(config, free_accepts_null_and_clears)
