@@ -40,6 +40,7 @@ struct compose_job {
 	struct outbox_result	 res;
 	char			*subject;
 	int			 quiet;		/* say nothing if nothing due */
+	char			*ehlo;		/* option ehlo_name, or NULL */
 	time_t			 next_retry;	/* earliest deferred, or 0 */
 };
 
@@ -255,10 +256,19 @@ compose_start(struct ui *ui, int kind)
 	ui_push(ui, &compose_screen_ops, c);
 }
 
+/* The option ehlo_name, copied for the worker, or NULL. */
+static char *
+compose_ehlo(struct ui *ui)
+{
+	const char	*s = config_get(ui_config(ui), "ehlo_name");
+
+	return (s != NULL && *s != '\0' ? xstrdup(s) : NULL);
+}
+
 /* Prepares the transport of an account (run on its worker). */
 static int
-compose_transport(struct account *a, struct send_transport *t,
-    struct error *err)
+compose_transport(struct account *a, const char *ehlo,
+    struct send_transport *t, struct error *err)
 {
 	const char	*smtp = compose_conf(a, "smtp");
 	const char	*sm = compose_conf(a, "sendmail");
@@ -280,6 +290,7 @@ compose_transport(struct account *a, struct send_transport *t,
 	    compose_conf(a, "tls"), err) != 0)
 		return (-1);
 	t->ca_file = compose_conf(a, "tls_ca_file");
+	t->ehlo = ehlo != NULL ? xstrdup(ehlo) : NULL;
 	t->pin_file = a->params.pin_file;
 	t->timeout_ms = 30000;
 	if (t->user != NULL && pwcmd != NULL) {
@@ -387,7 +398,7 @@ compose_job_run(struct job *j, void *arg)
 		return (-1);
 	}
 	free(id);
-	if (compose_transport(cj->account, &t, err) != 0) {
+	if (compose_transport(cj->account, cj->ehlo, &t, err) != 0) {
 		outbox_free(&ob);
 		return (-1);
 	}
@@ -463,6 +474,7 @@ compose_job_free(void *arg)
 
 	send_built_free(&cj->built);
 	free(cj->subject);
+	free(cj->ehlo);
 	free(cj);
 }
 
@@ -475,6 +487,7 @@ compose_submit(struct ui *ui, struct compose *c, int postpone)
 	struct error		 err;
 	struct job		*j;
 
+	o.flowed = config_get_bool(ui_config(ui), "send_flowed");
 	compose_expand_aliases(ui, &c->d);
 	cj = xcalloc(1, sizeof *cj);
 	if (postpone && c->d.to == NULL && c->d.cc == NULL &&
@@ -488,6 +501,7 @@ compose_submit(struct ui *ui, struct compose *c, int postpone)
 	cj->account = c->account;
 	cj->ui = ui;
 	cj->postpone = postpone;
+	cj->ehlo = compose_ehlo(ui);
 	j = job_new(postpone ? "postpone" : "send", compose_job_run,
 	    compose_job_done, cj);
 	job_set_free(j, compose_job_free);
@@ -774,7 +788,7 @@ outbox_view_retry_run(struct job *j, void *arg)
 	if ((ob = outbox_open(NULL, err)) == NULL)
 		return (-1);
 	outbox_set_account(ob, cj->account->name);
-	if (compose_transport(cj->account, &t, err) != 0) {
+	if (compose_transport(cj->account, cj->ehlo, &t, err) != 0) {
 		outbox_free(&ob);
 		return (-1);
 	}
@@ -801,6 +815,7 @@ compose_flush_submit(struct ui *ui, struct account *a, int force, int quiet)
 	cj->account = a;
 	cj->ui = ui;
 	cj->quiet = quiet && !force;
+	cj->ehlo = compose_ehlo(ui);
 	j = job_new("send", outbox_view_retry_run, compose_job_done, cj);
 	job_set_free(j, compose_job_free);
 	worker_submit(a->worker, j);

@@ -888,3 +888,27 @@ Test(smtp, one_flush_sends_many_messages_over_one_connection)
 	outbox_free(&ob);
 	send_transport_clear(&t);
 }
+
+Test(smtp, ehlo_name_is_the_configured_one_never_the_host_name)
+{
+	struct send_transport	 t = postfix("SMTPS_PORT", NET_TLS_IMPLICIT,
+	    "bob", "bobpw");
+	struct smtp_session	*ss;
+	struct error		 err;
+	char			 host[256];
+
+	t.ehlo = xstrdup("client.example");
+	cr_assert_eq(smtp_open(&t, &ss, &err), 0, "%s", err.msg);
+	cr_assert_not_null(strstr(buf_str(&transcript),
+	    "C: EHLO client.example\r\n"), "%s", buf_str(&transcript));
+	cr_assert(smtp_caps(ss) & SMTP_HAS_PIPELINING);
+	if (gethostname(host, sizeof host) == 0 && strlen(host) > 3 &&
+	    strstr(host, "localhost") == NULL)
+		cr_assert_null(strstr(buf_str(&transcript), host));
+	smtp_close(&ss);
+	free(t.ehlo);
+	t.ehlo = xstrdup("bad name; rm");
+	cr_assert_eq(smtp_open(&t, &ss, &err), -1);
+	cr_assert_eq(err.kind, ERR_CONFIG);
+	send_transport_clear(&t);
+}
