@@ -30,14 +30,14 @@ fi
 # Puts messages FIRST..LAST ("Fetched message N") into bob's server
 # Maildir, owned by the mail user as Dovecot expects.
 server_put() {
-	local i f
+	local i
 	for i in $(seq "$1" "$2"); do
-		f=$MAILDIR_BOB/new/$((1700000000 + i)).M${i}P$$.e2e
 		printf 'From: Alice <alice@example.org>\nTo: bob@localhost\nSubject: Fetched message %d\nMessage-ID: <e2e%d.%d@test>\nDate: Mon, 1 Jan 2024 10:%02d:00 +0000\n\nbody %d\n' \
-			"$i" "$i" "$$" "$((i % 60))" "$i" > "$f.tmp"
-		chown "$MAIL_UID:$MAIL_GID" "$f.tmp"
-		mv "$f.tmp" "$f"
+			"$i" "$i" "$$" "$((i % 60))" "$i" \
+			> "$MAILDIR_BOB/tmp/$((1700000000 + i)).M${i}P$$.e2e"
 	done
+	chown "$MAIL_UID:$MAIL_GID" "$MAILDIR_BOB"/tmp/*.e2e
+	mv "$MAILDIR_BOB"/tmp/*.e2e "$MAILDIR_BOB/new/"
 }
 
 # Presses G once the fetch that started with facteur has ended.
@@ -99,6 +99,22 @@ t_G_fetches_with_a_summary_and_the_index_shows_the_mail() {
 	expect_screen 'bob: 1 new message '
 	keys q
 	wait_for '\[exit 0\]' || return
+}
+
+t_progress_shows_count_and_rate() {
+	local before=$(pop3_logouts)
+	server_clear
+	write_config "echo bobpw"
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'No messages' || return
+	for i in $(seq 1 100); do
+		[ "$(pop3_logouts)" -gt "$before" ] && break
+		sleep 0.1
+	done
+	server_put 100 1099
+	keys G
+	wait_for 'bob: Fetching [0-9]+/1000, [0-9]+\.[0-9] MB/s' || return
+	wait_for 'bob: 1000 new messages' || return
 }
 
 t_fetch_on_start_shows_mail_without_a_key() {
