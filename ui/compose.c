@@ -41,11 +41,14 @@ struct compose_job {
 	char			*subject;
 	int			 quiet;		/* say nothing if nothing due */
 	char			*ehlo;		/* option ehlo_name, or NULL */
+	int			 mode;		/* OUTBOX_FLUSH_* */
 	time_t			 next_retry;	/* earliest deferred, or 0 */
 };
 
 static struct compose	*compose_pending;	/* for prompt callbacks */
 static struct loop_timer *compose_retry_timer;	/* deferred messages */
+static struct ui	*compose_retry_ui;
+static struct account	*compose_retry_account;
 
 static void	compose_flush_submit(struct ui *, struct account *, int, int);
 
@@ -414,29 +417,26 @@ compose_job_run(struct job *j, void *arg)
 static void
 compose_retry_fire(struct loop *loop, void *arg)
 {
-	struct compose_job	*cj = arg;
-
 	(void)loop;
+	(void)arg;
 	compose_retry_timer = NULL;
-	compose_flush_submit(cj->ui, cj->account, 0, 1);
-	free(cj);
+	compose_flush_submit(compose_retry_ui, compose_retry_account,
+	    OUTBOX_FLUSH_DUE, 1);
 }
 
 /* Arms the retry timer for when (seconds since the epoch). */
 static void
 compose_retry_at(struct ui *ui, struct account *a, time_t when)
 {
-	struct compose_job	*cj;
-	time_t			 now = time(NULL);
+	time_t	now = time(NULL);
 
 	if (when == 0 || compose_retry_timer != NULL)
 		return;
-	cj = xcalloc(1, sizeof *cj);
-	cj->ui = ui;
-	cj->account = a;
+	compose_retry_ui = ui;
+	compose_retry_account = a;
 	compose_retry_timer = loop_add_timer(ui_loop(ui),
 	    (int64_t)(when > now ? when - now : 1) * 1000, compose_retry_fire,
-	    cj);
+	    NULL);
 }
 
 /* Loop: says how it went. */
@@ -792,7 +792,7 @@ outbox_view_retry_run(struct job *j, void *arg)
 		outbox_free(&ob);
 		return (-1);
 	}
-	r = outbox_flush(ob, &t, !cj->quiet, compose_record_sent,
+	r = outbox_flush(ob, &t, cj->mode, compose_record_sent,
 	    cj->account, &cj->res, err);
 	send_transport_clear(&t);
 	cj->next_retry = compose_next_retry(ob);
@@ -800,10 +800,10 @@ outbox_view_retry_run(struct job *j, void *arg)
 	return (r);
 }
 
-/* Flushes the outbox on a's worker: force sends failed ones too; quiet
-   says nothing when nothing was due. */
+/* Flushes the outbox on a's worker (mode OUTBOX_FLUSH_*); quiet says
+   nothing when nothing was due. */
 static void
-compose_flush_submit(struct ui *ui, struct account *a, int force, int quiet)
+compose_flush_submit(struct ui *ui, struct account *a, int mode, int quiet)
 {
 	struct compose_job	*cj;
 	struct job		*j;
@@ -814,7 +814,8 @@ compose_flush_submit(struct ui *ui, struct account *a, int force, int quiet)
 	cj = xcalloc(1, sizeof *cj);
 	cj->account = a;
 	cj->ui = ui;
-	cj->quiet = quiet && !force;
+	cj->quiet = quiet;
+	cj->mode = mode;
 	cj->ehlo = compose_ehlo(ui);
 	j = job_new("send", outbox_view_retry_run, compose_job_done, cj);
 	job_set_free(j, compose_job_free);
@@ -826,7 +827,7 @@ compose_flush_submit(struct ui *ui, struct account *a, int force, int quiet)
 void
 compose_opened(struct ui *ui, struct account *a)
 {
-	compose_flush_submit(ui, a, 0, 1);
+	compose_flush_submit(ui, a, OUTBOX_FLUSH_DEFERRED, 1);
 }
 
 static int
@@ -841,7 +842,7 @@ outbox_view_action(struct ui *ui, void *data, const char *a)
 		if (ov->cursor > 0)
 			ov->cursor--;
 	} else if (strcmp(a, "send-message") == 0) {
-		compose_flush_submit(ui, ui_account(ui), 1, 0);
+		compose_flush_submit(ui, ui_account(ui), OUTBOX_FLUSH_ALL, 0);
 		ui_pop(ui);
 		return (1);
 	} else

@@ -578,8 +578,10 @@ outbox_flush(struct outbox *ob, const struct send_transport *t, int force,
 				r = -1;
 			continue;
 		}
-		if (!force && (e->state == OUTBOX_FAILED ||
-		    (e->state == OUTBOX_DEFERRED && e->next_try > now)))
+		if (force != OUTBOX_FLUSH_ALL && e->state == OUTBOX_FAILED)
+			continue;
+		if (force == OUTBOX_FLUSH_DUE && e->state == OUTBOX_DEFERRED &&
+		    e->next_try > now)
 			continue;
 		if (e->nrcpt == 0 || e->from == NULL) {
 			outbox_failed(ob, e, 0, e->error != NULL ? e->error :

@@ -311,9 +311,14 @@ struct outbox_result {
 	char	last_error[256];
 };
 
+/* What a flush sends besides queued messages. */
+#define OUTBOX_FLUSH_DUE	0	/* deferred ones past next_try */
+#define OUTBOX_FLUSH_ALL	1	/* every message, failed ones too */
+#define OUTBOX_FLUSH_DEFERRED	2	/* deferred ones now (a restart) */
+
 /*
- * Sends every entry that is due (queued, deferred past next_try, or all
- * when force) over one connection, holding an flock on DIR/.lock so two
+ * Sends every entry that is due (see OUTBOX_FLUSH_*) over one
+ * connection, holding an flock on DIR/.lock so two
  * flushes never send the same message, finishes the recording of entries
  * left in OUTBOX_SENT by a crash, and records each outcome. Returns 0
  * when every due message left the outbox.

@@ -33,6 +33,7 @@ MD=$E2E_TMP/Mail
 # A local Maildir with one message from Alice, and a sending account.
 write_setup() {
 	rm -rf "$MD" "$HOME/.local/share/facteur"
+	mkdir -p "$HOME/.local/share"
 	mkdir -p "$MD"/{cur,new,tmp}
 	cat > "$MD/cur/1000.a1.test:2,S" <<-'M'
 	From: Alice Martin <alice@example.org>
@@ -50,7 +51,7 @@ write_setup() {
 	account bob
 	  maildir $MD
 	  from "Bob <bob@localhost>"
-	  smtp submission://bob@$MAILTEST_HOST:$SUB_PORT
+	  smtp submission://bob@$MAILTEST_HOST:${1:-$SUB_PORT}
 	  tls_ca_file $CA_FILE
 	  password_cmd "echo bobpw"
 	EOF
@@ -146,7 +147,35 @@ t_abort_asks_first() {
 	wait_for '\[exit 0\]'
 }
 
+t_a_deferred_message_is_sent_when_facteur_starts_again() {
+	# Nothing listens on port 1: the message waits in the outbox.
+	write_setup 1
+	export NEW_TO=carol@localhost
+	start -F "$E2E_TMP/compose.conf"
+	wait_for 'Lunch plans' || return
+	keys m
+	wait_for "Subject: Hello $TOKEN" || return
+	keys y
+	wait_for 'Not sent, kept in the outbox: .*(refused|connect)' || return
+	keys O
+	wait_for "deferred +carol@localhost +Hello $TOKEN" || return
+	keys q q
+	wait_for '\[exit 0\]' || return
+	tmux -L "$SOCK" kill-server 2>/dev/null
+	# The right port: opening the account sends what waits.
+	sed -i "s/:1\$/:$SUB_PORT/" "$E2E_TMP/compose.conf"
+	start -F "$E2E_TMP/compose.conf"
+	wait_for 'Message sent\.' || return
+	wait_file "$MAILDIR_CAROL" "Body line $TOKEN" >/dev/null ||
+		fail "carol did not get the message"
+	[ -z "$(ls "$HOME/.local/share/facteur/outbox/new")" ] ||
+		fail "the outbox is not empty"
+	keys q
+	wait_for '\[exit 0\]'
+}
+
 run_test t_m_sends_and_postfix_delivers_to_carol
+run_test t_a_deferred_message_is_sent_when_facteur_starts_again
 run_test t_r_quotes_and_sets_in_reply_to_and_a_refusal_stays_in_the_outbox
 run_test t_abort_asks_first
 finish
