@@ -37,6 +37,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: facteur [-hnv] [-F config] [-f maildir]\n"
+"       facteur -s subject [-a file]... [-c cc] address... < body\n"
 "\n"
 "Read, search and triage mail in a terminal.\n"
 "\n"
@@ -50,6 +51,10 @@ usage(FILE *f)
 "  --fetch [ACCOUNT...]  download new mail of the POP3 accounts (all, or\n"
 "               those named) without the interface, then exit: 0 done,\n"
 "               75 temporary failure, 77 bad credentials, 78 config error\n"
+"  -s SUBJECT   send the standard input to ADDRESS... without the\n"
+"               interface (with -a FILE attachments, -c CC copies), through\n"
+"               the first account with smtp or sendmail: 0 sent, 75 kept\n"
+"               in the outbox for later, 1 refused, 78 config error\n"
 "  -h, --help   show this help and exit\n"
 "  -v, --version  show the version and exit\n"
 "\n"
@@ -92,6 +97,9 @@ main(int argc, char **argv)
 	char			*path;
 	int			 ch, noconfig = 0, check = 0, status;
 	int			 fetch = 0;
+	const char		*send_subject = NULL, *send_cc = NULL;
+	char			**send_att = NULL;
+	int			 send_natt = 0;
 	struct stat		 sb;
 
 	setlocale(LC_ALL, "");
@@ -102,9 +110,20 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	while ((ch = getopt_long(argc, argv, "CF:f:hnv", longopts,
+	while ((ch = getopt_long(argc, argv, "a:c:CF:f:hns:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'a':
+			send_att = xreallocarray(send_att, send_natt + 1,
+			    sizeof *send_att);
+			send_att[send_natt++] = optarg;
+			break;
+		case 'c':
+			send_cc = optarg;
+			break;
+		case 's':
+			send_subject = optarg;
+			break;
 		case 'C':
 			check = 1;
 			break;
@@ -131,7 +150,15 @@ main(int argc, char **argv)
 			return (EX_USAGE);
 		}
 	}
-	if (optind != argc && !fetch) {
+	if ((send_att != NULL || send_cc != NULL) && send_subject == NULL) {
+		usage(stderr);
+		return (EX_USAGE);
+	}
+	if (send_subject != NULL && optind == argc) {
+		fprintf(stderr, "facteur: -s needs at least one address\n");
+		return (EX_USAGE);
+	}
+	if (optind != argc && !fetch && send_subject == NULL) {
 		usage(stderr);
 		return (EX_USAGE);
 	}
@@ -157,6 +184,13 @@ main(int argc, char **argv)
 	}
 	if (fetch) {
 		status = fetch_main(cfg, argv + optind, argc - optind);
+		config_free(&cfg);
+		return (status);
+	}
+	if (send_subject != NULL) {
+		status = compose_cli(cfg, send_subject, send_att, send_natt,
+		    send_cc, argv + optind, argc - optind);
+		free(send_att);
 		config_free(&cfg);
 		return (status);
 	}

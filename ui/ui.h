@@ -170,6 +170,10 @@ extern const struct screen_ops folders_screen_ops;
 int		 compose_dispatch(struct ui *, const char *);
 /* An account opened: sends what its outbox holds that is due. */
 void		 compose_opened(struct ui *, struct account *);
+/* facteur -s: sends stdin without the interface; returns the exit status
+   (0 sent, 75 kept for a retry, 1 refused, 78 configuration). */
+int		 compose_cli(struct config *, const char *, char **, int,
+		    const char *, char **, int);
 extern const struct screen_ops compose_screen_ops;
 extern const struct screen_ops outbox_screen_ops;
 

@@ -5,8 +5,14 @@
  * after one screenful, flags and moves checked through a second
  * connection, the header cache, the old-fashioned server and IDLE push.
  */
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <signal.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -758,4 +764,256 @@ Test(imap, idle_pushes_a_message_another_connection_appended)
 	mailimap_logout(s);
 	mailimap_free(s);
 	imap_backend_ops.close(&be);
+}
+
+/* Finds the Dovecot imap process serving our session (by its port in the
+   login line) and kills it: a drop mid-session. */
+static void
+kill_server_side(struct backend *be)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	char			 needle[64], line[2048], *m;
+	FILE			*f;
+	pid_t			 pid = 0;
+	int			 fd;
+
+	imap_conn_acquire(be);
+	cr_assert_not_null(be->s);
+	fd = mailstream_low_get_fd(mailstream_get_low(be->s->imap_stream));
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	imap_conn_release(be);
+	snprintf(needle, sizeof needle, "rport=%d,", ntohs(sin.sin_port));
+	cr_assert_not_null(f = fopen(env("DOVECOT_MAIN_LOG"), "r"));
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strstr(line, needle) != NULL &&
+		    (m = strstr(line, "mpid=")) != NULL)
+			pid = (pid_t)atoi(m + 5);
+	}
+	fclose(f);
+	cr_assert_gt(pid, 0, "no login line with %s", needle);
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+}
+
+static int
+reconnected(struct backend *be, const void *arg)
+{
+	struct imap_stats	st;
+
+	imap_get_stats(be, &st);
+	return (st.reconnects >= 1 && has_rows(be, arg));
+}
+
+Test(imap, a_dropped_connection_is_reestablished_and_idle_resumes)
+{
+	struct backend	*be;
+	struct view	*v;
+	char		 status[320];
+	size_t		 two = 2;
+
+	deliver("Push", 1, "drop", 0);
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Push", 0);
+	imap_backend_ops.close_view(&v);
+	usleep(300000);
+	kill_server_side(be);
+	deliver("Push", 1, "while away", 0);
+	cr_assert(wait_for(be, reconnected, &two, 10000),
+	    "reconnected, and the message delivered meanwhile is there");
+	imap_status(be, status, sizeof status);
+	cr_assert_str_eq(status, "connected");
+	imap_backend_ops.close(&be);
+}
+
+/* --- a scripted hostile server ----------------------------------------- */
+
+enum hostile {
+	HOSTILE_BAD_LIST,	/* LIST answer that does not parse */
+	HOSTILE_HUGE_LITERAL,	/* FETCH announces a 1 GB literal */
+	HOSTILE_DROP_FETCH,	/* closes in the middle of a FETCH */
+};
+
+static pid_t	hostile_pid = -1;
+
+/* Reads one line from fd into buf; returns its length or -1. */
+static int
+hostile_line(int fd, char *buf, size_t size)
+{
+	size_t	n = 0;
+	char	c;
+
+	while (n + 1 < size) {
+		if (read(fd, &c, 1) != 1)
+			return (-1);
+		buf[n++] = c;
+		if (c == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return ((int)n);
+}
+
+static void
+hostile_say(int fd, const char *s)
+{
+	if (write(fd, s, strlen(s)) == -1)
+		_exit(1);
+}
+
+/* The child: serves connections one at a time, badly. */
+static void
+hostile_serve(int lfd, enum hostile mode)
+{
+	char	line[1024], tag[64], out[2048];
+	int	fd;
+
+	for (;;) {
+		if ((fd = accept(lfd, NULL, NULL)) == -1)
+			_exit(0);
+		hostile_say(fd, "* OK [CAPABILITY IMAP4rev1 IDLE] hostile\r\n");
+		while (hostile_line(fd, line, sizeof line) > 0) {
+			if (sscanf(line, "%63s", tag) != 1)
+				break;
+			if (strstr(line, " LIST ") != NULL) {
+				snprintf(out, sizeof out, mode ==
+				    HOSTILE_BAD_LIST ? "* LIST (\\Foo \"/\" "
+				    "INBOX\r\n%s OK done\r\n" : "* LIST () \"/\" "
+				    "INBOX\r\n%s OK done\r\n", tag);
+				hostile_say(fd, out);
+			} else if (strstr(line, " STATUS ") != NULL) {
+				snprintf(out, sizeof out, "* STATUS INBOX "
+				    "(MESSAGES 1 UNSEEN 1)\r\n%s OK done\r\n",
+				    tag);
+				hostile_say(fd, out);
+			} else if (strstr(line, " SELECT ") != NULL) {
+				snprintf(out, sizeof out, "* 1 EXISTS\r\n"
+				    "* OK [UIDVALIDITY 7] v\r\n%s OK "
+				    "[READ-WRITE] done\r\n", tag);
+				hostile_say(fd, out);
+			} else if (strstr(line, " FETCH ") != NULL &&
+			    mode == HOSTILE_HUGE_LITERAL) {
+				hostile_say(fd, "* 1 FETCH (UID 1 BODY[] "
+				    "{1073741824}\r\n");
+				sleep(5);
+				break;
+			} else if (strstr(line, " FETCH ") != NULL) {
+				hostile_say(fd, "* 1 FETCH (UID 1 BODY[] "
+				    "{40}\r\nFrom: a@b\r\n");
+				break;
+			} else if (strstr(line, " LOGOUT") != NULL) {
+				snprintf(out, sizeof out, "* BYE\r\n%s OK bye\r\n",
+				    tag);
+				hostile_say(fd, out);
+				break;
+			} else {
+				snprintf(out, sizeof out, "%s OK done\r\n",
+				    tag);
+				hostile_say(fd, out);
+			}
+		}
+		close(fd);
+	}
+}
+
+/* Starts the hostile server; returns an imap:// URL for it. */
+static char *
+hostile_start(enum hostile mode)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	char			*u;
+	int			 lfd;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	cr_assert_eq(listen(lfd, 4), 0);
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	if ((hostile_pid = fork()) == 0) {
+		/* Dies with the test, even one that failed or timed out. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		signal(SIGPIPE, SIG_IGN);
+		hostile_serve(lfd, mode);
+		_exit(0);
+	}
+	close(lfd);
+	xasprintf(&u, "imap://127.0.0.1:%d", ntohs(sin.sin_port));
+	return (u);
+}
+
+static void
+hostile_stop(void)
+{
+	if (hostile_pid > 0) {
+		kill(hostile_pid, SIGTERM);
+		waitpid(hostile_pid, NULL, 0);
+		hostile_pid = -1;
+	}
+}
+
+/* Opens a plain-text session to the hostile server. */
+static int
+hostile_open(const char *u, struct backend **be, struct error *err)
+{
+	struct backend_params	p = params(u, "bob", "bobpw");
+
+	p.tls = "off";
+	return (imap_backend_ops.open(be, &p, err));
+}
+
+Test(imap, malformed_list_answer_is_an_error_not_a_crash)
+{
+	struct backend	*be = NULL;
+	struct error	 err;
+	char		*u = hostile_start(HOSTILE_BAD_LIST);
+
+	cr_assert_eq(hostile_open(u, &be, &err), -1);
+	cr_assert(err.kind == ERR_NET || err.kind == ERR_PROTO, "%s",
+	    err.msg);
+	cr_assert_null(be);
+	hostile_stop();
+	free(u);
+}
+
+Test(imap, a_1gb_literal_is_refused_before_it_is_allocated)
+{
+	struct backend	*be = NULL;
+	struct error	 err;
+	char		*u = hostile_start(HOSTILE_HUGE_LITERAL), *path;
+	struct timespec	 t0, t1;
+
+	cr_assert_eq(hostile_open(u, &be, &err), 0, "%s", err.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(imap_backend_ops.fetch_message(be, "7.1.INBOX", &path,
+	    &err), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_eq(err.kind, ERR_PROTO, "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "1073741824"), "%s", err.msg);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 3, "refused at once, not after "
+	    "the server gave up");
+	imap_backend_ops.close(&be);
+	hostile_stop();
+	free(u);
+}
+
+Test(imap, a_drop_mid_fetch_is_an_error_and_the_next_command_reconnects)
+{
+	struct backend	*be = NULL;
+	struct error	 err;
+	char		*u = hostile_start(HOSTILE_DROP_FETCH), *path = NULL;
+	struct imap_stats st;
+
+	cr_assert_eq(hostile_open(u, &be, &err), 0, "%s", err.msg);
+	cr_assert_eq(imap_backend_ops.fetch_message(be, "7.1.INBOX", &path,
+	    &err), -1);
+	cr_assert_eq(err.kind, ERR_NET, "%s", err.msg);
+	cr_assert_eq(imap_backend_ops.fetch_message(be, "7.1.INBOX", &path,
+	    &err), -1);
+	imap_get_stats(be, &st);
+	cr_assert_geq(st.connects, 2, "the second fetch connected again");
+	imap_backend_ops.close(&be);
+	hostile_stop();
+	free(u);
 }

@@ -112,6 +112,14 @@ imap_session_error(struct backend *be, int r, const char *what,
 		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
 			text[i] = '?';
 	}
+	if (be->lit_refused != 0) {
+		error_set(err, ERR_PROTO, "%s: %s: the server announced %llu "
+		    "bytes, more than the %d this client accepts", be->name,
+		    what, (unsigned long long)be->lit_refused,
+		    IMAP_LITERAL_MAX);
+		imap_disconnect(be);
+		return (-1);
+	}
 	switch (r) {
 	case MAILIMAP_ERROR_STREAM:
 	case MAILIMAP_ERROR_PARSE:
@@ -129,6 +137,122 @@ imap_session_error(struct backend *be, int r, const char *what,
 		return (error_set(err, ERR_PROTO, "%s: %s failed: %s",
 		    be->name, what, text[0] != '\0' ? text : "refused"));
 	}
+}
+
+enum {
+	IMAP_LIT_TEXT,		/* outside a literal announcement */
+	IMAP_LIT_SIZE,		/* after '{': digits */
+	IMAP_LIT_CR,		/* after '}' */
+	IMAP_LIT_LF,		/* after "}\r" */
+};
+
+/*
+ * Watches every chunk the server sends, before libetpan parses it, for
+ * literal announcements "{N}\r\n" (skipping the payload of those it lets
+ * through). libetpan allocates N bytes as soon as it parses one, so an
+ * announcement over IMAP_LITERAL_MAX is refused here: the chunk's line
+ * is left unfinished and the socket shut, and the command fails with a
+ * stream error that imap_session_error reports as ERR_PROTO.
+ */
+static void
+imap_guard(struct backend *be, char *p, size_t len)
+{
+	size_t	i, n;
+
+	for (i = 0; i < len; i++) {
+		if (be->lit_skip > 0) {
+			n = len - i;
+			if (n > be->lit_skip)
+				n = (size_t)be->lit_skip;
+			be->lit_skip -= n;
+			i += n - 1;
+			continue;
+		}
+		switch (be->lit_state) {
+		case IMAP_LIT_TEXT:
+			if (p[i] == '{') {
+				be->lit_state = IMAP_LIT_SIZE;
+				be->lit_value = 0;
+			}
+			break;
+		case IMAP_LIT_SIZE:
+			if (p[i] >= '0' && p[i] <= '9') {
+				if (be->lit_value <= IMAP_LITERAL_MAX)
+					be->lit_value = be->lit_value * 10 +
+					    (uint64_t)(p[i] - '0');
+			} else if (p[i] == '}')
+				be->lit_state = IMAP_LIT_CR;
+			else if (p[i] != '+')
+				be->lit_state = IMAP_LIT_TEXT;
+			break;
+		case IMAP_LIT_CR:
+			be->lit_state = p[i] == '\r' ? IMAP_LIT_LF :
+			    IMAP_LIT_TEXT;
+			break;
+		case IMAP_LIT_LF:
+			be->lit_state = IMAP_LIT_TEXT;
+			if (p[i] != '\n')
+				break;
+			if (be->lit_value > IMAP_LITERAL_MAX) {
+				be->lit_refused = be->lit_value;
+				p[i] = ' ';	/* the line never ends */
+				mailstream_low_cancel(mailstream_get_low(
+				    be->s->imap_stream));
+				return;
+			}
+			be->lit_skip = be->lit_value;
+			break;
+		}
+	}
+}
+
+/* The session's logger: the literal guard, then net.h's logger. */
+static void
+imap_logger(mailimap *s, int type, const char *str, size_t size,
+    void *arg)
+{
+	struct backend	*be = arg;
+
+	if (type == MAILSTREAM_LOG_TYPE_DATA_RECEIVED && size > 0)
+		imap_guard(be, (char *)str, size); /* libetpan's buffer */
+	net_log_data(&be->log, type, str, size);
+}
+
+/*
+ * net.h's stream driver returns 0 at end of file, and libetpan's literal
+ * reader treats 0 as "try again": a server that closes in the middle of a
+ * literal would make it spin for ever. Sessions therefore run on a copy
+ * of that driver whose read turns 0 into -1. net_wait_readable only knows
+ * the original, so imap_idle swaps it back around the wait.
+ */
+static struct mailstream_low_driver	 imap_eof_driver;
+static mailstream_low_driver		*imap_net_driver;
+static pthread_mutex_t			 imap_eof_lock =
+					    PTHREAD_MUTEX_INITIALIZER;
+
+/* Reads; end of file is an error. */
+static ssize_t
+imap_eof_read(mailstream_low *low, void *buf, size_t len)
+{
+	ssize_t	r;
+
+	r = imap_net_driver->mailstream_read(low, buf, len);
+	return (r == 0 ? -1 : r);
+}
+
+/* Puts a connected session's stream on imap_eof_driver. */
+static void
+imap_eof_install(struct backend *be)
+{
+	mailstream_low	*low = mailstream_get_low(be->s->imap_stream);
+
+	if (imap_net_driver == NULL) {
+		imap_net_driver = low->driver;
+		imap_eof_driver = *imap_net_driver;
+		imap_eof_driver.mailstream_read = imap_eof_read;
+	}
+	if (low->driver == imap_net_driver)
+		low->driver = &imap_eof_driver;
 }
 
 /* Runs password_cmd and keeps its first line as the password. */
@@ -167,21 +291,29 @@ imap_after_login(struct backend *be)
 	struct mailimap_capability_data	*want, *got = NULL;
 	struct mailimap_id_params_list	*idl, *idr = NULL;
 	mailimap			*s = be->s;
+	char				*idv[4];
+	int				 i;
 
 	if (mailimap_capability(s, &got) == MAILIMAP_NO_ERROR && got != NULL)
 		mailimap_capability_data_free(got);
 	got = NULL;
-	/* Not mailimap_id_basic: it leaks its copies of the names. */
+	/*
+	 * libetpan 1.9.4's mailimap_id_param_free frees neither name nor
+	 * value (mailimap_id_basic leaks them): the strings stay ours.
+	 */
 	if (mailimap_has_id(s)) {
+		for (i = 0; i < 4; i++)
+			idv[i] = xstrdup(i == 0 ? "name" : i == 1 ? "facteur" :
+			    i == 2 ? "version" : PACKAGE_VERSION);
 		idl = mailimap_id_params_list_new_empty();
-		mailimap_id_params_list_add_name_value(idl, xstrdup("name"),
-		    xstrdup("facteur"));
-		mailimap_id_params_list_add_name_value(idl,
-		    xstrdup("version"), xstrdup(PACKAGE_VERSION));
+		mailimap_id_params_list_add_name_value(idl, idv[0], idv[1]);
+		mailimap_id_params_list_add_name_value(idl, idv[2], idv[3]);
 		if (mailimap_id(s, idl, &idr) == MAILIMAP_NO_ERROR &&
 		    idr != NULL)
 			mailimap_id_params_list_free(idr);
 		mailimap_id_params_list_free(idl);
+		for (i = 0; i < 4; i++)
+			free(idv[i]);
 	}
 	be->cap_sort = mailimap_has_extension(s, "SORT");
 	be->cap_condstore = mailimap_has_condstore(s);
@@ -254,7 +386,9 @@ imap_connect(struct backend *be, struct error *err)
 	be->log.sink = imap_transcript;
 	be->log.sink_arg = imap_transcript_arg;
 	be->log.log_received = imap_transcript != NULL;
-	mailimap_set_logger(be->s, net_imap_logger, &be->log);
+	be->lit_state = IMAP_LIT_TEXT;
+	be->lit_skip = be->lit_refused = 0;
+	mailimap_set_logger(be->s, imap_logger, be);
 	be->stats.connects++;
 	r = net_imap_connect(be->s, be->host, be->port, be->mode, &tp, err);
 	if (r != 0) {
@@ -269,6 +403,9 @@ imap_connect(struct backend *be, struct error *err)
 		return (-1);
 	}
 	tls_peer_clear(&peer);
+	pthread_mutex_lock(&imap_eof_lock);
+	imap_eof_install(be);
+	pthread_mutex_unlock(&imap_eof_lock);
 	if (imap_login(be, err) != 0) {
 		imap_disconnect(be);
 		return (-1);
@@ -372,8 +509,9 @@ imap_get_stats(struct backend *be, struct imap_stats *st)
 static int
 imap_idle(struct backend *be, struct error *err)
 {
-	enum net_wait	w;
-	int		r;
+	enum net_wait	 w;
+	mailstream_low	*low;
+	int		 r;
 
 	if (!be->cap_idle) {
 		if (imap_sleep(be, IMAP_POLL_SECONDS * 1000))
@@ -389,8 +527,11 @@ imap_idle(struct backend *be, struct error *err)
 	be->stats.idles++;
 	if ((r = mailimap_idle(be->s)) != MAILIMAP_NO_ERROR)
 		return (imap_session_error(be, r, "IDLE", err));
+	low = mailstream_get_low(be->s->imap_stream);
+	low->driver = imap_net_driver;
 	w = net_wait_readable(be->s->imap_stream, IMAP_IDLE_SECONDS * 1000,
 	    be->wake_fd);
+	low->driver = &imap_eof_driver;
 	if (w == NET_WAIT_ERROR || w == NET_WAIT_CANCELLED) {
 		imap_disconnect(be);
 		return (error_set(err, ERR_NET, "%s: connection lost",
@@ -401,6 +542,26 @@ imap_idle(struct backend *be, struct error *err)
 	if (w == NET_WAIT_DATA)
 		return (imap_poll_changes(be, err));
 	return (0);
+}
+
+/* After a failed step: says so, waits (session free for the workers),
+   and doubles the wait for next time. */
+static void
+imap_backoff(struct backend *be, unsigned *backoff, const struct error *err)
+{
+	char	msg[300];
+
+	if (be->s == NULL) {
+		snprintf(msg, sizeof msg, "reconnecting in %u s: %s",
+		    *backoff, err->msg);
+		imap_set_state(be, IMAP_RECONNECTING, msg);
+	} else
+		log_warnx("%s", err->msg);
+	pthread_mutex_unlock(&be->conn_lock);
+	imap_sleep(be, (int)*backoff * 1000);
+	pthread_mutex_lock(&be->conn_lock);
+	if (*backoff < IMAP_BACKOFF_MAX)
+		*backoff *= 2;
 }
 
 /* One step of background work; called with conn held. Returns 1 when
@@ -423,17 +584,9 @@ imap_step(struct backend *be, unsigned *backoff)
 				imap_sleep(be, -1);
 				return (0);
 			}
-			snprintf(msg, sizeof msg, "reconnecting in %u s: %s",
-			    *backoff, err.msg);
-			imap_set_state(be, IMAP_RECONNECTING, msg);
-			pthread_mutex_unlock(&be->conn_lock);
-			imap_sleep(be, (int)*backoff * 1000);
-			pthread_mutex_lock(&be->conn_lock);
-			if (*backoff < IMAP_BACKOFF_MAX)
-				*backoff *= 2;
+			imap_backoff(be, backoff, &err);
 			return (0);
 		}
-		*backoff = 1;
 		be->stats.reconnects++;
 		imap_set_state(be, IMAP_ONLINE, "connected");
 		pthread_mutex_lock(&be->data_lock);
@@ -459,7 +612,10 @@ imap_step(struct backend *be, unsigned *backoff)
 			}
 			pthread_mutex_unlock(&be->data_lock);
 			imap_notify(be, BACKEND_CHANGED_ROWS);
-		} else if (err.kind != ERR_NET) {
+		} else if (err.kind == ERR_NET)
+			imap_backoff(be, backoff, &err);
+		else {
+			/* No such folder, say: the UI shows it empty. */
 			log_warnx("%s", err.msg);
 			pthread_mutex_lock(&be->data_lock);
 			free(be->want);
@@ -480,19 +636,23 @@ imap_step(struct backend *be, unsigned *backoff)
 	if (be->selected == NULL || strcmp(be->selected, cur) != 0) {
 		if (imap_select(be, cur, &err) != 0) {
 			free(cur);
+			imap_backoff(be, backoff, &err);
 			return (0);
 		}
 	}
 	if (imap_fill(be, cur, IMAP_BATCH_ROWS, &more, &err) == 0 && more) {
+		*backoff = 1;
 		imap_notify(be, BACKEND_CHANGED_ROWS);
 		free(cur);
 		return (0);
 	}
 	free(cur);
-	if (err.kind != ERR_NONE)
-		return (0);
-	imap_idle(be, &err);
-	return (1);
+	if (err.kind == ERR_NONE && imap_idle(be, &err) == 0) {
+		*backoff = 1;
+		return (1);
+	}
+	imap_backoff(be, backoff, &err);
+	return (0);
 }
 
 /* The background thread: owns the session when no worker needs it. */

@@ -90,6 +90,11 @@ struct backend {
 	int			 cap_sort, cap_condstore, cap_move;
 	int			 cap_uidplus, cap_idle;
 	int			 cancel_fd;	/* eventfd: stop a wait */
+	/* The literal guard over what the server sends (imap_guard). */
+	int			 lit_state;
+	uint64_t		 lit_value;
+	uint64_t		 lit_skip;	/* payload bytes left */
+	uint64_t		 lit_refused;	/* size refused, or 0 */
 
 	/* Folders and messages; data_lock, held briefly. */
 	pthread_mutex_t		 data_lock;
