@@ -64,6 +64,13 @@ compose_conf(struct account *a, const char *key)
 	return (config_account_get(a->config, key));
 }
 
+/* The same for a config block. */
+static const char *
+compose_conf_block(const struct config_account *ca, const char *key)
+{
+	return (ca != NULL ? config_account_get(ca, key) : NULL);
+}
+
 /* The current message's file in the index (or the pager over it). */
 static char *
 compose_current_path(struct ui *ui, struct account **ap)
@@ -270,18 +277,18 @@ compose_ehlo(struct ui *ui)
 
 /* Prepares the transport of an account (run on its worker). */
 static int
-compose_transport(struct account *a, const char *ehlo,
-    struct send_transport *t, struct error *err)
+compose_transport_block(const struct config_account *ca, const char *pin,
+    const char *ehlo, struct send_transport *t, struct error *err)
 {
-	const char	*smtp = compose_conf(a, "smtp");
-	const char	*sm = compose_conf(a, "sendmail");
-	const char	*pwcmd = compose_conf(a, "password_cmd");
+	const char	*smtp = compose_conf_block(ca, "smtp");
+	const char	*sm = compose_conf_block(ca, "sendmail");
+	const char	*pwcmd = compose_conf_block(ca, "password_cmd");
 	FILE		*f;
 	char		 pw[1024];
 
 	if (smtp == NULL && sm == NULL)
 		return (error_set(err, ERR_CONFIG, "account %s has neither "
-		    "smtp nor sendmail", a->name));
+		    "smtp nor sendmail", ca != NULL ? ca->name : "(none)"));
 	if (smtp == NULL) {
 		memset(t, 0, sizeof *t);
 		t->kind = SEND_SENDMAIL;
@@ -289,12 +296,12 @@ compose_transport(struct account *a, const char *ehlo,
 		t->command = xstrdup(sm);
 		return (0);
 	}
-	if (send_transport_parse(t, smtp, compose_conf(a, "user"),
-	    compose_conf(a, "tls"), err) != 0)
+	if (send_transport_parse(t, smtp, compose_conf_block(ca, "user"),
+	    compose_conf_block(ca, "tls"), err) != 0)
 		return (-1);
-	t->ca_file = compose_conf(a, "tls_ca_file");
+	t->ca_file = compose_conf_block(ca, "tls_ca_file");
 	t->ehlo = ehlo != NULL ? xstrdup(ehlo) : NULL;
-	t->pin_file = a->params.pin_file;
+	t->pin_file = pin;
 	t->timeout_ms = 30000;
 	if (t->user != NULL && pwcmd != NULL) {
 		if ((f = popen(pwcmd, "r")) == NULL ||
@@ -303,7 +310,7 @@ compose_transport(struct account *a, const char *ehlo,
 				pclose(f);
 			send_transport_clear(t);
 			return (error_set(err, ERR_AUTH, "password_cmd of %s "
-			    "gave no password", a->name));
+			    "gave no password", ca->name));
 		}
 		pclose(f);
 		pw[strcspn(pw, "\r\n")] = '\0';
@@ -311,6 +318,15 @@ compose_transport(struct account *a, const char *ehlo,
 		explicit_bzero(pw, sizeof pw);
 	}
 	return (0);
+}
+
+/* The transport of an account (run on its worker). */
+static int
+compose_transport(struct account *a, const char *ehlo,
+    struct send_transport *t, struct error *err)
+{
+	return (compose_transport_block(a->config, a->params.pin_file, ehlo,
+	    t, err));
 }
 
 /* After the 250: the copy in the local Sent folder. */
@@ -911,4 +927,113 @@ compose_dispatch(struct ui *ui, const char *a)
 		return (1);
 	}
 	return (0);
+}
+
+/*
+ * facteur -s SUBJECT [-a FILE]... [-c CC] ADDRESS... < body: builds the
+ * message, queues it in the outbox and sends it through the first
+ * account that can send, without the interface. Exit: 0 sent, 75 kept
+ * in the outbox for a later try, 1 refused (kept for editing), 78 bad
+ * configuration or arguments. No copy goes to Sent from here.
+ */
+int
+compose_cli(struct config *cfg, const char *subject, char **att,
+    int natt, const char *cc, char **to, int nto)
+{
+	const struct config_account	*ca = NULL;
+	struct send_draft		 d = { 0 };
+	struct send_build_opts		 o = { 0 };
+	struct send_built		 b;
+	struct send_transport		 t;
+	struct outbox_result		 res;
+	struct send_aliases		*al = NULL;
+	struct outbox			*ob;
+	struct error			 err;
+	struct buf			 body, tolist;
+	const char			*v;
+	char				 chunk[8192], *s;
+	ssize_t				 n;
+	size_t				 i;
+	int				 status = 0, k;
+
+	for (i = 0; i < config_account_count(cfg); i++) {
+		ca = config_account_at(cfg, i);
+		if (compose_conf_block(ca, "smtp") != NULL ||
+		    compose_conf_block(ca, "sendmail") != NULL)
+			break;
+		ca = NULL;
+	}
+	if (ca == NULL) {
+		fprintf(stderr, "facteur: no account with smtp or sendmail\n");
+		return (78);
+	}
+	buf_init(&body);
+	while ((n = read(0, chunk, sizeof chunk)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || body.len + n > 64 * 1024 * 1024) {
+			fprintf(stderr, "facteur: cannot read the body\n");
+			buf_free(&body);
+			return (1);
+		}
+		buf_add(&body, chunk, n);
+	}
+	buf_init(&tolist);
+	for (k = 0; k < nto; k++) {
+		if (k > 0)
+			buf_adds(&tolist, ", ");
+		buf_adds(&tolist, to[k]);
+	}
+	v = compose_conf_block(ca, "from");
+	d.from = xstrdup(v != NULL ? v : "");
+	d.to = buf_steal(&tolist);
+	d.cc = cc != NULL ? xstrdup(cc) : NULL;
+	d.subject = xstrdup(subject != NULL ? subject : "");
+	d.body = buf_steal(&body);
+	for (k = 0; k < natt; k++)
+		send_draft_attach(&d, att[k], NULL, NULL);
+	v = config_get(cfg, "alias_file");
+	if (v != NULL && *v != '\0' && send_aliases_load(v, &al, &err) == 0) {
+		s = send_aliases_expand(al, d.to);
+		free(d.to);
+		d.to = s;
+		if (d.cc != NULL) {
+			s = send_aliases_expand(al, d.cc);
+			free(d.cc);
+			d.cc = s;
+		}
+		send_aliases_free(&al);
+	}
+	o.flowed = config_get_bool(cfg, "send_flowed");
+	if (send_build(&d, &o, &b, &err) != 0) {
+		fprintf(stderr, "facteur: %s\n", err.msg);
+		send_draft_free(&d);
+		return (err.kind == ERR_CONFIG ? 78 : 1);
+	}
+	send_draft_free(&d);
+	if ((ob = outbox_open(NULL, &err)) == NULL ||
+	    (outbox_set_account(ob, ca->name), outbox_add(ob, &b, NULL,
+	    &err)) != 0) {
+		fprintf(stderr, "facteur: %s\n", err.msg);
+		send_built_free(&b);
+		outbox_free(&ob);
+		return (1);
+	}
+	send_built_free(&b);
+	v = config_get(cfg, "ehlo_name");
+	if (compose_transport_block(ca, NULL, v != NULL && *v != '\0' ? v :
+	    NULL, &t, &err) != 0) {
+		fprintf(stderr, "facteur: %s (kept in the outbox)\n", err.msg);
+		outbox_free(&ob);
+		return (78);
+	}
+	if (outbox_flush(ob, &t, OUTBOX_FLUSH_DUE, NULL, NULL, &res,
+	    &err) != 0) {
+		fprintf(stderr, "facteur: not sent, kept in the outbox: %s\n",
+		    err.msg);
+		status = res.failed > 0 ? 1 : 75;
+	}
+	send_transport_clear(&t);
+	outbox_free(&ob);
+	return (status);
 }

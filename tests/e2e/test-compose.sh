@@ -174,7 +174,33 @@ t_a_deferred_message_is_sent_when_facteur_starts_again() {
 	wait_for '\[exit 0\]'
 }
 
+t_dash_s_sends_without_the_interface() {
+	write_setup
+	printf 'attached bytes %s\n' "$TOKEN" > "$E2E_TMP/notes.txt"
+	printf 'CLI body %s\n' "$TOKEN" | "$FACTEUR" -F "$E2E_TMP/compose.conf" \
+	    -s "CLI $TOKEN" -a "$E2E_TMP/notes.txt" carol@localhost
+	rc=$?
+	[ "$rc" = 0 ] || { fail "facteur -s exited $rc"; return; }
+	f=$(wait_file "$MAILDIR_CAROL" "CLI body $TOKEN") ||
+		{ fail "carol did not get the CLI message"; return; }
+	grep -q 'filename="notes.txt"' "$f" || fail "no attachment in $f"
+	echo x | "$FACTEUR" -F "$E2E_TMP/compose.conf" -s x not-an-address \
+	    2>"$E2E_TMP/err"
+	rc=$?
+	[ "$rc" = 78 ] || fail "a bad address exited $rc"
+	grep -q 'bad address "not-an-address": no @' "$E2E_TMP/err" ||
+		fail "no clear error: $(cat "$E2E_TMP/err")"
+	write_setup 1
+	echo x | "$FACTEUR" -F "$E2E_TMP/compose.conf" -s later \
+	    carol@localhost 2>"$E2E_TMP/err"
+	rc=$?
+	[ "$rc" = 75 ] || fail "an unreachable server exited $rc"
+	[ -n "$(ls "$HOME/.local/share/facteur/outbox/new")" ] ||
+		fail "the message is not in the outbox"
+}
+
 run_test t_m_sends_and_postfix_delivers_to_carol
+run_test t_dash_s_sends_without_the_interface
 run_test t_a_deferred_message_is_sent_when_facteur_starts_again
 run_test t_r_quotes_and_sets_in_reply_to_and_a_refusal_stays_in_the_outbox
 run_test t_abort_asks_first
