@@ -117,7 +117,8 @@ pop3ui_run(struct job *j, void *arg)
 		return (error_set(job_error(j), ERR_IO, "%s: the Maildir is "
 		    "not open", f->account->name));
 	if (f->password == NULL &&
-	    (f->password = pop3_password_run(f->pa, 1, job_error(j))) == NULL)
+	    (f->password = pop3_password_run(f->pa, 1, f->cancel[0],
+	    job_error(j))) == NULL)
 		return (-1);
 	memset(&fp, 0, sizeof fp);
 	fp.password = f->password;

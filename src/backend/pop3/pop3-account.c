@@ -256,28 +256,30 @@ pop3_account_free(struct pop3_account **pap)
 char *
 pop3_password_from_cmd(const struct pop3_account *pa, struct error *err)
 {
-	return (pop3_password_run(pa, 0, err));
+	return (pop3_password_run(pa, 0, -1, err));
 }
 
 /*
  * Runs password_cmd (the user's own text, never a message's) with
  * /bin/sh -c, its output on a pipe; quiet gives it /dev/null as input and
  * error output, so that nothing it says lands on a curses screen. It may
- * take PASSWORD_CMD_SECS to answer, then it is killed.
+ * take PASSWORD_CMD_SECS to answer, then it is killed; so it is when
+ * cancel_fd becomes readable.
  */
 char *
-pop3_password_run(const struct pop3_account *pa, int quiet,
+pop3_password_run(const struct pop3_account *pa, int quiet, int cancel_fd,
     struct error *err)
 {
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 attr;
 	sigset_t			 none, def;
-	struct pollfd			 pfd;
+	struct pollfd			 pfd[2];
 	char				*argv[4], line[1024], *pw = NULL;
 	size_t				 n = 0;
 	ssize_t				 r;
 	pid_t				 pid;
 	int				 fds[2], status, got_line = 0, timed_out = 0;
+	int				 cancelled = 0;
 	time_t				 deadline;
 
 	if (pa->password_cmd == NULL) {
@@ -323,16 +325,23 @@ pop3_password_run(const struct pop3_account *pa, int quiet,
 	}
 	/* Reads up to the first line break; drains the rest. */
 	deadline = time(NULL) + POP3_PASSWORD_CMD_SECS;
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
+	pfd[0].fd = fds[0];
+	pfd[0].events = POLLIN;
+	pfd[1].fd = cancel_fd;		/* poll ignores a negative fd */
+	pfd[1].events = POLLIN;
 	for (;;) {
 		if (time(NULL) >= deadline) {
 			timed_out = 1;
 			kill(pid, SIGKILL);
 			break;
 		}
-		if (poll(&pfd, 1, 1000) <= 0)
+		if (poll(pfd, 2, 1000) <= 0)
 			continue;
+		if (pfd[1].revents != 0) {
+			cancelled = 1;
+			kill(pid, SIGKILL);
+			break;
+		}
 		if (got_line) {
 			char	sink[512];
 
@@ -355,7 +364,9 @@ pop3_password_run(const struct pop3_account *pa, int quiet,
 		;
 	line[n] = '\0';
 	line[strcspn(line, "\r\n")] = '\0';
-	if (timed_out)
+	if (cancelled)
+		error_set(err, ERR_CANCELLED, "%s: fetch cancelled", pa->name);
+	else if (timed_out)
 		error_set(err, ERR_AUTH, "%s: password_cmd did not answer "
 		    "within %d s", pa->name, POP3_PASSWORD_CMD_SECS);
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -81,9 +81,12 @@ char	*pop3_password_from_cmd(const struct pop3_account *, struct error *);
 /*
  * The same; quiet gives the command /dev/null as standard input and error
  * (under the curses interface). Not a shell with any text but the
- * user's own password_cmd; a command silent for 60 s is killed.
+ * user's own password_cmd. The command is killed when it stays silent
+ * for 60 s (ERR_AUTH) or when cancel_fd (-1: none) becomes readable
+ * (ERR_CANCELLED).
  */
-char	*pop3_password_run(const struct pop3_account *, int, struct error *);
+char	*pop3_password_run(const struct pop3_account *, int, int,
+	    struct error *);
 /* Overwrites a secret with zeros and frees it; clears the pointer. */
 void	pop3_secret_free(char **);
 
