@@ -154,7 +154,7 @@ enum {
  * is left unfinished and the socket shut, and the command fails with a
  * stream error that imap_session_error reports as ERR_PROTO.
  */
-static void
+void
 imap_guard(struct backend *be, char *p, size_t len)
 {
 	size_t	i, n;
@@ -196,8 +196,9 @@ imap_guard(struct backend *be, char *p, size_t len)
 			if (be->lit_value > IMAP_LITERAL_MAX) {
 				be->lit_refused = be->lit_value;
 				p[i] = ' ';	/* the line never ends */
-				mailstream_low_cancel(mailstream_get_low(
-				    be->s->imap_stream));
+				if (be->s != NULL)
+					mailstream_low_cancel(
+					    mailstream_get_low(be->s->imap_stream));
 				return;
 			}
 			be->lit_skip = be->lit_value;

@@ -122,6 +122,8 @@ int	imap_session_error(struct backend *, int, const char *,
 	    struct error *);
 int	imap_connect(struct backend *, struct error *);
 void	imap_backend_free(struct backend *);
+/* Watches received bytes for literals over IMAP_LITERAL_MAX. */
+void	imap_guard(struct backend *, char *, size_t);
 void	imap_disconnect(struct backend *);
 void	imap_conn_acquire(struct backend *);
 void	imap_conn_release(struct backend *);
