@@ -170,11 +170,11 @@ credentials_ask(struct ui *ui, struct account *a, const struct error *e,
 		c = xcalloc(1, sizeof *c);
 		c->account = a;
 		c->retry = retry;
-		if (a->password != NULL)	/* the last one was refused */
-			ui_error(ui, "%s", e->msg);
 		user = a->params.user != NULL ? xstrdup(a->params.user) :
 		    imap_url_user(a->params.imap);
-		snprintf(label, sizeof label, "Password for %s: ",
+		/* A password we already had was refused: say so. */
+		snprintf(label, sizeof label, "%s for %s: ", a->password !=
+		    NULL ? "Login refused; password" : "Password",
 		    user != NULL ? user : a->name);
 		free(user);
 		ui_prompt_secret(ui, label, credentials_password_done, c);
