@@ -177,6 +177,9 @@ struct backend_ops {
 	   path, owned by the caller. NULL: message_path always works. */
 	int	(*fetch_message)(struct backend *, const char *id, char **,
 		    struct error *);
+	/* [reader] One line on the connection ("connected", "reconnecting
+	   in 4 s: ..."); returns 1 when it is not online. NULL: local. */
+	int	(*status)(struct backend *, char *, size_t);
 };
 
 extern const struct backend_ops local_backend_ops;
