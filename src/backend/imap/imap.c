@@ -952,4 +952,5 @@ const struct backend_ops imap_backend_ops = {
 	.move = imap_move,
 	.close = imap_close,
 	.fetch_message = imap_fetch_message,
+	.status = imap_status,
 };
