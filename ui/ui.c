@@ -936,6 +936,26 @@ struct ui_changed {
 	struct account	*account;
 };
 
+/* Shows a network account's connection trouble in the status line,
+   and clears it once it is back. */
+static void
+ui_net_status(struct ui *ui, struct account *a)
+{
+	char	state[320], text[128];
+
+	if (a->backend == NULL || a->ops->status == NULL)
+		return;
+	if (a->ops->status(a->backend, state, sizeof state)) {
+		snprintf(text, sizeof text, "%.40s: %.80s", a->name, state);
+		ui_progress(ui, text);
+		a->offline = 1;
+	} else if (a->offline) {
+		a->offline = 0;
+		ui_progress(ui, NULL);
+		ui_message(ui, "%s: %s", a->name, state);
+	}
+}
+
 /* On the loop thread: a backend said its store changed. */
 static void
 ui_changed(struct loop *loop, void *arg)
@@ -944,6 +964,7 @@ ui_changed(struct loop *loop, void *arg)
 
 	if (c->account->backend != NULL)
 		index_store_changed(c->ui, c->account);
+	ui_net_status(c->ui, c->account);
 	free(c);
 }
 

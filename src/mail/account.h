@@ -30,6 +30,7 @@ struct account {
 	char			*password;	/* memory only (the prompt) */
 	char			*pin_file;	/* imap: pinned keys */
 	char			*cache_dir;	/* imap: header/body cache */
+	int			 offline;	/* the status line says so */
 };
 
 /* Tells the core that the store changed behind the views; may be called
