@@ -241,8 +241,10 @@ reply_quote(const char *path, const char *prefix, struct buf *b)
 	if (mime_render_file(path, &o, &r, NULL) != 0)
 		return;
 	for (i = 0; i < r.n; i++) {
-		if (r.lines[i].kind == RENDER_HEADER)
-			continue;
+		if (r.lines[i].kind == RENDER_HEADER ||
+		    (*prefix == '>' && (r.lines[i].kind == RENDER_NOTE ||
+		    r.lines[i].kind == RENDER_ATTACHMENT)))
+			continue;	/* no "[attachment]" lines in a quote */
 		if (r.lines[i].kind == RENDER_SIGNATURE && *prefix == '>')
 			break;		/* no quoted signatures */
 		if (*prefix == '>' && r.lines[i].text[0] == '>')

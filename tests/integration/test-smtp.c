@@ -912,3 +912,77 @@ Test(smtp, ehlo_name_is_the_configured_one_never_the_host_name)
 	cr_assert_eq(err.kind, ERR_CONFIG);
 	send_transport_clear(&t);
 }
+
+Test(smtp, an_8bit_body_goes_as_body_8bitmime_and_arrives_unchanged)
+{
+	struct send_transport	 t = postfix("SUB_PORT", NET_STARTTLS, "bob",
+	    "bobpw");
+	struct send_draft	 d = { 0 };
+	struct send_build_opts	 o = { 0 };
+	struct send_built	 b;
+	struct smtp_session	*ss;
+	struct error		 err;
+	char			 tok[64], *body, *got;
+
+	token(tok, sizeof tok);
+	xasprintf(&body, "8bit %s: Grüße, 日本語\n", tok);
+	d.from = "bob@localhost";
+	d.to = "carol@localhost";
+	d.subject = "8bit";
+	d.body = body;
+	o.eightbit = 1;
+	cr_assert_eq(send_build(&d, &o, &b, &err), 0);
+	cr_assert_eq(smtp_open(&t, &ss, &err), 0, "%s", err.msg);
+	cr_assert(smtp_caps(ss) & SMTP_HAS_8BITMIME);
+	cr_assert_eq(smtp_send(ss, b.from, b.rcpt, b.nrcpt, b.utf8,
+	    b.msg.data, b.msg.len, &err), SEND_OK, "%s", err.msg);
+	cr_assert_not_null(strstr(buf_str(&transcript), " BODY=8BITMIME"));
+	got = wait_delivery(env("MAILDIR_CAROL"), tok);
+	cr_assert_not_null(got);
+	cr_assert_str_eq(body_of(got), body_of(b.msg.data));
+	free(got);
+	free(body);
+	smtp_close(&ss);
+	send_built_free(&b);
+	send_transport_clear(&t);
+}
+
+Test(smtp, utf8_addresses_need_smtputf8_and_say_so)
+{
+	enum fake_mode		 modes[] = { FAKE_OK };
+	struct fake		 f = fake_start(modes, 1);
+	struct send_transport	 t = fake_transport(&f);
+	struct smtp_session	*ss;
+	struct error		 err;
+	char			*rcpt[] = { "josé@exemple.fr", NULL };
+	const char		*msg = "Subject: x\n\nx\n";
+
+	cr_assert_eq(smtp_open(&t, &ss, &err), 0, "%s", err.msg);
+	cr_assert_eq(smtp_send(ss, "bob@localhost", rcpt, 1, 1, msg,
+	    strlen(msg), &err), SEND_PERMFAIL);
+	cr_assert_str_eq(err.msg, "127.0.0.1 does not offer SMTPUTF8: it "
+	    "cannot take the non-ASCII addresses of this message");
+	cr_assert_null(strstr(buf_str(&transcript), "MAIL FROM"));
+	smtp_close(&ss);
+	fake_stop(&f);
+	send_transport_clear(&t);
+}
+
+Test(smtp, postfix_takes_smtputf8_when_the_envelope_needs_it)
+{
+	struct send_transport	 t = postfix("SUB_PORT", NET_STARTTLS, "bob",
+	    "bobpw");
+	struct smtp_session	*ss;
+	struct error		 err;
+	char			*rcpt[] = { "carol@localhost", NULL };
+	const char		*msg = "Subject: utf8\n\nx\n";
+
+	cr_assert_eq(smtp_open(&t, &ss, &err), 0, "%s", err.msg);
+	if (!(smtp_caps(ss) & SMTP_HAS_SMTPUTF8))
+		cr_skip_test("this Postfix does not offer SMTPUTF8");
+	cr_assert_eq(smtp_send(ss, "bob@localhost", rcpt, 1, 1, msg,
+	    strlen(msg), &err), SEND_OK, "%s", err.msg);
+	cr_assert_not_null(strstr(buf_str(&transcript), " SMTPUTF8\r\n"));
+	smtp_close(&ss);
+	send_transport_clear(&t);
+}
