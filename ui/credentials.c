@@ -13,7 +13,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "backend/imap/imap.h"
 #include "core/buf.h"
 #include "core/xmalloc.h"
 #include "mail/account.h"
@@ -24,6 +23,27 @@ struct credentials {
 	struct account		*account;
 	credentials_retry_cb	 retry;
 };
+
+/*
+ * The user ("user@") and host of a server address "scheme://user@host:port",
+ * owned, or NULL. The backend parses the same addresses; the UI does not
+ * include backend headers, and these two parts are all it needs (the
+ * host names the pin, the user the prompt).
+ */
+static char *
+credentials_url_part(const char *url, int want_user)
+{
+	const char	*h = strstr(url, "://"), *at, *end;
+
+	h = h != NULL ? h + 3 : url;
+	end = h + strcspn(h, "/");
+	at = memchr(h, '@', end - h);
+	if (want_user)
+		return (at != NULL ? xstrndup(h, at - h) : NULL);
+	if (at != NULL)
+		h = at + 1;
+	return (xstrndup(h, strcspn(h, ":/")));
+}
 
 void
 credentials_prepare(struct account *a)
@@ -81,8 +101,7 @@ credentials_trust_done(struct ui *ui, const char *text, void *arg)
 	struct account		*a = c->account;
 	struct tls_params	 tp;
 	struct error		 err;
-	char			*host = NULL;
-	int			 port, implicit;
+	char			*host;
 
 	ui_pop(ui);		/* the certificate's details */
 	if (text == NULL || (strcasecmp(text, "yes") != 0 &&
@@ -94,12 +113,7 @@ credentials_trust_done(struct ui *ui, const char *text, void *arg)
 		return;
 	}
 	memset(&tp, 0, sizeof tp);
-	if (imap_url_parse(a->params.imap, &host, &port, &implicit,
-	    &err) != 0) {
-		ui_error(ui, "%s", err.msg);
-		free(c);
-		return;
-	}
+	host = credentials_url_part(a->params.imap, 0);
 	tp.host = host;
 	tp.pin_file = a->params.pin_file;
 	tp.service = "imap";
@@ -171,7 +185,7 @@ credentials_ask(struct ui *ui, struct account *a, const struct error *e,
 		c->account = a;
 		c->retry = retry;
 		user = a->params.user != NULL ? xstrdup(a->params.user) :
-		    imap_url_user(a->params.imap);
+		    credentials_url_part(a->params.imap, 1);
 		/* A password we already had was refused: say so. */
 		snprintf(label, sizeof label, "%s for %s: ", a->password !=
 		    NULL ? "Login refused; password" : "Password",
