@@ -188,3 +188,11 @@ send_aliases_expand(const struct send_aliases *al, const char *list)
 		alias_expand(al, list, 0, &b);
 	return (buf_steal(&b));
 }
+
+const char *
+send_aliases_name(const struct send_aliases *al, size_t i)
+{
+	if (al == NULL || i >= al->n)
+		return (NULL);
+	return (al->keys[i]);
+}

@@ -1,11 +1,16 @@
 /*
  * Recording a sent or postponed message in the account's own store: the
  * local backend copies it into a Maildir folder and indexes it. Other
- * backends (IMAP APPEND to the Sent folder) plug in here.
+ * backends (IMAP APPEND to the Sent folder) plug in here. Also the
+ * addresses of the index offered for completion.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "backend/local/local-append.h"
 #include "backend/local/local.h"
+#include "core/xmalloc.h"
 #include "send/send.h"
 
 int
@@ -20,4 +25,67 @@ send_record(struct backend *be, const char *backend_name,
 	/* IMAP: APPEND to the SPECIAL-USE \Sent folder is the IMAP
 	   backend's to add; until then the copy is not kept. */
 	return (0);
+}
+
+int
+send_known_addresses(struct backend *be, const char *backend_name,
+    const char *prefix, size_t max, char ***out, size_t *n,
+    struct error *err)
+{
+	struct send_addrs	 as;
+	struct error		 ignored;
+	const char		*name;
+	char			**h, **v = NULL, *s;
+	size_t			 nh, nv = 0, i, j, k;
+
+	*out = NULL;
+	*n = 0;
+	if (be == NULL || backend_name == NULL ||
+	    strcmp(backend_name, "local") != 0)
+		return (0);
+	if (local_recent_headers(be, prefix, max, &h, &nh, err) != 0)
+		return (-1);
+	for (i = 0; i < nh; i++) {
+		memset(&as, 0, sizeof as);
+		if (send_addrs_parse(h[i], &as, &ignored) != 0) {
+			send_addrs_free(&as);
+			continue;
+		}
+		for (j = 0; j < as.n; j++) {
+			xasprintf(&s, "<%s>", as.v[j].addr);
+			for (k = 0; k < nv; k++)
+				if (strcasecmp(v[k], as.v[j].addr) == 0 ||
+				    strcasestr(v[k], s) != NULL)
+					break;
+			free(s);
+			if (k < nv)
+				continue;
+			name = as.v[j].name;
+			if (name == NULL || *name == '\0' ||
+			    strchr(name, '"') != NULL)
+				s = xstrdup(as.v[j].addr);
+			else if (strpbrk(name, ",;:<>@()[]\\.") != NULL)
+				xasprintf(&s, "\"%s\" <%s>", name,
+				    as.v[j].addr);
+			else
+				xasprintf(&s, "%s <%s>", name, as.v[j].addr);
+			v = xreallocarray(v, nv + 1, sizeof *v);
+			v[nv++] = s;
+		}
+		send_addrs_free(&as);
+	}
+	local_headers_free(h, nh);
+	*out = v;
+	*n = nv;
+	return (0);
+}
+
+void
+send_known_free(char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }

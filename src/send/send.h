@@ -17,6 +17,8 @@
 #include "core/buf.h"
 #include "core/error.h"
 
+struct backend;
+
 /* ---- Addresses (build.c) ---- */
 
 struct send_addr {
@@ -54,6 +56,37 @@ void	send_aliases_free(struct send_aliases **);
 /* The list with each bare alias name replaced by its addresses (owned;
    NULL for NULL). Names that are no alias are left as written. */
 char	*send_aliases_expand(const struct send_aliases *, const char *);
+/* The name of alias i, or NULL past the last. */
+const char *send_aliases_name(const struct send_aliases *, size_t);
+
+/* ---- Completion in prompts (complete.c) ---- */
+
+/* What Tab does: the new text, and what matched when several did. */
+struct send_completion {
+	char	*text;		/* new prompt text; NULL: unchanged */
+	char	**cand;		/* the matches when several */
+	size_t	 ncand;
+};
+
+void	send_completion_clear(struct send_completion *);
+/*
+ * Completes the last entry of a comma-separated address list from the
+ * alias names and the known addresses ("Name <a@b>") whose name, any
+ * word of it, or address starts with it, case folded.
+ */
+void	send_complete_address(const char *text, const struct send_aliases *,
+	    char *const *known, size_t nknown, struct send_completion *);
+/* Completes a file name ("~/" is $HOME); a directory gets its '/'. */
+void	send_complete_file(const char *text, struct send_completion *);
+/*
+ * [reader] Addresses from recent messages of the account's index whose
+ * name or address starts with prefix, "Name <a@b>" each, most recent
+ * first, at most max; 0 and none when the backend keeps no index.
+ */
+int	send_known_addresses(struct backend *, const char *backend_name,
+	    const char *prefix, size_t max, char ***out, size_t *n,
+	    struct error *);
+void	send_known_free(char **, size_t);
 
 /* ---- The builder (build.c) ---- */
 
@@ -125,8 +158,6 @@ const char *send_guess_type(const char *name);
 const char *send_strip_reply(const char *);
 
 /* ---- Recording (record.c) ---- */
-
-struct backend;
 
 /*
  * [worker] Keeps a copy of the message file at path in folder (".Sent",

@@ -4,6 +4,8 @@
  * the MIME decoders read back, address validation, quoting, References,
  * identity choice and Re: stripping.
  */
+#include <sys/stat.h>
+
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -522,4 +524,118 @@ Test(alias, bad_line_names_file_and_line)
 	free(want);
 	unlink(path);
 	free(path);
+}
+
+Test(complete, alias_name_completes_the_last_address_only)
+{
+	const char		*text = "alias carol Carol <carol@example.org>\n"
+	    "alias team carol, dave@example.org\n"
+	    "alias tess Tess <tess@example.org>\n";
+	struct send_aliases	*al;
+	struct send_completion	 c;
+	struct error		 err;
+	char			*path = write_tmp("aliases3", text, strlen(text));
+
+	cr_assert_eq(send_aliases_load(path, &al, &err), 0, "%s", err.msg);
+	send_complete_address("bob@example.org, ca", al, NULL, 0, &c);
+	cr_assert_str_eq(c.text, "bob@example.org, carol");
+	cr_assert_eq(c.ncand, 0);
+	send_completion_clear(&c);
+	/* Two aliases: what they share, and both listed. */
+	send_complete_address("T", al, NULL, 0, &c);
+	cr_assert_str_eq(c.text, "te");
+	cr_assert_eq(c.ncand, 2);
+	cr_assert_str_eq(c.cand[0], "team");
+	cr_assert_str_eq(c.cand[1], "tess");
+	send_completion_clear(&c);
+	/* Nothing matches: the text stays. */
+	send_complete_address("zed", al, NULL, 0, &c);
+	cr_assert_null(c.text);
+	cr_assert_eq(c.ncand, 0);
+	send_aliases_free(&al);
+	unlink(path);
+	free(path);
+}
+
+Test(complete, known_addresses_match_a_word_of_the_name_or_the_address)
+{
+	char			*known[] = { "Alice Martin <alice@example.org>",
+	    "Bob <bob@example.net>", "\"Martin, Zoé\" <zoe@example.org>" };
+	struct send_completion	 c;
+
+	send_complete_address("mart", NULL, known, 3, &c);
+	cr_assert_null(c.text, "the matches share no start: text stays");
+	cr_assert_eq(c.ncand, 2);
+	cr_assert_str_eq(c.cand[0], "Alice Martin <alice@example.org>");
+	send_completion_clear(&c);
+	send_complete_address("x@y.org, bob@", NULL, known, 3, &c);
+	cr_assert_str_eq(c.text, "x@y.org, Bob <bob@example.net>");
+	send_completion_clear(&c);
+	send_complete_address("zo", NULL, known, 3, &c);
+	cr_assert_str_eq(c.text, "\"Martin, Zoé\" <zoe@example.org>");
+	send_completion_clear(&c);
+}
+
+Test(complete, file_names_complete_with_a_slash_after_directories)
+{
+	char			 dir[] = "/tmp/facteur-complete.XXXXXX", *p;
+	struct send_completion	 c;
+	const char		*files[] = { "report-2025.pdf", "report-2026.pdf",
+	    "photo.jpg" };
+	size_t			 i;
+
+	cr_assert_not_null(mkdtemp(dir));
+	for (i = 0; i < 3; i++) {
+		xasprintf(&p, "%s/%s", dir, files[i]);
+		fclose(fopen(p, "w"));
+		free(p);
+	}
+	xasprintf(&p, "%s/photos", dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	free(p);
+
+	xasprintf(&p, "%s/rep", dir);
+	send_complete_file(p, &c);
+	free(p);
+	xasprintf(&p, "%s/report-202", dir);
+	cr_assert_str_eq(c.text, p);
+	cr_assert_eq(c.ncand, 2);
+	cr_assert_str_eq(c.cand[1], "report-2026.pdf");
+	free(p);
+	send_completion_clear(&c);
+
+	xasprintf(&p, "%s/report-2026", dir);
+	send_complete_file(p, &c);
+	free(p);
+	xasprintf(&p, "%s/report-2026.pdf", dir);
+	cr_assert_str_eq(c.text, p);
+	free(p);
+	send_completion_clear(&c);
+
+	xasprintf(&p, "%s/photo", dir);
+	send_complete_file(p, &c);
+	cr_assert_null(c.text, "photo.jpg and photos/ share only photo");
+	cr_assert_eq(c.ncand, 2);
+	cr_assert_str_eq(c.cand[1], "photos/");
+	free(p);
+	send_completion_clear(&c);
+
+	/* ~/ is $HOME, and stays written as ~/. */
+	setenv("HOME", dir, 1);
+	send_complete_file("~/pho", &c);
+	cr_assert_str_eq(c.text, "~/photo");
+	send_completion_clear(&c);
+	send_complete_file("~/nothing", &c);
+	cr_assert_null(c.text);
+	cr_assert_eq(c.ncand, 0);
+
+	for (i = 0; i < 3; i++) {
+		xasprintf(&p, "%s/%s", dir, files[i]);
+		unlink(p);
+		free(p);
+	}
+	xasprintf(&p, "%s/photos", dir);
+	rmdir(p);
+	free(p);
+	rmdir(dir);
 }

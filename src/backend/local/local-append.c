@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/local/local-append.h"
 #include "backend/local/local.h"
 #include "backend/local/private.h"
 #include "core/xmalloc.h"
@@ -135,4 +137,76 @@ local_append_file(struct backend *be, const char *folder, const char *path,
 		rv = -1;
 	free(dst);
 	return (rv);
+}
+
+/* The query for addresses starting with prefix, or NULL for all. */
+static char *
+local_address_query(const char *prefix)
+{
+	const char	*p;
+	char		*q;
+
+	if (prefix == NULL || *prefix == '\0')
+		return (NULL);
+	for (p = prefix; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".-_+@", *p) == NULL)
+			return (NULL);
+	xasprintf(&q, "from:%s* or to:%s* or cc:%s*", prefix, prefix,
+	    prefix);
+	return (q);
+}
+
+int
+local_recent_headers(struct backend *be, const char *prefix, size_t max,
+    char ***out, size_t *n, struct error *err)
+{
+	static const char	*names[] = { "from", "to", "cc" };
+	notmuch_query_t		*q;
+	notmuch_messages_t	*ms = NULL;
+	notmuch_message_t	*m;
+	const char		*h;
+	char			*qs, **v = NULL;
+	size_t			 nv = 0, seen = 0, i;
+	unsigned		 count;
+
+	*out = NULL;
+	*n = 0;
+	if (be == NULL || be->ro == NULL)
+		return (0);
+	qs = local_address_query(prefix);
+	q = local_query_new(be, qs != NULL ? qs : "*", 0, &count, err);
+	free(qs);
+	if (q == NULL)
+		return (-1);
+	notmuch_query_set_sort(q, NOTMUCH_SORT_NEWEST_FIRST);
+	if (notmuch_query_search_messages(q, &ms) != NOTMUCH_STATUS_SUCCESS) {
+		notmuch_query_destroy(q);
+		return (error_set(err, ERR_IO, "address query failed"));
+	}
+	for (; notmuch_messages_valid(ms) && seen < max;
+	    notmuch_messages_move_to_next(ms), seen++) {
+		m = notmuch_messages_get(ms);
+		for (i = 0; i < nitems(names); i++) {
+			h = notmuch_message_get_header(m, names[i]);
+			if (h == NULL || *h == '\0')
+				continue;
+			v = xreallocarray(v, nv + 1, sizeof *v);
+			v[nv++] = xstrdup(h);
+		}
+		notmuch_message_destroy(m);
+	}
+	notmuch_query_destroy(q);
+	*out = v;
+	*n = nv;
+	return (0);
+}
+
+void
+local_headers_free(char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }

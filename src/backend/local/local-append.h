@@ -1,0 +1,26 @@
+/*
+ * What src/send asks of the local backend beyond the backend table:
+ * appending a sent or postponed message to a folder and reading the
+ * addresses of recent messages for completion. Implemented in
+ * local-append.c; only src/send includes this.
+ */
+#ifndef FACTEUR_BACKEND_LOCAL_APPEND_H
+#define FACTEUR_BACKEND_LOCAL_APPEND_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+
+struct backend;
+
+/*
+ * [reader] The From, To and Cc header values (decoded) of the newest
+ * messages whose From, To or Cc has a word starting with prefix (letters,
+ * digits and ".-_+@" only; anything else matches every message), at most
+ * max messages. Free with local_headers_free.
+ */
+int	local_recent_headers(struct backend *, const char *prefix,
+	    size_t max, char ***out, size_t *n, struct error *);
+void	local_headers_free(char **, size_t);
+
+#endif
