@@ -76,6 +76,17 @@ void		 ui_prompt(struct ui *, const char *, const char *,
 /* The same with no echo; the text is wiped once cb has run. */
 void		 ui_prompt_secret(struct ui *, const char *, ui_prompt_cb,
 		    void *);
+/* What Tab does in a prompt: the new text (NULL: unchanged) and, when
+   several things match, a line listing them; both owned by the prompt. */
+struct ui_completion {
+	char	*text;
+	char	*shown;
+};
+typedef void (*ui_complete_cb)(struct ui *, const char *, void *,
+		    struct ui_completion *);
+/* A prompt where Tab calls complete with the text typed so far. */
+void		 ui_prompt_complete(struct ui *, const char *, const char *,
+		    ui_prompt_cb, ui_complete_cb, void *);
 
 /* ui/credentials.c: passwords and certificate trust for network
    accounts. */
