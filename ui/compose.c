@@ -583,6 +583,83 @@ compose_prompt_field(struct ui *ui, struct compose *c, const char *label,
 	    field);
 }
 
+/* The matches of a completion as one line: "3 matches: a  b  c". */
+static char *
+compose_shown(const struct send_completion *sc)
+{
+	struct buf	b;
+	size_t		i;
+
+	if (sc->ncand < 2)
+		return (NULL);
+	buf_init(&b);
+	buf_addf(&b, "%zu matches:", sc->ncand);
+	for (i = 0; i < sc->ncand && b.len < 1024; i++)
+		buf_addf(&b, "  %s", sc->cand[i]);
+	return (buf_steal(&b));
+}
+
+/* Tab in To, Cc and Bcc: aliases, then addresses of the index. */
+static void
+compose_complete_address(struct ui *ui, const char *text, void *arg,
+    struct ui_completion *out)
+{
+	struct compose		*c = compose_pending;
+	const char		*path = config_get(ui_config(ui), "alias_file");
+	const char		*word;
+	struct send_aliases	*al = NULL;
+	struct send_completion	 sc;
+	struct error		 err;
+	char			**known = NULL;
+	size_t			 nknown = 0;
+
+	(void)arg;
+	if ((word = strrchr(text, ',')) == NULL)
+		word = text;
+	else
+		word++;
+	word += strspn(word, " \t");
+	if (path != NULL && *path != '\0' &&
+	    send_aliases_load(path, &al, &err) != 0 && err.kind != ERR_NOTFOUND)
+		ui_error(ui, "%s", err.msg);
+	if (c != NULL && c->account != NULL && c->account->backend != NULL &&
+	    *word != '\0' && send_known_addresses(c->account->backend,
+	    c->account->ops->name, word, 200, &known, &nknown, &err) != 0)
+		ui_error(ui, "%s", err.msg);
+	send_complete_address(text, al, known, nknown, &sc);
+	out->text = sc.text;
+	sc.text = NULL;
+	out->shown = compose_shown(&sc);
+	send_completion_clear(&sc);
+	send_known_free(known, nknown);
+	send_aliases_free(&al);
+}
+
+/* Tab in the attach prompt: file names. */
+static void
+compose_complete_file(struct ui *ui, const char *text, void *arg,
+    struct ui_completion *out)
+{
+	struct send_completion	sc;
+
+	(void)ui;
+	(void)arg;
+	send_complete_file(text, &sc);
+	out->text = sc.text;
+	sc.text = NULL;
+	out->shown = compose_shown(&sc);
+	send_completion_clear(&sc);
+}
+
+static void
+compose_prompt_address(struct ui *ui, struct compose *c, const char *label,
+    char **field)
+{
+	compose_pending = c;
+	ui_prompt_complete(ui, label, *field != NULL ? *field : "",
+	    compose_set_field, compose_complete_address, field);
+}
+
 static int
 compose_action(struct ui *ui, void *data, const char *a)
 {
@@ -598,17 +675,18 @@ compose_action(struct ui *ui, void *data, const char *a)
 	else if (strcmp(a, "edit-message") == 0)
 		compose_edit(ui, c);
 	else if (strcmp(a, "edit-to") == 0)
-		compose_prompt_field(ui, c, "To: ", &c->d.to);
+		compose_prompt_address(ui, c, "To: ", &c->d.to);
 	else if (strcmp(a, "edit-cc") == 0)
-		compose_prompt_field(ui, c, "Cc: ", &c->d.cc);
+		compose_prompt_address(ui, c, "Cc: ", &c->d.cc);
 	else if (strcmp(a, "edit-bcc") == 0)
-		compose_prompt_field(ui, c, "Bcc: ", &c->d.bcc);
+		compose_prompt_address(ui, c, "Bcc: ", &c->d.bcc);
 	else if (strcmp(a, "edit-subject") == 0)
 		compose_prompt_field(ui, c, "Subject: ", &c->d.subject);
 	else if (strcmp(a, "edit-from") == 0)
 		compose_prompt_field(ui, c, "From: ", &c->d.from);
 	else if (strcmp(a, "attach-file") == 0)
-		ui_prompt(ui, "Attach file: ", "", compose_attach_done, NULL);
+		ui_prompt_complete(ui, "Attach file: ", "",
+		    compose_attach_done, compose_complete_file, NULL);
 	else if (strcmp(a, "detach-file") == 0) {
 		if (at == NULL)
 			ui_message(ui, "No attachment.");
