@@ -180,6 +180,14 @@ struct backend_ops {
 	/* [reader] One line on the connection ("connected", "reconnecting
 	   in 4 s: ..."); returns 1 when it is not online. NULL: local. */
 	int	(*status)(struct backend *, char *, size_t);
+	/* [worker] Create, rename and delete folders (names as in
+	   list_folders) on the server. NULL: not supported. */
+	int	(*create_folder)(struct backend *, const char *,
+		    struct error *);
+	int	(*rename_folder)(struct backend *, const char *,
+		    const char *, struct error *);
+	int	(*delete_folder)(struct backend *, const char *,
+		    struct error *);
 };
 
 extern const struct backend_ops local_backend_ops;
