@@ -935,6 +935,77 @@ imap_fetch_message(struct backend *be, const char *id, char **path,
 	return (rv);
 }
 
+/* [worker] CREATE, RENAME or DELETE (to NULL), then LIST again. */
+static int
+imap_folder_change(struct backend *be, const char *name, const char *to,
+    int create, struct error *err)
+{
+	struct imap_folder	*f;
+	int			 r, rv = -1;
+
+	imap_conn_acquire(be);
+	if (be->s == NULL && imap_connect(be, err) != 0)
+		goto out;
+	if (!create && be->selected != NULL &&
+	    strcmp(be->selected, name) == 0) {
+		/* Step out of it first (EXAMINE expunges nothing, unlike
+		   CLOSE; libetpan has no UNSELECT). */
+		if (strcasecmp(name, "INBOX") != 0 &&
+		    (r = mailimap_examine(be->s, "INBOX")) !=
+		    MAILIMAP_NO_ERROR) {
+			imap_session_error(be, r, "EXAMINE", err);
+			goto out;
+		}
+		free(be->selected);
+		be->selected = NULL;
+	}
+	if (create)
+		r = mailimap_create(be->s, name);
+	else if (to != NULL)
+		r = mailimap_rename(be->s, name, to);
+	else
+		r = mailimap_delete(be->s, name);
+	if (r != MAILIMAP_NO_ERROR) {
+		imap_session_error(be, r, create ? "CREATE" : to != NULL ?
+		    "RENAME" : "DELETE", err);
+		goto out;
+	}
+	if (!create) {
+		pthread_mutex_lock(&be->data_lock);
+		if ((f = imap_folder_find(be, name)) != NULL)
+			imap_folder_clear(f);
+		if (be->current != NULL && strcmp(be->current, name) == 0) {
+			free(be->current);
+			be->current = NULL;
+		}
+		pthread_mutex_unlock(&be->data_lock);
+		imap_cache_drop(be, name);
+	}
+	rv = imap_list(be, err);
+out:
+	imap_conn_release(be);
+	return (rv);
+}
+
+static int
+imap_create_folder(struct backend *be, const char *name, struct error *err)
+{
+	return (imap_folder_change(be, name, NULL, 1, err));
+}
+
+static int
+imap_rename_folder(struct backend *be, const char *name, const char *to,
+    struct error *err)
+{
+	return (imap_folder_change(be, name, to, 0, err));
+}
+
+static int
+imap_delete_folder(struct backend *be, const char *name, struct error *err)
+{
+	return (imap_folder_change(be, name, NULL, 0, err));
+}
+
 const struct backend_ops imap_backend_ops = {
 	.name = "imap",
 	.open = imap_open,
@@ -953,4 +1024,7 @@ const struct backend_ops imap_backend_ops = {
 	.close = imap_close,
 	.fetch_message = imap_fetch_message,
 	.status = imap_status,
+	.create_folder = imap_create_folder,
+	.rename_folder = imap_rename_folder,
+	.delete_folder = imap_delete_folder,
 };
