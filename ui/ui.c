@@ -28,6 +28,7 @@
 #include "core/worker.h"
 #include "core/xmalloc.h"
 #include "mail/account.h"
+#include "mail/mailbox.h"
 #include "mime/sanitize.h"
 #include "ui/ui.h"
 
@@ -73,8 +74,6 @@ struct ui {
 	struct buf		 prompt_text;
 	ui_prompt_cb		 prompt_cb;
 	void			*prompt_arg;
-	ui_complete_cb		 prompt_complete;	/* Tab, or NULL */
-	char			*prompt_shown;	/* the matches Tab found */
 
 	struct loop_fd		*tty;
 	int64_t			 started;	/* loop time at ui_run */
@@ -265,40 +264,7 @@ ui_prompt(struct ui *ui, const char *label, const char *initial,
 		buf_adds(&ui->prompt_text, initial);
 	ui->prompt_cb = cb;
 	ui->prompt_arg = arg;
-	ui->prompt_complete = NULL;
-	free(ui->prompt_shown);
-	ui->prompt_shown = NULL;
 	ui->dirty = 1;
-}
-
-/* A prompt with Tab completion. */
-void
-ui_prompt_complete(struct ui *ui, const char *label, const char *initial,
-    ui_prompt_cb cb, ui_complete_cb complete, void *arg)
-{
-	ui_prompt(ui, label, initial, cb, arg);
-	ui->prompt_complete = complete;
-}
-
-/* Tab: asks the completion callback and takes what it gives. */
-static void
-ui_prompt_tab(struct ui *ui)
-{
-	struct ui_completion	 c = { NULL, NULL };
-	char			*text;
-
-	text = xstrdup(buf_str(&ui->prompt_text));
-	ui->prompt_complete(ui, text, ui->prompt_arg, &c);
-	free(text);
-	if (c.text != NULL) {
-		buf_reset(&ui->prompt_text);
-		buf_adds(&ui->prompt_text, c.text);
-		free(c.text);
-	}
-	free(ui->prompt_shown);
-	ui->prompt_shown = c.shown;
-	if (c.text == NULL && c.shown == NULL)
-		beep();
 }
 
 static void
@@ -309,9 +275,6 @@ ui_prompt_finish(struct ui *ui, int accept)
 
 	ui->prompting = 0;
 	ui->dirty = 1;
-	ui->prompt_complete = NULL;
-	free(ui->prompt_shown);
-	ui->prompt_shown = NULL;
 	text = xstrdup(buf_str(&ui->prompt_text));
 	if (ui->prompt_secret && ui->prompt_text.data != NULL)
 		explicit_bzero(ui->prompt_text.data, ui->prompt_text.len);
@@ -367,13 +330,6 @@ ui_prompt_key(struct ui *ui, int ret, wint_t wc)
 		ui->dirty = 1;
 		return;
 	}
-	if (wc == '\t' && ui->prompt_complete != NULL) {
-		ui_prompt_tab(ui);
-		ui->dirty = 1;
-		return;
-	}
-	free(ui->prompt_shown);
-	ui->prompt_shown = NULL;
 	switch (wc) {
 	case '\r':
 	case '\n':
@@ -445,6 +401,8 @@ ui_too_small(void)
 	return (COLS < UI_MIN_COLS || LINES < UI_MIN_LINES);
 }
 
+static int	ui_folder_action(struct ui *, const char *);
+
 /* Runs an action on the top screen, then on the generic handlers. */
 static void
 ui_dispatch(struct ui *ui, const char *action)
@@ -482,6 +440,8 @@ ui_dispatch(struct ui *ui, const char *action)
 		pop3ui_fetch(ui);
 		return;
 	}
+	if (ui_folder_action(ui, action))
+		return;
 	ui_message(ui, "%s: not available here", action);
 }
 
@@ -631,14 +591,6 @@ ui_draw_status(struct ui *ui)
 	if (ui->prompting) {
 		char	*clean;
 
-		if (ui->prompt_shown != NULL && y > 0) {
-			clean = sanitize_line(ui->prompt_shown);
-			attrset(ui->attrs[UC_STATUS]);
-			move(y - 1, 0);
-			clrtoeol();
-			ui_put(y - 1, 0, clean, COLS, 1);
-			free(clean);
-		}
 		attrset(A_NORMAL);
 		move(y, 0);
 		clrtoeol();
@@ -921,6 +873,142 @@ ui_run(struct ui *ui)
 	return (ui->status);
 }
 
+/* --- Creating, renaming and deleting folders on the server. --- */
+
+enum ui_folder_op { UI_FOLDER_CREATE, UI_FOLDER_RENAME, UI_FOLDER_DELETE };
+
+struct ui_folder {
+	struct ui		*ui;
+	struct account		*account;
+	enum ui_folder_op	 op;
+	char			*name;
+	char			*to;
+};
+
+static int
+ui_folder_run(struct job *j, void *arg)
+{
+	struct ui_folder	*f = arg;
+	struct account		*a = f->account;
+
+	switch (f->op) {
+	case UI_FOLDER_CREATE:
+		return (a->ops->create_folder(a->backend, f->name,
+		    job_error(j)));
+	case UI_FOLDER_RENAME:
+		return (a->ops->rename_folder(a->backend, f->name, f->to,
+		    job_error(j)));
+	case UI_FOLDER_DELETE:
+		break;
+	}
+	return (a->ops->delete_folder(a->backend, f->name, job_error(j)));
+}
+
+static void
+ui_folder_done(struct job *j, void *arg, int result, const struct error *err)
+{
+	struct ui_folder	*f = arg;
+	static const char	*done[] = { "created", "renamed", "deleted" };
+
+	if (result != 0) {
+		ui_error(f->ui, "%s", err->msg);
+		return;
+	}
+	ui_message(f->ui, "%s: folder %s %s", f->account->name, f->name,
+	    done[f->op]);
+	folders_refresh(f->ui);
+	if (f->op != UI_FOLDER_CREATE)	/* the open folder is gone */
+		index_open(f->ui, f->account, NULL, NULL);
+}
+
+static void
+ui_folder_free(void *arg)
+{
+	struct ui_folder	*f = arg;
+
+	free(f->name);
+	free(f->to);
+	free(f);
+}
+
+/* Runs f on its account's worker. */
+static void
+ui_folder_submit(struct ui_folder *f)
+{
+	struct job	*j;
+
+	j = job_new("folder", ui_folder_run, ui_folder_done, f);
+	job_set_free(j, ui_folder_free);
+	worker_submit(f->account->worker, j);
+}
+
+/* A prompt's answer: the new name, or "yes" to delete. */
+static void
+ui_folder_answer(struct ui *ui, const char *text, void *arg)
+{
+	struct ui_folder	*f = arg;
+
+	if (text == NULL || *text == '\0' || (f->op == UI_FOLDER_DELETE &&
+	    strcmp(text, "yes") != 0)) {
+		ui_folder_free(f);
+		return;
+	}
+	if (f->op == UI_FOLDER_CREATE)
+		f->name = xstrdup(text);
+	else if (f->op == UI_FOLDER_RENAME)
+		f->to = xstrdup(text);
+	ui_folder_submit(f);
+}
+
+/* create-folder, rename-folder and delete-folder (the open folder). */
+static int
+ui_folder_action(struct ui *ui, const char *action)
+{
+	struct account		*a = ui_account(ui);
+	struct mailbox		*mb = ui_index_mailbox(ui);
+	struct ui_folder	*f;
+	char			 label[64];
+	int			 op;
+
+	if (strcmp(action, "create-folder") == 0)
+		op = UI_FOLDER_CREATE;
+	else if (strcmp(action, "rename-folder") == 0)
+		op = UI_FOLDER_RENAME;
+	else if (strcmp(action, "delete-folder") == 0)
+		op = UI_FOLDER_DELETE;
+	else
+		return (0);
+	if (a == NULL || a->backend == NULL || a->ops->create_folder == NULL) {
+		ui_error(ui, "%s: only IMAP accounts manage folders", action);
+		return (1);
+	}
+	if (op != UI_FOLDER_CREATE && (mb == NULL || mb->name == NULL)) {
+		ui_error(ui, "%s: no folder is open", action);
+		return (1);
+	}
+	f = xcalloc(1, sizeof *f);
+	f->ui = ui;
+	f->account = a;
+	f->op = (enum ui_folder_op)op;
+	if (op != UI_FOLDER_CREATE)
+		f->name = xstrdup(mb->name);
+	switch (f->op) {
+	case UI_FOLDER_CREATE:
+		ui_prompt(ui, "New folder: ", NULL, ui_folder_answer, f);
+		break;
+	case UI_FOLDER_RENAME:
+		snprintf(label, sizeof label, "Rename %.30s to: ", f->name);
+		ui_prompt(ui, label, f->name, ui_folder_answer, f);
+		break;
+	case UI_FOLDER_DELETE:
+		snprintf(label, sizeof label, "Delete %.24s and its mail? "
+		    "(yes/no) ", f->name);
+		ui_prompt(ui, label, NULL, ui_folder_answer, f);
+		break;
+	}
+	return (1);
+}
+
 /* --- Opening and syncing accounts, in the workers. --- */
 
 struct ui_open {
@@ -1159,7 +1247,6 @@ ui_free(struct ui **uip)
 		return;
 	loop_cancel_timer(ui->loop, &ui->message_timer);
 	buf_free(&ui->prompt_text);
-	free(ui->prompt_shown);
 	if (ui_global == ui)
 		ui_global = NULL;
 	free(ui);
