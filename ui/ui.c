@@ -74,6 +74,8 @@ struct ui {
 	struct buf		 prompt_text;
 	ui_prompt_cb		 prompt_cb;
 	void			*prompt_arg;
+	ui_complete_cb		 prompt_complete;	/* Tab, or NULL */
+	char			*prompt_shown;	/* the matches Tab found */
 
 	struct loop_fd		*tty;
 	int64_t			 started;	/* loop time at ui_run */
@@ -264,7 +266,40 @@ ui_prompt(struct ui *ui, const char *label, const char *initial,
 		buf_adds(&ui->prompt_text, initial);
 	ui->prompt_cb = cb;
 	ui->prompt_arg = arg;
+	ui->prompt_complete = NULL;
+	free(ui->prompt_shown);
+	ui->prompt_shown = NULL;
 	ui->dirty = 1;
+}
+
+/* A prompt with Tab completion. */
+void
+ui_prompt_complete(struct ui *ui, const char *label, const char *initial,
+    ui_prompt_cb cb, ui_complete_cb complete, void *arg)
+{
+	ui_prompt(ui, label, initial, cb, arg);
+	ui->prompt_complete = complete;
+}
+
+/* Tab: asks the completion callback and takes what it gives. */
+static void
+ui_prompt_tab(struct ui *ui)
+{
+	struct ui_completion	 c = { NULL, NULL };
+	char			*text;
+
+	text = xstrdup(buf_str(&ui->prompt_text));
+	ui->prompt_complete(ui, text, ui->prompt_arg, &c);
+	free(text);
+	if (c.text != NULL) {
+		buf_reset(&ui->prompt_text);
+		buf_adds(&ui->prompt_text, c.text);
+		free(c.text);
+	}
+	free(ui->prompt_shown);
+	ui->prompt_shown = c.shown;
+	if (c.text == NULL && c.shown == NULL)
+		beep();
 }
 
 static void
@@ -275,6 +310,9 @@ ui_prompt_finish(struct ui *ui, int accept)
 
 	ui->prompting = 0;
 	ui->dirty = 1;
+	ui->prompt_complete = NULL;
+	free(ui->prompt_shown);
+	ui->prompt_shown = NULL;
 	text = xstrdup(buf_str(&ui->prompt_text));
 	if (ui->prompt_secret && ui->prompt_text.data != NULL)
 		explicit_bzero(ui->prompt_text.data, ui->prompt_text.len);
@@ -330,6 +368,13 @@ ui_prompt_key(struct ui *ui, int ret, wint_t wc)
 		ui->dirty = 1;
 		return;
 	}
+	if (wc == '\t' && ui->prompt_complete != NULL) {
+		ui_prompt_tab(ui);
+		ui->dirty = 1;
+		return;
+	}
+	free(ui->prompt_shown);
+	ui->prompt_shown = NULL;
 	switch (wc) {
 	case '\r':
 	case '\n':
@@ -591,6 +636,14 @@ ui_draw_status(struct ui *ui)
 	if (ui->prompting) {
 		char	*clean;
 
+		if (ui->prompt_shown != NULL && y > 0) {
+			clean = sanitize_line(ui->prompt_shown);
+			attrset(ui->attrs[UC_STATUS]);
+			move(y - 1, 0);
+			clrtoeol();
+			ui_put(y - 1, 0, clean, COLS, 1);
+			free(clean);
+		}
 		attrset(A_NORMAL);
 		move(y, 0);
 		clrtoeol();
@@ -1247,6 +1300,7 @@ ui_free(struct ui **uip)
 		return;
 	loop_cancel_timer(ui->loop, &ui->message_timer);
 	buf_free(&ui->prompt_text);
+	free(ui->prompt_shown);
 	if (ui_global == ui)
 		ui_global = NULL;
 	free(ui);
