@@ -1,9 +1,12 @@
 /*
  * The pager: shows one message rendered by the MIME module. Rendering
- * runs on a worker (a big message never freezes the keyboard); the
- * result is wrapped to the window width when drawn, at word boundaries,
- * with quoted blocks folded on request. It also views text attachments
- * (a message in memory, without an account).
+ * runs on a worker into a spool file (a big message never freezes the
+ * keyboard nor fills memory); the pager holds a window of at most
+ * PAGER_WINDOW_LINES lines / PAGER_WINDOW_BYTES bytes of it, moved as the
+ * user scrolls, wrapped to the window width at word boundaries, with
+ * quoted blocks folded on request. Searching a message bigger than one
+ * window runs on the worker. It also views text attachments (a message
+ * in memory, without an account).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +34,21 @@ struct pager_vline {
 	size_t	folded;		/* > 0: this many quoted lines hidden */
 };
 
+/* The lines of the spool the pager holds at once, at most. */
+#define PAGER_WINDOW_LINES	4096
+#define PAGER_WINDOW_BYTES	(2 * 1024 * 1024)
+
 struct pager {
 	struct ui		*ui;
 	struct account		*account;
 	char			*id;
 	char			*subject;
-	struct render		 r;
+	struct render_spool	*spool;		/* the whole rendered text */
+	size_t			 total;		/* its lines */
+	size_t			 base;		/* spool line of r.lines[0] */
+	struct render		 r;		/* the window */
+	char			**urls;		/* a spool's URLs, or NULL */
+	struct job		*search_job;
 	int			 loaded;
 	struct job		*job;
 	int			 full_headers;
@@ -63,18 +75,45 @@ struct pager_render {
 	size_t		 memlen;
 	char		*mailcap;
 	struct render_opts opts;
-	struct render	 r;
+	struct render_spool *spool;
+	struct render	 r;		/* the first window */
+	char		**urls;		/* when it is not the whole text */
 };
 
 static int
 pager_render_run(struct job *j, void *arg)
 {
 	struct pager_render	*pr = arg;
+	int			 rc;
 
 	if (pr->mem != NULL)
-		return (mime_render_mem(pr->mem, pr->memlen, &pr->opts, &pr->r,
-		    job_error(j)));
-	return (mime_render_file(pr->path, &pr->opts, &pr->r, job_error(j)));
+		rc = render_spool_mem(pr->mem, pr->memlen, &pr->opts,
+		    &pr->spool, job_error(j));
+	else
+		rc = render_spool_file(pr->path, &pr->opts, &pr->spool,
+		    job_error(j));
+	if (rc != 0)
+		return (-1);
+	if (render_spool_read(pr->spool, 0, PAGER_WINDOW_LINES,
+	    PAGER_WINDOW_BYTES, &pr->r, job_error(j)) != 0)
+		return (-1);
+	if (pr->r.n < render_spool_lines(pr->spool))
+		render_spool_urls(pr->spool, &pr->urls);
+	return (0);
+}
+
+/* Frees a NULL-terminated array of strings. */
+static void
+pager_free_urls(char ***urls)
+{
+	size_t	i;
+
+	if (*urls == NULL)
+		return;
+	for (i = 0; (*urls)[i] != NULL; i++)
+		free((*urls)[i]);
+	free(*urls);
+	*urls = NULL;
 }
 
 static void
@@ -93,6 +132,14 @@ pager_render_done(struct job *j, void *arg, int result,
 		render_free(&p->r);
 		p->r = pr->r;
 		memset(&pr->r, 0, sizeof pr->r);
+		render_spool_free(&p->spool);
+		p->spool = pr->spool;
+		pr->spool = NULL;
+		p->total = render_spool_lines(p->spool);
+		p->base = 0;
+		pager_free_urls(&p->urls);
+		p->urls = pr->urls;
+		pr->urls = NULL;
 	}
 	p->wrapped_cols = 0;
 	ui_redraw(p->ui);
@@ -104,6 +151,8 @@ pager_render_free(void *arg)
 	struct pager_render	*pr = arg;
 
 	render_free(&pr->r);
+	render_spool_free(&pr->spool);
+	pager_free_urls(&pr->urls);
 	free(pr->path);
 	free(pr->mem);
 	free(pr->mailcap);
@@ -168,6 +217,9 @@ pager_load(struct ui *ui, struct pager *p)
 	if (p->job != NULL)
 		job_cancel(p->job);
 	p->job = NULL;
+	if (p->search_job != NULL)
+		job_cancel(p->search_job);
+	p->search_job = NULL;
 	p->loaded = 0;
 	p->top = 0;
 	free(p->error);
@@ -311,6 +363,94 @@ pager_wrap(struct pager *p, int cols)
 	p->wrapped_cols = cols;
 }
 
+/* Whether the window holds the whole message. */
+static int
+pager_whole(const struct pager *p)
+{
+	return (p->spool == NULL || (p->base == 0 && p->r.n >= p->total));
+}
+
+/* Wraps the window now if the width changed. */
+static void
+pager_rewrap(struct ui *ui, struct pager *p)
+{
+	if (p->wrapped_cols != ui_cols(ui))
+		pager_wrap(p, ui_cols(ui));
+}
+
+/* The screen line that shows byte off of window line line. */
+static size_t
+pager_vfind(const struct pager *p, size_t line, size_t off)
+{
+	size_t	lo = 0, hi = p->nv, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (p->v[mid].line < line ||
+		    (p->v[mid].line == line && p->v[mid].off <= off))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo > 0 ? lo - 1 : 0);
+}
+
+/* Loads the window from spool line first and wraps it; 0 or -1. */
+static int
+pager_window(struct ui *ui, struct pager *p, size_t first)
+{
+	struct render	r;
+	struct error	err;
+
+	error_clear(&err);
+	if (render_spool_read(p->spool, first, PAGER_WINDOW_LINES,
+	    PAGER_WINDOW_BYTES, &r, &err) != 0) {
+		ui_error(ui, "%s", err.msg);
+		return (-1);
+	}
+	render_free(&p->r);
+	p->r = r;
+	p->base = first;
+	pager_wrap(p, ui_cols(ui));
+	return (0);
+}
+
+/*
+ * Brings spool line line into the window (with up to before lines above
+ * it) unless it is there, and returns the screen line showing byte off.
+ */
+static size_t
+pager_goto(struct ui *ui, struct pager *p, size_t line, size_t off,
+    size_t before)
+{
+	if (line < p->base || line >= p->base + p->r.n)
+		pager_window(ui, p, line > before ? line - before : 0);
+	pager_rewrap(ui, p);
+	if (line < p->base || line >= p->base + p->r.n)
+		return (0);
+	return (pager_vfind(p, line - p->base, off));
+}
+
+/* Loads the window that ends with the message's last line. */
+static void
+pager_window_end(struct ui *ui, struct pager *p)
+{
+	size_t	first;
+	int	i;
+
+	first = p->total > PAGER_WINDOW_LINES ?
+	    p->total - PAGER_WINDOW_LINES : 0;
+	for (i = 0; i < 64; i++) {
+		if (pager_window(ui, p, first) != 0)
+			return;
+		if (p->base + p->r.n >= p->total)
+			return;
+		/* Fewer lines fit (the byte bound): start later. */
+		first += p->total - (p->base + p->r.n);
+	}
+	pager_window(ui, p, p->total - 1);
+}
+
 static int
 pager_line_attr(struct ui *ui, const struct render_line *l)
 {
@@ -423,28 +563,181 @@ pager_status(struct ui *ui, void *data, char *out, size_t len)
 {
 	struct pager	*p = data;
 	int		 pct;
+	size_t		 end = p->top + (size_t)p->height;
 
 	if (p->nv == 0)
 		pct = 100;
-	else if (p->top + (size_t)p->height >= p->nv)
+	else if (!pager_whole(p) && p->total > 0)
+		pct = (int)((p->base + (end >= p->nv ? p->r.n :
+		    p->v[end].line)) * 100 / p->total);
+	else if (end >= p->nv)
 		pct = 100;
 	else
-		pct = (int)((p->top + (size_t)p->height) * 100 / p->nv);
+		pct = (int)(end * 100 / p->nv);
 	snprintf(out, len, "facteur: %s  -- %d%%", p->subject, pct);
 }
 
+/*
+ * Scrolls by delta screen lines, moving the window over the spool when
+ * the screen would leave it: the line at the window's edge stays put.
+ */
 static void
 pager_scroll(struct ui *ui, struct pager *p, long delta)
 {
-	long	top = (long)p->top + delta;
-	long	max = (long)p->nv - (p->height > 0 ? p->height : 1);
+	long	top = (long)p->top + delta, rel, h;
+	long	max;
+	size_t	a, line, off, keep, first;
+	int	i;
 
+	h = p->height > 0 ? p->height : 1;
+	if (p->loaded && p->spool != NULL)
+		pager_rewrap(ui, p);
+	for (i = 0; p->spool != NULL && p->nv > 0 && i < 64; i++) {
+		max = (long)p->nv - h;
+		if (top > max && p->base + p->r.n < p->total) {
+			a = top < (long)p->nv ? (size_t)top : p->nv - 1;
+			line = p->base + p->v[a].line;
+			off = p->v[a].off;
+			rel = top - (long)a;
+			keep = p->r.n / 4;
+			first = line > keep ? line - keep : 0;
+			if (first <= p->base)
+				first = p->base + 1;
+			if (pager_window(ui, p, first) != 0)
+				break;
+			top = line >= p->base ? (long)pager_vfind(p,
+			    line - p->base, off) + rel : rel;
+			continue;
+		}
+		if (top < 0 && p->base > 0) {
+			line = p->base;
+			keep = p->r.n / 2 > 0 ? p->r.n / 2 : 1;
+			first = line > keep ? line - keep : 0;
+			if (pager_window(ui, p, first) != 0)
+				break;
+			if (line < p->base + p->r.n)
+				top += (long)pager_vfind(p, line - p->base, 0);
+			else
+				top += (long)p->nv;
+			continue;
+		}
+		break;
+	}
+	max = (long)p->nv - h;
 	if (top > max)
 		top = max;
 	if (top < 0)
 		top = 0;
 	p->top = (size_t)top;
 	ui_redraw(ui);
+}
+
+/* A search over a spool bigger than the window, on the worker. */
+struct pager_find {
+	struct pager		*pager;
+	struct render_spool	*spool;
+	char			*needle;
+	size_t			 from;
+	int			 dir;
+	long			 hit;
+};
+
+static int
+pager_find_run(struct job *j, void *arg)
+{
+	struct pager_find	*f = arg;
+
+	f->hit = render_spool_find(f->spool, f->from, f->dir, f->needle,
+	    job_cancel_flag(j), job_error(j));
+	return (f->hit == -2 ? -1 : 0);
+}
+
+static void
+pager_find_done(struct job *j, void *arg, int result,
+    const struct error *err)
+{
+	struct pager_find	*f = arg;
+	struct pager		*p = f->pager;
+	struct ui		*ui = p->ui;
+	size_t			 v, line;
+	char			*slice;
+
+	p->search_job = NULL;
+	if (result != 0) {
+		ui_error(ui, "%s", err->msg);
+		return;
+	}
+	if (f->hit < 0 || p->spool != f->spool) {
+		ui_message(ui, "Not found: %s", f->needle);
+		return;
+	}
+	v = pager_goto(ui, p, (size_t)f->hit, 0, 2);
+	if (p->nv == 0)
+		return;
+	/* The screen line of that line where the match starts. */
+	for (line = p->v[v].line; v < p->nv && p->v[v].line == line &&
+	    p->v[v].folded == 0; v++) {
+		slice = xstrndup(p->r.lines[line].text + p->v[v].off,
+		    p->v[v].len);
+		if (strcasestr(slice, f->needle) != NULL) {
+			free(slice);
+			break;
+		}
+		free(slice);
+	}
+	if (v >= p->nv || p->v[v].line != line)
+		v = pager_vfind(p, line, 0);
+	p->top = v;
+	ui_message(ui, "%s", "");
+	ui_redraw(ui);
+}
+
+static void
+pager_find_free(void *arg)
+{
+	struct pager_find	*f = arg;
+
+	render_spool_free(&f->spool);
+	free(f->needle);
+	free(f);
+}
+
+/* Starts a search of the whole spool from the line at the top. */
+static void
+pager_search_spool(struct ui *ui, struct pager *p, int dir, int skip)
+{
+	struct pager_find	*f;
+	size_t			 cur, from;
+
+	pager_rewrap(ui, p);
+	cur = p->base + (p->nv > 0 ? p->v[p->top].line : 0);
+	from = cur;
+	if (skip && dir > 0)
+		from = cur + (p->nv > 0 && p->v[p->top].folded > 0 ?
+		    p->v[p->top].folded : 1);
+	else if (skip && dir < 0) {
+		if (cur == 0) {
+			ui_message(ui, "Not found: %s", p->search);
+			return;
+		}
+		from = cur - 1;
+	}
+	if (from >= p->total) {
+		ui_message(ui, "Not found: %s", p->search);
+		return;
+	}
+	if (p->search_job != NULL)
+		job_cancel(p->search_job);
+	f = xcalloc(1, sizeof *f);
+	f->pager = p;
+	f->spool = render_spool_ref(p->spool);
+	f->needle = xstrdup(p->search);
+	f->from = from;
+	f->dir = dir;
+	p->search_job = job_new("search", pager_find_run, pager_find_done, f);
+	job_set_free(p->search_job, pager_find_free);
+	worker_submit(pager_worker, p->search_job);
+	ui_message(ui, "Searching for %s...", p->search);
 }
 
 static void
@@ -456,6 +749,10 @@ pager_search(struct ui *ui, struct pager *p, int dir, int skip)
 
 	if (p->search == NULL) {
 		ui_message(ui, "No search pattern.");
+		return;
+	}
+	if (!pager_whole(p)) {
+		pager_search_spool(ui, p, dir, skip);
 		return;
 	}
 	for (i = (long)p->top + (skip ? dir : 0); i >= 0 && (size_t)i < p->nv;
@@ -531,6 +828,27 @@ pager_save_file(struct ui *ui, struct pager *p)
 	free(name);
 }
 
+/* Lists the message's URLs: the window's, or the spool's. */
+static void
+pager_urls(struct ui *ui, struct pager *p)
+{
+	struct render	r;
+	size_t		n;
+
+	if (pager_whole(p) || p->urls == NULL) {
+		urls_open(ui, &p->r);
+		return;
+	}
+	memset(&r, 0, sizeof r);
+	for (n = 0; p->urls[n] != NULL; n++)
+		;
+	r.lines = xcalloc(n + 1, sizeof *r.lines);
+	for (r.n = 0; r.n < n; r.n++)
+		r.lines[r.n].text = xstrdup(p->urls[r.n]);
+	urls_open(ui, &r);
+	render_free(&r);
+}
+
 static int
 pager_action(struct ui *ui, void *data, const char *a)
 {
@@ -553,10 +871,16 @@ pager_action(struct ui *ui, void *data, const char *a)
 		pager_scroll(ui, p, page / 2);
 	else if (strcmp(a, "half-up") == 0)
 		pager_scroll(ui, p, -page / 2);
-	else if (strcmp(a, "top") == 0 || strcmp(a, "first-entry") == 0)
+	else if (strcmp(a, "top") == 0 || strcmp(a, "first-entry") == 0) {
+		if (!pager_whole(p) && p->base > 0)
+			pager_window(ui, p, 0);
 		pager_scroll(ui, p, -(long)p->nv);
-	else if (strcmp(a, "bottom") == 0 || strcmp(a, "last-entry") == 0)
+	} else if (strcmp(a, "bottom") == 0 ||
+	    strcmp(a, "last-entry") == 0) {
+		if (!pager_whole(p) && p->base + p->r.n < p->total)
+			pager_window_end(ui, p);
 		pager_scroll(ui, p, (long)p->nv);
+	}
 	else if (strcmp(a, "next-message") == 0)
 		pager_step(ui, p, 1);
 	else if (strcmp(a, "previous-message") == 0)
@@ -583,7 +907,7 @@ pager_action(struct ui *ui, void *data, const char *a)
 		ui_redraw(ui);
 	} else if (strcmp(a, "list-urls") == 0) {
 		if (p->loaded && p->error == NULL)
-			urls_open(ui, &p->r);
+			pager_urls(ui, p);
 		else
 			ui_message(ui, "The message is not shown yet.");
 	} else if (p->path == NULL && (strcmp(a, "view-attachments") == 0 ||
@@ -612,9 +936,13 @@ pager_free(struct ui *ui, void *data)
 
 	if (p->job != NULL)
 		job_cancel(p->job);
+	if (p->search_job != NULL)
+		job_cancel(p->search_job);
 	if (pager_prompting == p)
 		pager_prompting = NULL;
 	render_free(&p->r);
+	render_spool_free(&p->spool);
+	pager_free_urls(&p->urls);
 	free(p->v);
 	free(p->id);
 	free(p->subject);

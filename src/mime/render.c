@@ -33,7 +33,30 @@ struct render_ctx {
 	unsigned			 attach;	/* parts numbered */
 	int				 full;		/* budget used up */
 	unsigned			 line_flags;	/* for new lines */
+	size_t				 max_bytes;	/* output budget */
+	struct render_spool		*spool;		/* lines go there */
+	enum render_kind		 last_kind;	/* of the last line */
+	int				 last_empty;
 };
+
+/*
+ * A render spooled to an unlinked temporary file: each line is an 8-byte
+ * record header (text length, kind, flags, quote depth) and its text.
+ * Only every RENDER_SPOOL_STEP-th line's offset is kept in memory.
+ */
+struct render_spool {
+	int		 fd;
+	size_t		 n;		/* lines */
+	size_t		 bytes;		/* text bytes */
+	off_t		 size;		/* file bytes */
+	off_t		*index;		/* offset of line k * STEP */
+	size_t		 nindex;
+	struct buf	 out;		/* while writing: not yet written */
+	int		 werrno;	/* a write failed */
+	_Atomic unsigned refs;
+};
+
+#define RENDER_SPOOL_RECORD	8
 
 /* A header field as found in a raw header block. */
 struct render_field {
@@ -43,26 +66,92 @@ struct render_field {
 	size_t		 vlen;
 };
 
+/* Writes what the spool holds in its buffer; 0 or -1 (werrno set). */
+static int
+render_spool_flush(struct render_spool *sp)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	while (off < sp->out.len && sp->werrno == 0) {
+		n = write(sp->fd, sp->out.data + off, sp->out.len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			sp->werrno = errno;
+		else
+			off += (size_t)n;
+	}
+	buf_reset(&sp->out);
+	return (sp->werrno == 0 ? 0 : -1);
+}
+
+/* Appends one line record to the spool. */
+static void
+render_spool_add(struct render_spool *sp, const struct render_line *l)
+{
+	unsigned char	h[RENDER_SPOOL_RECORD];
+	size_t		len = strlen(l->text);
+	unsigned	d = l->quote_depth > 0xffff ? 0xffff : l->quote_depth;
+
+	if (sp->n % RENDER_SPOOL_STEP == 0) {
+		sp->index = xreallocarray(sp->index, sp->nindex + 1,
+		    sizeof *sp->index);
+		sp->index[sp->nindex++] = sp->size;
+	}
+	h[0] = len & 0xff;
+	h[1] = (len >> 8) & 0xff;
+	h[2] = (len >> 16) & 0xff;
+	h[3] = (len >> 24) & 0xff;
+	h[4] = (unsigned char)l->kind;
+	h[5] = (unsigned char)l->flags;
+	h[6] = d & 0xff;
+	h[7] = (d >> 8) & 0xff;
+	buf_add(&sp->out, h, sizeof h);
+	buf_add(&sp->out, l->text, len);
+	sp->n++;
+	sp->bytes += len;
+	sp->size += (off_t)(sizeof h + len);
+	if (sp->out.len >= 256 * 1024)
+		render_spool_flush(sp);
+}
+
 /* Appends one finished line (text owned) to the render. */
 static void
 render_push(struct render_ctx *ctx, enum render_kind kind, unsigned depth,
     char *text)
 {
 	struct render		*r = ctx->r;
-	struct render_line	*l;
+	struct render_line	*l, one;
 	size_t			 len = strlen(text);
 
 	if (ctx->full) {
 		free(text);
 		return;
 	}
-	if (r->bytes + len > RENDER_MAX_BYTES) {
+	if (r->bytes + len > ctx->max_bytes) {
 		free(text);
 		text = xstrdup("[-- message too long: "
 		    "the rest is not shown --]");
 		kind = RENDER_NOTE;
 		depth = 0;
 		ctx->full = 1;
+	}
+	ctx->last_kind = kind;
+	ctx->last_empty = *text == '\0';
+	if (ctx->spool != NULL) {
+		one.text = text;
+		one.kind = kind;
+		one.quote_depth = kind == RENDER_QUOTE ? depth : 0;
+		one.flags = kind == RENDER_BODY || kind == RENDER_QUOTE ?
+		    ctx->line_flags : 0;
+		render_spool_add(ctx->spool, &one);
+		if (ctx->spool->werrno != 0)
+			ctx->full = 1;
+		r->n++;
+		r->bytes += len;
+		free(text);
+		return;
 	}
 	if (r->n == r->cap) {
 		r->cap = r->cap == 0 ? 64 : r->cap * 2;
@@ -91,8 +180,8 @@ render_emit(struct render_ctx *ctx, enum render_kind kind, unsigned depth,
 	if (ctx->full)
 		return;
 	/* Sanitising never shrinks a line: this trips the budget. */
-	if (len > RENDER_MAX_BYTES - ctx->r->bytes + 1)
-		len = RENDER_MAX_BYTES - ctx->r->bytes + 1;
+	if (len > ctx->max_bytes - ctx->r->bytes + 1)
+		len = ctx->max_bytes - ctx->r->bytes + 1;
 	buf_init(&b);
 	sanitize_text(raw, len, SANITIZE_EXPAND_TABS, &b);
 	if (b.len <= RENDER_MAX_LINE) {
@@ -648,16 +737,13 @@ static void
 render_attachment_line(struct render_ctx *ctx, const struct mailmime *m,
     const char *ctype)
 {
-	struct render_line	*last;
 	struct buf		 b;
 	char			*name, size[32];
 
-	if (ctx->r->n > 0) {
-		last = &ctx->r->lines[ctx->r->n - 1];
-		if (*last->text != '\0' && last->kind != RENDER_ATTACHMENT &&
-		    last->kind != RENDER_HEADER)
-			render_note(ctx, RENDER_BODY, "");
-	}
+	if (ctx->r->n > 0 && !ctx->last_empty &&
+	    ctx->last_kind != RENDER_ATTACHMENT &&
+	    ctx->last_kind != RENDER_HEADER)
+		render_note(ctx, RENDER_BODY, "");
 	render_size(render_decoded_size(m), size, sizeof size);
 	name = render_filename(m);
 	buf_init(&b);
@@ -1269,6 +1355,11 @@ render_start(struct render_ctx *ctx, const struct render_opts *opts,
 	ctx->r = r;
 	ctx->attach = 0;
 	ctx->full = 0;
+	ctx->line_flags = 0;
+	ctx->max_bytes = RENDER_MAX_BYTES;
+	ctx->spool = NULL;
+	ctx->last_kind = RENDER_HEADER;
+	ctx->last_empty = 1;
 }
 
 int
@@ -1361,4 +1452,379 @@ render_free(struct render *r)
 		free(r->lines[i].text);
 	free(r->lines);
 	memset(r, 0, sizeof *r);
+}
+
+/* Creates an empty spool in an unlinked temporary file. */
+static struct render_spool *
+render_spool_new(struct error *err)
+{
+	struct render_spool	*sp;
+	const char		*dir = getenv("TMPDIR");
+	char			*path;
+	int			 fd;
+
+	if (dir == NULL || *dir != '/')
+		dir = "/tmp";
+	xasprintf(&path, "%s/facteur-render.XXXXXX", dir);
+	if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
+		error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+		free(path);
+		return (NULL);
+	}
+	/* mkostemp creates it 0600; nothing is left behind on a crash. */
+	unlink(path);
+	free(path);
+	sp = xcalloc(1, sizeof *sp);
+	sp->fd = fd;
+	buf_init(&sp->out);
+	sp->refs = 1;
+	return (sp);
+}
+
+/* Renders msg[0..got) of a message total bytes long into a new spool. */
+static int
+render_spool_run(const char *msg, size_t got, size_t total,
+    const struct render_opts *opts, struct render_spool **out,
+    struct error *err)
+{
+	struct render_ctx	 ctx;
+	struct render		 r;
+	struct render_spool	*sp;
+
+	*out = NULL;
+	if ((sp = render_spool_new(err)) == NULL)
+		return (-1);
+	render_start(&ctx, opts, &r);
+	ctx.spool = sp;
+	ctx.max_bytes = RENDER_SPOOL_MAX_BYTES;
+	render_mem(&ctx, msg, got, total);
+	render_spool_flush(sp);
+	buf_free(&sp->out);
+	if (sp->werrno != 0) {
+		error_set(err, ERR_IO, "temporary file for the message: %s",
+		    strerror(sp->werrno));
+		render_spool_free(&sp);
+		return (-1);
+	}
+	*out = sp;
+	return (0);
+}
+
+int
+render_spool_file(const char *path, const struct render_opts *opts,
+    struct render_spool **out, struct error *err)
+{
+	static const struct render_opts	 defaults;
+	const struct render_opts	*o = opts != NULL ? opts : &defaults;
+	char				*data;
+	size_t				 got, total, max;
+	int				 rc;
+
+	*out = NULL;
+	max = o->max_size > 0 ? o->max_size : RENDER_MAX_SIZE;
+	if (render_load(path, max, &data, &got, &total, err) != 0)
+		return (-1);
+	rc = render_spool_run(data, got, total, o, out, err);
+	free(data);
+	return (rc);
+}
+
+int
+render_spool_mem(const char *msg, size_t len, const struct render_opts *opts,
+    struct render_spool **out, struct error *err)
+{
+	static const struct render_opts	 defaults;
+	const struct render_opts	*o = opts != NULL ? opts : &defaults;
+	size_t				 max;
+
+	if (msg == NULL) {
+		msg = "";
+		len = 0;
+	}
+	max = o->max_size > 0 ? o->max_size : RENDER_MAX_SIZE;
+	return (render_spool_run(msg, len > max ? (len < max +
+	    RENDER_OVERSIZE_SHOW ? len : max + RENDER_OVERSIZE_SHOW) : len, len,
+	    o, out, err));
+}
+
+size_t
+render_spool_lines(const struct render_spool *sp)
+{
+	return (sp != NULL ? sp->n : 0);
+}
+
+size_t
+render_spool_bytes(const struct render_spool *sp)
+{
+	return (sp != NULL ? sp->bytes : 0);
+}
+
+/* Reads exactly len bytes at off; 0 or -1. */
+static int
+render_spool_pread(struct render_spool *sp, void *to, size_t len, off_t off,
+    struct error *err)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got < len) {
+		n = pread(sp->fd, (char *)to + got, len - got,
+		    off + (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (error_set(err, ERR_IO, "temporary file for the "
+			    "message: %s", n == 0 ? "cut short" :
+			    strerror(errno)));
+		got += (size_t)n;
+	}
+	return (0);
+}
+
+/* A buffered reader over the spool, from one line on. */
+struct render_spool_cursor {
+	struct render_spool	*sp;
+	off_t			 off;		/* of buf[0] */
+	char			*buf;
+	size_t			 len;
+	size_t			 pos;
+	size_t			 line;		/* the next line's number */
+};
+
+/* Fills the cursor's buffer with at least want bytes from its position. */
+static int
+render_spool_fill(struct render_spool_cursor *c, size_t want,
+    struct error *err)
+{
+	size_t	keep = c->len - c->pos, size;
+	off_t	at = c->off + (off_t)c->pos;
+
+	if (keep >= want)
+		return (0);
+	size = want > 64 * 1024 ? want : 64 * 1024;
+	if (at + (off_t)size > c->sp->size)
+		size = (size_t)(c->sp->size - at);
+	if (size < want)
+		return (error_set(err, ERR_IO, "temporary file for the "
+		    "message: cut short"));
+	free(c->buf);
+	c->buf = xmalloc(size);
+	c->off = at;
+	c->pos = 0;
+	c->len = size;
+	return (render_spool_pread(c->sp, c->buf, size, at, err));
+}
+
+/* Reads the cursor's next line; its text points into the buffer. */
+static int
+render_spool_next(struct render_spool_cursor *c, struct render_line *l,
+    size_t *len, struct error *err)
+{
+	const unsigned char	*h;
+
+	if (render_spool_fill(c, RENDER_SPOOL_RECORD, err) != 0)
+		return (-1);
+	h = (const unsigned char *)c->buf + c->pos;
+	*len = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16 |
+	    (size_t)h[3] << 24;
+	l->kind = (enum render_kind)h[4];
+	l->flags = h[5];
+	l->quote_depth = (unsigned)h[6] | (unsigned)h[7] << 8;
+	if (render_spool_fill(c, RENDER_SPOOL_RECORD + *len, err) != 0)
+		return (-1);
+	l->text = c->buf + c->pos + RENDER_SPOOL_RECORD;
+	c->pos += RENDER_SPOOL_RECORD + *len;
+	c->line++;
+	return (0);
+}
+
+/* Positions a cursor on line first (first < lines). */
+static int
+render_spool_seek(struct render_spool *sp, size_t first,
+    struct render_spool_cursor *c, struct error *err)
+{
+	struct render_line	l;
+	size_t			len;
+
+	memset(c, 0, sizeof *c);
+	c->sp = sp;
+	c->off = sp->index[first / RENDER_SPOOL_STEP];
+	c->line = first - first % RENDER_SPOOL_STEP;
+	while (c->line < first) {
+		if (render_spool_next(c, &l, &len, err) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+int
+render_spool_read(struct render_spool *sp, size_t first, size_t max_lines,
+    size_t max_bytes, struct render *r, struct error *err)
+{
+	struct render_spool_cursor	 c;
+	struct render_line		 l;
+	size_t				 len;
+
+	memset(r, 0, sizeof *r);
+	if (first >= sp->n || max_lines == 0)
+		return (0);
+	if (render_spool_seek(sp, first, &c, err) != 0) {
+		free(c.buf);
+		return (-1);
+	}
+	while (c.line < sp->n && r->n < max_lines &&
+	    (r->n == 0 || r->bytes < max_bytes)) {
+		if (render_spool_next(&c, &l, &len, err) != 0) {
+			free(c.buf);
+			render_free(r);
+			return (-1);
+		}
+		if (r->n > 0 && r->bytes + len > max_bytes)
+			break;
+		if (r->n == r->cap) {
+			r->cap = r->cap == 0 ? 64 : r->cap * 2;
+			r->lines = xreallocarray(r->lines, r->cap,
+			    sizeof *r->lines);
+		}
+		l.text = xstrndup(l.text, len);
+		r->lines[r->n++] = l;
+		r->bytes += len;
+	}
+	free(c.buf);
+	return (0);
+}
+
+/* Whether line text[0..len) holds needle, case-insensitively. */
+static int
+render_spool_match(const char *text, size_t len, const char *needle)
+{
+	char	*s;
+	int	 found;
+
+	s = xstrndup(text, len);
+	found = strcasestr(s, needle) != NULL;
+	free(s);
+	return (found);
+}
+
+long
+render_spool_find(struct render_spool *sp, size_t from, int dir,
+    const char *needle, volatile int *cancel, struct error *err)
+{
+	struct render_spool_cursor	 c;
+	struct render_line		 l;
+	size_t				 len, block, start, end, i;
+	long				 hit;
+
+	if (sp->n == 0 || *needle == '\0')
+		return (-1);
+	if (from >= sp->n)
+		from = sp->n - 1;
+	if (dir > 0) {
+		if (render_spool_seek(sp, from, &c, err) != 0)
+			goto fail;
+		while (c.line < sp->n) {
+			if (cancel != NULL && *cancel)
+				break;
+			if (render_spool_next(&c, &l, &len, err) != 0)
+				goto fail;
+			if (render_spool_match(l.text, len, needle)) {
+				free(c.buf);
+				return ((long)c.line - 1);
+			}
+		}
+		free(c.buf);
+		return (-1);
+	}
+	/* Backwards: one block of STEP lines at a time, last line first. */
+	for (block = from / RENDER_SPOOL_STEP + 1; block > 0; block--) {
+		if (cancel != NULL && *cancel)
+			break;
+		start = (block - 1) * RENDER_SPOOL_STEP;
+		end = start + RENDER_SPOOL_STEP - 1;
+		if (end > from)
+			end = from;
+		hit = -1;
+		if (render_spool_seek(sp, start, &c, err) != 0)
+			goto fail;
+		for (i = start; i <= end; i++) {
+			if (render_spool_next(&c, &l, &len, err) != 0)
+				goto fail;
+			if (render_spool_match(l.text, len, needle))
+				hit = (long)i;
+		}
+		free(c.buf);
+		if (hit != -1)
+			return (hit);
+	}
+	return (-1);
+fail:
+	free(c.buf);
+	return (-2);
+}
+
+size_t
+render_spool_urls(struct render_spool *sp, char ***out)
+{
+	struct render_spool_cursor	 c;
+	struct render			 one;
+	struct render_line		 l;
+	char				**v = NULL, **got;
+	size_t				 n = 0, len, k, j;
+
+	memset(&c, 0, sizeof c);
+	if (sp->n > 0 && render_spool_seek(sp, 0, &c, NULL) == 0) {
+		while (c.line < sp->n && n < RENDER_MAX_URLS) {
+			if (render_spool_next(&c, &l, &len, NULL) != 0)
+				break;
+			if (memmem(l.text, len, ":", 1) == NULL)
+				continue;
+			l.text = xstrndup(l.text, len);
+			one.lines = &l;
+			one.n = 1;
+			render_urls(&one, &got);
+			for (k = 0; got[k] != NULL; k++) {
+				for (j = 0; j < n && strcmp(v[j], got[k]) != 0;
+				    j++)
+					;
+				if (j < n || n == RENDER_MAX_URLS)
+					free(got[k]);
+				else {
+					v = xreallocarray(v, n + 2, sizeof *v);
+					v[n++] = got[k];
+				}
+			}
+			free(got);
+			free(l.text);
+		}
+	}
+	free(c.buf);
+	if (v == NULL)
+		v = xcalloc(1, sizeof *v);
+	v[n] = NULL;
+	*out = v;
+	return (n);
+}
+
+struct render_spool *
+render_spool_ref(struct render_spool *sp)
+{
+	sp->refs++;
+	return (sp);
+}
+
+void
+render_spool_free(struct render_spool **spp)
+{
+	struct render_spool	*sp = *spp;
+
+	if (sp == NULL)
+		return;
+	*spp = NULL;
+	if (--sp->refs > 0)
+		return;
+	close(sp->fd);
+	buf_free(&sp->out);
+	free(sp->index);
+	free(sp);
 }

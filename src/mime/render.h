@@ -70,6 +70,46 @@ int	mime_render_mem(const char *msg, size_t len,
 void	render_free(struct render *r);
 
 /*
+ * A rendered message kept in a temporary file (created 0600 in $TMPDIR or
+ * /tmp and unlinked at once) instead of memory, so that a message of any
+ * size can be shown whole: the reader asks for the lines it shows. In
+ * memory it holds one file offset every RENDER_SPOOL_STEP lines. Once
+ * made it is read-only: several threads may read it at once (pread).
+ */
+struct render_spool;
+#define RENDER_SPOOL_MAX_BYTES	(512 * 1024 * 1024)
+#define RENDER_SPOOL_STEP	64
+
+/* As mime_render_file and mime_render_mem, into a new spool. */
+int	render_spool_file(const char *path, const struct render_opts *,
+	    struct render_spool **, struct error *);
+int	render_spool_mem(const char *msg, size_t len,
+	    const struct render_opts *, struct render_spool **,
+	    struct error *);
+/* How many lines, and text bytes, the spool holds. */
+size_t	render_spool_lines(const struct render_spool *);
+size_t	render_spool_bytes(const struct render_spool *);
+/*
+ * Reads lines [first, first + max_lines) into r (free it with
+ * render_free), stopping before max_bytes of text (one line at least).
+ */
+int	render_spool_read(struct render_spool *, size_t first,
+	    size_t max_lines, size_t max_bytes, struct render *,
+	    struct error *);
+/*
+ * The first line from line from on (dir > 0), or the last one up to it
+ * (dir < 0), holding needle without regard to case; -1 when none (or
+ * once *cancel is set), -2 on a read error.
+ */
+long	render_spool_find(struct render_spool *, size_t from, int dir,
+	    const char *needle, volatile int *cancel, struct error *);
+/* As render_urls, over the whole spool. */
+size_t	render_spool_urls(struct render_spool *, char ***out);
+/* Another reference; render_spool_free drops one (thread-safe). */
+struct render_spool *render_spool_ref(struct render_spool *);
+void	render_spool_free(struct render_spool **);
+
+/*
  * The URLs (http, https, ftp, mailto) that appear in the rendered text,
  * each once, in order of first appearance, at most RENDER_MAX_URLS.
  * Returns how many; *out is a NULL-terminated owned array (free each

@@ -234,7 +234,9 @@ with open(sys.argv[1], "w") as f:
     line = "All work and no play makes a very long message. " * 2 + "\n"
     n = 50 * 1024 * 1024 // len(line)
     f.write("FIRST LINE\n")
-    f.write(line * n)
+    f.write(line * (n // 2))
+    f.write("MIDDLE MARKER at https://example.org/middle\n")
+    f.write(line * (n - n // 2))
     f.write("LAST LINE\n")
 P
 	start -F "$CONF" -f "$MD"
@@ -245,9 +247,34 @@ P
 	wait_for 'help|Help' || return
 	keys q
 	wait_for '^FIRST LINE' || return
+	# The whole text is there: its true last line, nothing cut.
 	keys End
-	wait_for 'message too long: the rest is not shown' || return
-	keys q q
+	wait_for '^LAST LINE' || return
+	expect_screen 'Huge message +-- 100%'
+	expect_no_screen 'too long|not shown'
+	keys Home
+	wait_for '^FIRST LINE' || return
+	# A search runs over all 50 MB (on the worker) and lands in the middle.
+	keys /
+	type_text 'MIDDLE MARKER'
+	keys Enter
+	wait_for '^MIDDLE MARKER' || return
+	expect_screen 'Huge message +-- [45][0-9]%'
+	# Back to the first line, searching backwards from the end.
+	keys End
+	wait_for '^LAST LINE' || return
+	keys M-/
+	type_text 'FIRST LINE'
+	keys Enter
+	wait_for '^FIRST LINE' || return
+	# Paging up from the end crosses into earlier windows.
+	keys End
+	wait_for '^LAST LINE' || return
+	keys PageUp PageUp
+	expect_no_screen '^LAST LINE'
+	keys u
+	wait_for 'https://example.org/middle' || return
+	keys q q q
 	wait_for '\[exit 0\]'
 }
 
