@@ -199,9 +199,67 @@ t_dash_s_sends_without_the_interface() {
 		fail "the message is not in the outbox"
 }
 
+# Tab completes an alias in To and a file name in the attach prompt; the
+# message goes through Postfix to bob's own Dovecot Maildir, which is the
+# local account's store, and $ shows it in the INBOX with its attachment.
+t_tab_completes_attach_send_and_it_arrives_in_the_inbox() {
+	rm -rf "$HOME/.local/share/facteur"
+	mkdir -p "$HOME/.local/share" "$E2E_TMP/files"
+	printf 'attached bytes %s\n' "$TOKEN" > \
+	    "$E2E_TMP/files/report-$TOKEN.txt"
+	: > "$E2E_TMP/files/other.txt"
+	printf 'alias bobby Bob <bob@localhost>\nalias carol carol@localhost\n' \
+	    > "$E2E_TMP/aliases"
+	cat > "$E2E_TMP/self.conf" <<-EOF
+	set alias_file = $E2E_TMP/aliases
+	account bob
+	  maildir $MAILDIR_BOB
+	  from "Bob <bob@localhost>"
+	  smtp submission://bob@$MAILTEST_HOST:$SUB_PORT
+	  tls_ca_file $CA_FILE
+	  password_cmd "echo bobpw"
+	EOF
+	cat > "$E2E_TMP/editor-self" <<-EOF
+	#!/bin/sh
+	printf 'From: Bob <bob@localhost>\nTo:\nSubject: Self %s\n\nSee the report.\n' \
+	    "$TOKEN" > "\$1"
+	EOF
+	chmod +x "$E2E_TMP/editor-self"
+	EDITOR=$E2E_TMP/editor-self start -F "$E2E_TMP/self.conf"
+	wait_for 'bob' || return
+	keys m
+	wait_for "Subject: Self $TOKEN" || return
+	keys t
+	wait_for '^To:$' || return
+	type_text "bo"
+	keys Tab
+	wait_for 'To: bobby$' || return
+	keys Enter
+	wait_for ' To: bobby' || return
+	keys a
+	wait_for '^Attach file:$' || return
+	type_text "$E2E_TMP/files/r"
+	keys Tab
+	wait_for "Attach file: .*/files/report-$TOKEN\\.txt$" || return
+	keys Enter
+	wait_for "report-$TOKEN\\.txt +text/plain" || return
+	keys y
+	wait_for 'Message sent\.' || return
+	wait_file "$MAILDIR_BOB/new" "Subject: Self $TOKEN" >/dev/null ||
+		{ fail "bob did not get the message"; return; }
+	keys '$'
+	wait_for "Self $TOKEN" || return
+	keys Enter
+	wait_for 'See the report\.' || return
+	expect_screen "report-$TOKEN\\.txt"
+	keys q q
+	wait_for '\[exit 0\]'
+}
+
 run_test t_m_sends_and_postfix_delivers_to_carol
 run_test t_dash_s_sends_without_the_interface
 run_test t_a_deferred_message_is_sent_when_facteur_starts_again
 run_test t_r_quotes_and_sets_in_reply_to_and_a_refusal_stays_in_the_outbox
 run_test t_abort_asks_first
+run_test t_tab_completes_attach_send_and_it_arrives_in_the_inbox
 finish
