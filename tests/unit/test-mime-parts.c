@@ -443,3 +443,161 @@ Test(mime_parts, failing_filter_falls_back_to_builtin_html)
 	free(msg);
 	parts_mailcap_remove(path);
 }
+
+/* A message of about size bytes: FIRST, many lines, MIDDLE, many, LAST. */
+static char *
+parts_huge(size_t size, size_t *len, size_t *body_lines)
+{
+	static const char	 head[] = "From: big@example.org\n"
+	    "Subject: Huge\nContent-Type: text/plain; charset=utf-8\n\n"
+	    "FIRST LINE\n";
+	static const char	 line[] =
+	    "All work and no play makes a very long message.\n";
+	struct buf		 b;
+	size_t			 n = size / (sizeof line - 1), i;
+
+	buf_init(&b);
+	buf_add(&b, head, sizeof head - 1);
+	for (i = 0; i < n; i++) {
+		if (i == n / 2)
+			buf_adds(&b, "MIDDLE MARKER https://example.org/mid\n");
+		buf_add(&b, line, sizeof line - 1);
+	}
+	buf_adds(&b, "LAST LINE\n");
+	*len = b.len;
+	*body_lines = n + 3;
+	return (buf_steal(&b));
+}
+
+Test(mime_parts, fifty_megabyte_message_spooled_whole_read_in_bounded_windows)
+{
+	struct render_spool	*sp;
+	struct render		 r;
+	size_t			 len, body, n, i;
+	char			*msg;
+
+	msg = parts_huge(50 * 1024 * 1024, &len, &body);
+	cr_assert_eq(render_spool_mem(msg, len, NULL, &sp, NULL), 0);
+	free(msg);
+	n = render_spool_lines(sp);
+	/* Headers (From, Subject, blank) then every body line: nothing cut. */
+	cr_assert_eq(n, 3 + body);
+	cr_assert_geq(render_spool_bytes(sp), (body - 3) * 47);
+	/* The last window: bounded, and it ends with the true last line. */
+	cr_assert_eq(render_spool_read(sp, n - 100, 4096, 1024 * 1024, &r,
+	    NULL), 0);
+	cr_assert_eq(r.n, 100);
+	cr_assert_str_eq(r.lines[99].text, "LAST LINE");
+	render_free(&r);
+	/* A window from the start stops at its line and byte bounds. */
+	cr_assert_eq(render_spool_read(sp, 0, 4096, 1024 * 1024, &r, NULL),
+	    0);
+	cr_assert_eq(r.n, 4096);
+	cr_assert_str_eq(r.lines[3].text, "FIRST LINE");
+	cr_assert_eq(r.lines[0].kind, RENDER_HEADER);
+	render_free(&r);
+	cr_assert_eq(render_spool_read(sp, 10, 100000, 4096, &r, NULL), 0);
+	cr_assert_leq(r.bytes, 4096);
+	cr_assert_eq(r.n, 4096 / 47);
+	render_free(&r);
+	/* Any line is reachable, also between two index entries. */
+	i = n / 2 + 7;
+	cr_assert_eq(render_spool_read(sp, i, 1, 1, &r, NULL), 0);
+	cr_assert_eq(r.n, 1);
+	render_free(&r);
+	cr_assert_eq(render_spool_read(sp, n, 10, 4096, &r, NULL), 0);
+	cr_assert_eq(r.n, 0);
+	render_spool_free(&sp);
+	cr_assert_null(sp);
+}
+
+Test(mime_parts, spool_holds_the_same_lines_as_the_render)
+{
+	static const char	*names[] = { "multipart-mixed-attachment",
+				    "flowed", "html-only", "digest",
+				    "hostile-escapes" };
+	struct render_spool	*sp;
+	struct render		 r, w;
+	size_t			 k, i;
+	char			*path;
+
+	for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+		path = parts_corpus(names[k]);
+		cr_assert_eq(mime_render_file(path, NULL, &r, NULL), 0);
+		cr_assert_eq(render_spool_file(path, NULL, &sp, NULL), 0);
+		free(path);
+		cr_assert_eq(render_spool_lines(sp), r.n, "%s", names[k]);
+		cr_assert_eq(render_spool_bytes(sp), r.bytes);
+		cr_assert_eq(render_spool_read(sp, 0, r.n + 1, r.bytes + 1,
+		    &w, NULL), 0);
+		cr_assert_eq(w.n, r.n);
+		for (i = 0; i < r.n; i++) {
+			cr_assert_str_eq(w.lines[i].text, r.lines[i].text);
+			cr_assert_eq(w.lines[i].kind, r.lines[i].kind);
+			cr_assert_eq(w.lines[i].quote_depth,
+			    r.lines[i].quote_depth);
+			cr_assert_eq(w.lines[i].flags, r.lines[i].flags);
+		}
+		render_free(&w);
+		render_free(&r);
+		render_spool_free(&sp);
+	}
+}
+
+Test(mime_parts, spool_file_leaves_nothing_in_tmpdir)
+{
+	struct render_spool	*sp;
+	char			 dir[] = "/tmp/test-spool.XXXXXX";
+	char			*old = getenv("TMPDIR");
+
+	old = old != NULL ? xstrdup(old) : NULL;
+	cr_assert_not_null(mkdtemp(dir));
+	setenv("TMPDIR", dir, 1);
+	cr_assert_eq(render_spool_mem("Subject: x\n\nbody\n", 17, NULL, &sp,
+	    NULL), 0);
+	/* Unlinked at once: rmdir succeeds only on an empty directory. */
+	cr_assert_eq(rmdir(dir), 0);
+	cr_assert_eq(render_spool_lines(sp), 3);
+	render_spool_free(&sp);
+	if (old != NULL)
+		setenv("TMPDIR", old, 1);
+	else
+		unsetenv("TMPDIR");
+	free(old);
+}
+
+Test(mime_parts, spool_search_both_ways_and_urls)
+{
+	struct render_spool	*sp;
+	volatile int		 cancel = 1;
+	size_t			 len, body, n;
+	long			 mid;
+	char			*msg, **urls;
+
+	msg = parts_huge(1024 * 1024, &len, &body);
+	cr_assert_eq(render_spool_mem(msg, len, NULL, &sp, NULL), 0);
+	free(msg);
+	n = render_spool_lines(sp);
+	mid = render_spool_find(sp, 0, 1, "middle marker", NULL, NULL);
+	cr_assert_gt(mid, 3);
+	cr_assert_eq(render_spool_find(sp, (size_t)mid, 1, "MIDDLE", NULL,
+	    NULL), mid);
+	cr_assert_eq(render_spool_find(sp, (size_t)mid + 1, 1, "MIDDLE", NULL,
+	    NULL), -1);
+	cr_assert_eq(render_spool_find(sp, n - 1, -1, "middle", NULL, NULL),
+	    mid);
+	cr_assert_eq(render_spool_find(sp, n - 1, -1, "first line", NULL,
+	    NULL), 3);
+	cr_assert_eq(render_spool_find(sp, (size_t)mid - 1, -1, "MIDDLE",
+	    NULL, NULL), -1);
+	cr_assert_eq(render_spool_find(sp, 0, 1, "last line", NULL, NULL),
+	    (long)n - 1);
+	cr_assert_eq(render_spool_find(sp, 0, 1, "MIDDLE", &cancel, NULL), -1,
+	    "a cancelled search finds nothing");
+	cr_assert_eq(render_spool_urls(sp, &urls), 1);
+	cr_assert_str_eq(urls[0], "https://example.org/mid");
+	cr_assert_null(urls[1]);
+	free(urls[0]);
+	free(urls);
+	render_spool_free(&sp);
+}
