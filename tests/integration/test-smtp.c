@@ -3,7 +3,8 @@
  * STARTTLS, SMTPS, AUTH PLAIN and LOGIN, refusals), against a scripted
  * fake server for what Postfix will not do (421 mid-transaction, a drop
  * before the final 250), the outbox across crashes, and the sendmail
- * transport with a fake sendmail.
+ * transport with a fake sendmail. Messages sent through Postfix are
+ * fetched back over IMAP and POP3 and compared with what was built.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,9 +21,12 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <libetpan/libetpan.h>
 
 #include "core/buf.h"
 #include "core/xmalloc.h"
+#include "mime/decode.h"
+#include "mime/render.h"
 #include "net/net.h"
 #include "send/send.h"
 
@@ -985,4 +989,333 @@ Test(smtp, postfix_takes_smtputf8_when_the_envelope_needs_it)
 	cr_assert_not_null(strstr(buf_str(&transcript), " SMTPUTF8\r\n"));
 	smtp_close(&ss);
 	send_transport_clear(&t);
+}
+
+/* --- fetched back over IMAP and POP3 ---------------------------------- */
+
+static struct tls_params
+fb_tls(const char *service)
+{
+	struct tls_params	p = { 0 };
+
+	p.host = env("MAILTEST_TLS_NAME");
+	p.ca_file = env("CA_FILE");
+	p.service = service;
+	p.timeout_ms = T_TIMEOUT;
+	p.cancel_fd = -1;
+	return (p);
+}
+
+/* The message as a Maildir holds it: CRLF made LF. */
+static char *
+fb_lf(const char *data, size_t len)
+{
+	char	*out = xmalloc(len + 1), *q = out;
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (!(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n'))
+			*q++ = data[i];
+	*q = '\0';
+	return (out);
+}
+
+/* Carol's copy of the message with this Message-ID, over IMAP. */
+static char *
+fb_imap(const char *msgid)
+{
+	struct tls_params		 tp = fb_tls("imap");
+	struct mailimap_search_key	*key;
+	struct mailimap_set		*set;
+	struct mailimap_fetch_type	*ft;
+	struct mailimap_msg_att		*ma;
+	struct mailimap_msg_att_item	*it;
+	struct error			 err;
+	clistiter			*ci;
+	clist				*found = NULL, *fr = NULL;
+	mailimap			*imap = mailimap_new(0, NULL);
+	char				*msg = NULL;
+	uint32_t			 uid;
+
+	cr_assert_eq(net_imap_connect(imap, env("MAILTEST_HOST"),
+	    atoi(env("IMAP_PORT")), NET_STARTTLS, &tp, &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(mailimap_login(imap, "carol", "carolpw"),
+	    MAILIMAP_NO_ERROR);
+	cr_assert_eq(mailimap_select(imap, "INBOX"), MAILIMAP_NO_ERROR);
+	key = mailimap_search_key_new_header(xstrdup("Message-ID"),
+	    xstrdup(msgid));
+	cr_assert_eq(mailimap_uid_search(imap, NULL, key, &found),
+	    MAILIMAP_NO_ERROR);
+	mailimap_search_key_free(key);
+	cr_assert_eq(clist_count(found), 1, "%d messages with %s over IMAP",
+	    clist_count(found), msgid);
+	uid = *(uint32_t *)clist_content(clist_begin(found));
+	mailimap_search_result_free(found);
+	set = mailimap_set_new_single(uid);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section(
+	    mailimap_section_new(NULL)));
+	cr_assert_eq(mailimap_uid_fetch(imap, set, ft, &fr),
+	    MAILIMAP_NO_ERROR);
+	mailimap_fetch_type_free(ft);
+	mailimap_set_free(set);
+	cr_assert_eq(clist_count(fr), 1);
+	ma = clist_content(clist_begin(fr));
+	for (ci = clist_begin(ma->att_list); ci != NULL; ci = clist_next(ci)) {
+		it = clist_content(ci);
+		if (it->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
+		    it->att_data.att_static->att_type ==
+		    MAILIMAP_MSG_ATT_BODY_SECTION) {
+			struct mailimap_msg_att_body_section *bs =
+			    it->att_data.att_static->att_data.att_body_section;
+
+			msg = fb_lf(bs->sec_body_part, bs->sec_length);
+		}
+	}
+	mailimap_fetch_list_free(fr);
+	mailimap_logout(imap);
+	mailimap_free(imap);
+	cr_assert_not_null(msg, "no BODY[] in the FETCH response");
+	return (msg);
+}
+
+/* Carol's copy of the message with this Message-ID, over POP3 (newest
+   first; nothing deleted). */
+static char *
+fb_pop3(const char *msgid)
+{
+	struct tls_params	 tp = fb_tls("pop3");
+	struct mailpop3_msg_info *info;
+	struct error		 err;
+	mailpop3		*pop3 = mailpop3_new(0, NULL);
+	carray			*list;
+	char			*r, *msg = NULL, *want;
+	size_t			 len;
+	unsigned		 i;
+
+	cr_assert_eq(net_pop3_connect(pop3, env("MAILTEST_HOST"),
+	    atoi(env("POP3_PORT")), NET_STARTTLS, &tp, &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(mailpop3_user(pop3, "carol"), MAILPOP3_NO_ERROR);
+	cr_assert_eq(mailpop3_pass(pop3, "carolpw"), MAILPOP3_NO_ERROR);
+	cr_assert_eq(mailpop3_list(pop3, &list), MAILPOP3_NO_ERROR);
+	xasprintf(&want, "\nMessage-ID: %s\r\n", msgid);
+	for (i = carray_count(list); i > 0 && msg == NULL; i--) {
+		if ((info = carray_get(list, i - 1)) == NULL)
+			continue;
+		if (mailpop3_retr(pop3, info->msg_index, &r, &len) !=
+		    MAILPOP3_NO_ERROR)
+			continue;
+		if (memmem(r, len, want, strlen(want)) != NULL)
+			msg = fb_lf(r, len);
+		mailpop3_retr_free(r);
+	}
+	free(want);
+	mailpop3_quit(pop3);
+	mailpop3_free(pop3);
+	cr_assert_not_null(msg, "%s not found over POP3", msgid);
+	return (msg);
+}
+
+/* The unfolded value of the first header name in msg, or NULL. */
+static char *
+fb_header(const char *msg, const char *name)
+{
+	const char	*p = msg, *e;
+	size_t		 n = strlen(name);
+	struct buf	 b;
+
+	while (*p != '\0' && *p != '\n') {
+		e = strchr(p, '\n');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			buf_init(&b);
+			p += n + 1;
+			for (;;) {
+				buf_add(&b, p, e - p);
+				if (*e == '\n' &&
+				    (e[1] == ' ' || e[1] == '\t')) {
+					p = e + 1;
+					e = strchr(p, '\n');
+					if (e == NULL)
+						e = p + strlen(p);
+					continue;
+				}
+				break;
+			}
+			return (buf_steal(&b));
+		}
+		p = *e == '\n' ? e + 1 : e;
+	}
+	return (NULL);
+}
+
+/* Every header of sent is in got with the same value; every part has
+   the same type, name and decoded bytes. */
+static void
+fb_compare(const char *how, const char *sent, const char *got)
+{
+	static const char	*names[] = { "From", "To", "Cc", "Subject",
+	    "Date", "Message-ID", "MIME-Version", "Content-Type" };
+	struct mime_parts	 ps = { 0 }, pg = { 0 };
+	struct buf		 bs, bg;
+	struct error		 err;
+	char			*a, *b;
+	size_t			 i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		a = fb_header(sent, names[i]);
+		b = fb_header(got, names[i]);
+		if (a == NULL) {
+			cr_assert_null(b, "%s: %s appeared", how, names[i]);
+			continue;
+		}
+		cr_assert_not_null(b, "%s: no %s", how, names[i]);
+		cr_assert_str_eq(b, a, "%s: %s differs", how, names[i]);
+		free(a);
+		free(b);
+	}
+	cr_assert_eq(mime_parts_mem(sent, strlen(sent), &ps, &err), 0);
+	cr_assert_eq(mime_parts_mem(got, strlen(got), &pg, &err), 0);
+	cr_assert_eq(pg.n, ps.n, "%s: %zu parts, %zu sent", how, pg.n, ps.n);
+	for (i = 0; i < ps.n; i++) {
+		cr_assert_str_eq(pg.v[i].type, ps.v[i].type, "%s", how);
+		if (ps.v[i].name != NULL)
+			cr_assert_str_eq(pg.v[i].name, ps.v[i].name, "%s",
+			    how);
+		buf_init(&bs);
+		buf_init(&bg);
+		cr_assert_eq(mime_part_extract_mem(sent, strlen(sent),
+		    ps.v[i].index, &bs, &err), 0);
+		cr_assert_eq(mime_part_extract_mem(got, strlen(got),
+		    pg.v[i].index, &bg, &err), 0);
+		cr_assert_eq(bg.len, bs.len, "%s: part %zu", how, i);
+		cr_assert_eq(memcmp(bg.data, bs.data, bs.len), 0,
+		    "%s: part %zu bytes differ", how, i);
+		buf_free(&bs);
+		buf_free(&bg);
+	}
+	mime_parts_free(&ps);
+	mime_parts_free(&pg);
+}
+
+/* Sends a message with UTF-8 names, subject, body and a binary
+   attachment through port, then fetches it back both ways. */
+static void
+fb_round_trip(const char *port_key, int mode, const char *mech)
+{
+	struct send_transport	 t = postfix(port_key, mode, "bob", "bobpw");
+	struct send_draft	 d = { 0 };
+	struct send_built	 b;
+	struct outbox_result	 res;
+	struct mime_parts	 parts = { 0 };
+	struct outbox		*ob;
+	struct error		 err;
+	struct buf		 att;
+	unsigned char		 bin[5000];
+	char			 tok[64], *dir, *path, *subject, *body, *got,
+				*dec, *sent, *id = NULL;
+	const char		*how[] = { "IMAP", "POP3" };
+	size_t			 i;
+	int			 k;
+	FILE			*f;
+
+	t.auth_mech = mech;
+	token(tok, sizeof tok);
+	for (i = 0; i < sizeof bin; i++)
+		bin[i] = (unsigned char)(i * 7 + i / 256);
+	xasprintf(&path, "%s/bin", tmpdir);
+	f = fopen(path, "w");
+	fwrite(bin, 1, sizeof bin, f);
+	fclose(f);
+	xasprintf(&subject, "Réunion — ordre du jour 日本語 %s", tok);
+	xasprintf(&body, "Bonjour Carol, %s\nÇa marche.\n", tok);
+	d.from = xstrdup("Bob Éxample <bob@localhost>");
+	d.to = xstrdup("\"Jönsson, Carol\" <carol@localhost>");
+	d.subject = xstrdup(subject);
+	d.body = xstrdup(body);
+	send_draft_attach(&d, path, "données €.bin", NULL);
+	cr_assert_eq(send_build(&d, NULL, &b, &err), 0, "%s", err.msg);
+	sent = xstrdup(b.msg.data);
+	xasprintf(&dir, "%s/outbox", tmpdir);
+	ob = outbox_open(dir, &err);
+	cr_assert_not_null(ob, "%s", err.msg);
+	cr_assert_eq(outbox_add(ob, &b, &id, &err), 0, "%s", err.msg);
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0,
+	    "%s\n%s", err.msg, buf_str(&transcript));
+	cr_assert_eq(res.sent, 1);
+	got = wait_delivery(env("MAILDIR_CAROL"), tok);
+	cr_assert_not_null(got, "not delivered to carol");
+	free(got);
+	for (k = 0; k < 2; k++) {
+		got = k == 0 ? fb_imap(b.message_id) : fb_pop3(b.message_id);
+		fb_compare(how[k], sent, got);
+		/* What a reader sees: the decoded subject and names. */
+		{
+			char	*raw = fb_header(got, "Subject");
+
+			dec = mime_decode_header(raw);
+			free(raw);
+		}
+		cr_assert_str_eq(dec + strspn(dec, " "), subject, "%s",
+		    how[k]);
+		free(dec);
+		{
+			char	*raw = fb_header(got, "From");
+
+			dec = mime_decode_addresses(raw);
+			free(raw);
+		}
+		cr_assert_not_null(strstr(dec, "Bob Éxample"), "%s: %s",
+		    how[k], dec);
+		free(dec);
+		{
+			char	*raw = fb_header(got, "To");
+
+			dec = mime_decode_addresses(raw);
+			free(raw);
+		}
+		cr_assert_not_null(strstr(dec, "Jönsson, Carol"), "%s: %s",
+		    how[k], dec);
+		free(dec);
+		/* The attachment: its name and the very bytes of the file. */
+		cr_assert_eq(mime_parts_mem(got, strlen(got), &parts, &err), 0);
+		for (i = 0; i < parts.n; i++)
+			if (parts.v[i].name != NULL &&
+			    strcmp(parts.v[i].name, "données €.bin") == 0)
+				break;
+		cr_assert_lt(i, parts.n, "%s: no attachment", how[k]);
+		buf_init(&att);
+		cr_assert_eq(mime_part_extract_mem(got, strlen(got),
+		    parts.v[i].index, &att, &err), 0);
+		cr_assert_eq(att.len, sizeof bin, "%s", how[k]);
+		cr_assert_eq(memcmp(att.data, bin, sizeof bin), 0, "%s",
+		    how[k]);
+		buf_free(&att);
+		mime_parts_free(&parts);
+		free(got);
+	}
+	send_built_free(&b);
+	send_draft_free(&d);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+	free(id);
+	free(sent);
+	free(dir);
+	free(path);
+	free(subject);
+	free(body);
+}
+
+Test(smtp, submission_message_fetched_back_over_imap_and_pop3_is_the_same)
+{
+	fb_round_trip("SUB_PORT", NET_STARTTLS, "PLAIN");
+}
+
+Test(smtp, smtps_message_fetched_back_over_imap_and_pop3_is_the_same)
+{
+	fb_round_trip("SMTPS_PORT", NET_TLS_IMPLICIT, "LOGIN");
 }

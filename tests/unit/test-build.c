@@ -528,13 +528,14 @@ Test(alias, bad_line_names_file_and_line)
 
 Test(complete, alias_name_completes_the_last_address_only)
 {
-	const char		*text = "alias carol Carol <carol@example.org>\n"
+	const char		*text =
+	    "alias carol Carol <carol@example.org>\n"
 	    "alias team carol, dave@example.org\n"
 	    "alias tess Tess <tess@example.org>\n";
 	struct send_aliases	*al;
 	struct send_completion	 c;
 	struct error		 err;
-	char			*path = write_tmp("aliases3", text, strlen(text));
+	char			*path;
 
 	cr_assert_eq(send_aliases_load(path, &al, &err), 0, "%s", err.msg);
 	send_complete_address("bob@example.org, ca", al, NULL, 0, &c);
@@ -580,8 +581,8 @@ Test(complete, file_names_complete_with_a_slash_after_directories)
 {
 	char			 dir[] = "/tmp/facteur-complete.XXXXXX", *p;
 	struct send_completion	 c;
-	const char		*files[] = { "report-2025.pdf", "report-2026.pdf",
-	    "photo.jpg" };
+	const char		*files[] = { "report-2025.pdf",
+	    "report-2026.pdf", "photo.jpg" };
 	size_t			 i;
 
 	cr_assert_not_null(mkdtemp(dir));
