@@ -537,6 +537,7 @@ Test(complete, alias_name_completes_the_last_address_only)
 	struct error		 err;
 	char			*path;
 
+	path = write_tmp("aliases3", text, strlen(text));
 	cr_assert_eq(send_aliases_load(path, &al, &err), 0, "%s", err.msg);
 	send_complete_address("bob@example.org, ca", al, NULL, 0, &c);
 	cr_assert_str_eq(c.text, "bob@example.org, carol");
