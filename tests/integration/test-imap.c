@@ -487,6 +487,20 @@ Test(imap, starttls_is_required_and_plaintext_server_refused)
 	free(u);
 }
 
+/* Whether STATUS has counted folder. */
+static int
+counted(struct backend *be, const void *arg)
+{
+	struct imap_folder	*f;
+	int			 ok;
+
+	pthread_mutex_lock(&be->data_lock);
+	ok = (f = imap_folder_find(be, arg)) != NULL && f->total > 0 &&
+	    !be->need_status;
+	pthread_mutex_unlock(&be->data_lock);
+	return (ok);
+}
+
 Test(imap, status_counts_total_and_unread)
 {
 	struct backend		*be;
@@ -498,6 +512,8 @@ Test(imap, status_counts_total_and_unread)
 	deliver("Counts", 3, "unread", 0);
 	deliver("Counts", 2, "read", 1);
 	be = open_ok(url, "bob", "bobpw");
+	/* Counts come in the background, after the first screen. */
+	cr_assert(wait_for(be, counted, "Counts", 10000));
 	cr_assert_eq(imap_backend_ops.list_folders(be, &fl, &err), 0);
 	for (i = 0; i < fl.n; i++) {
 		if (strcmp(fl.v[i].name, "Counts") != 0)

@@ -138,9 +138,10 @@ imap_status_of(struct backend *be, const char *name, unsigned long *total,
 	return (0);
 }
 
-/* LIST "" "*" with special uses, then STATUS of each folder. */
+/* LIST "" "*" with special uses, then (with_status) STATUS of each
+   folder; without, the counts are left for the background thread. */
 int
-imap_list(struct backend *be, struct error *err)
+imap_list(struct backend *be, int with_status, struct error *err)
 {
 	struct mailimap_mailbox_list	*mb;
 	struct imap_folder		*f, **keep;
@@ -192,7 +193,10 @@ imap_list(struct backend *be, struct error *err)
 	}
 	pthread_mutex_unlock(&be->data_lock);
 
-	for (i = 0; i < n; i++) {
+	pthread_mutex_lock(&be->data_lock);
+	be->need_status = !with_status;
+	pthread_mutex_unlock(&be->data_lock);
+	for (i = 0; i < n && with_status; i++) {
 		total = unread = 0;
 		if (!noselect[i] &&
 		    imap_status_of(be, names[i], &total, &unread, err) != 0) {

@@ -627,8 +627,12 @@ imap_step(struct backend *be, unsigned *backoff)
 		free(cur);
 		return (0);
 	}
+	if (cur == NULL && be->need_status) {
+		if (imap_list(be, 1, &err) != 0)
+			imap_backoff(be, backoff, &err);
+		return (0);
+	}
 	if (cur == NULL) {
-		free(cur);
 		pthread_mutex_unlock(&be->conn_lock);
 		imap_sleep(be, -1);
 		pthread_mutex_lock(&be->conn_lock);
@@ -648,6 +652,12 @@ imap_step(struct backend *be, unsigned *backoff)
 		return (0);
 	}
 	free(cur);
+	/* The open folder is in: now the other folders' counts. */
+	if (err.kind == ERR_NONE && be->need_status &&
+	    imap_list(be, 1, &err) != 0) {
+		imap_backoff(be, backoff, &err);
+		return (0);
+	}
 	if (err.kind == ERR_NONE && imap_idle(be, &err) == 0) {
 		*backoff = 1;
 		return (1);
@@ -768,7 +778,7 @@ imap_open(struct backend **bep, const struct backend_params *p,
 		goto fail;
 	}
 	snprintf(be->state_msg, sizeof be->state_msg, "connecting...");
-	if (imap_connect(be, err) != 0 || imap_list(be, err) != 0)
+	if (imap_connect(be, err) != 0 || imap_list(be, 0, err) != 0)
 		goto fail;
 	be->state = IMAP_ONLINE;
 	snprintf(be->state_msg, sizeof be->state_msg, "connected");
@@ -863,7 +873,7 @@ imap_sync(struct backend *be, backend_progress_cb progress, void *arg,
 	}
 	if (progress != NULL)
 		progress(arg, 0, 0, "folders");
-	rv = imap_list(be, err);
+	rv = imap_list(be, 1, err);
 	pthread_mutex_lock(&be->data_lock);
 	cur = be->current != NULL ? xstrdup(be->current) : NULL;
 	pthread_mutex_unlock(&be->data_lock);
@@ -981,7 +991,7 @@ imap_folder_change(struct backend *be, const char *name, const char *to,
 		pthread_mutex_unlock(&be->data_lock);
 		imap_cache_drop(be, name);
 	}
-	rv = imap_list(be, err);
+	rv = imap_list(be, 1, err);
 out:
 	imap_conn_release(be);
 	return (rv);

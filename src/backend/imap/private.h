@@ -89,6 +89,7 @@ struct backend {
 	uint64_t		 sel_modseq;	/* its HIGHESTMODSEQ */
 	int			 cap_sort, cap_condstore, cap_move;
 	int			 cap_uidplus, cap_idle;
+	int			 need_status;	/* counts not asked yet */
 	int			 cancel_fd;	/* eventfd: stop a wait */
 	/* The literal guard over what the server sends (imap_guard). */
 	int			 lit_state;
@@ -130,7 +131,7 @@ void	imap_conn_release(struct backend *);
 const char *imap_response(struct backend *);
 
 /* imap-fetch.c */
-int	imap_list(struct backend *, struct error *);
+int	imap_list(struct backend *, int, struct error *);
 int	imap_select(struct backend *, const char *, struct error *);
 int	imap_folder_sync(struct backend *, const char *, struct error *);
 int	imap_fill(struct backend *, const char *, size_t, int *,
