@@ -1319,3 +1319,152 @@ Test(smtp, smtps_message_fetched_back_over_imap_and_pop3_is_the_same)
 {
 	fb_round_trip("SMTPS_PORT", NET_TLS_IMPLICIT, "LOGIN");
 }
+
+/* --- the real Postfix killed mid-DATA --------------------------------- */
+
+static int	kill_port;	/* the server's port */
+static int	killed;		/* the pid killed, or 0 */
+
+/* The first pid=N in the output of an ss command that names the process
+   (which), with its local port in *lport when asked. */
+static int
+kill_ss_pid(const char *cmd, const char *which, int *lport)
+{
+	char	 line[1024], *p, *c;
+	FILE	*f;
+	int	 pid = 0;
+
+	if ((f = popen(cmd, "r")) == NULL)
+		return (0);
+	while (pid == 0 && fgets(line, sizeof line, f) != NULL) {
+		if ((p = strstr(line, which)) == NULL)
+			continue;
+		if ((p = strstr(p, "pid=")) == NULL)
+			continue;
+		pid = atoi(p + 4);
+		if (lport != NULL) {
+			/* "0 0 127.0.0.1:45678 127.0.0.1:20001 ..." */
+			c = strchr(line, ':');
+			*lport = c != NULL ? atoi(c + 1) : 0;
+		}
+	}
+	pclose(f);
+	return (pid);
+}
+
+/* The transcript hook: when the server says 354, the smtpd serving this
+   very connection (found with ss) is killed before the body goes. */
+static void
+kill_at_354(void *arg, const char *line)
+{
+	char	cmd[256], me[64];
+	int	lport = 0, pid;
+
+	record(arg, line);
+	if (killed != 0 || strncmp(line, "S: 354", 6) != 0)
+		return;
+	snprintf(me, sizeof me, "pid=%d,", (int)getpid());
+	snprintf(cmd, sizeof cmd, "ss -tnpH state established "
+	    "'( dport = :%d )'", kill_port);
+	if (kill_ss_pid(cmd, me, &lport) == 0 || lport == 0)
+		return;
+	snprintf(cmd, sizeof cmd, "ss -tnpH state established "
+	    "'( sport = :%d and dport = :%d )'", kill_port, lport);
+	if ((pid = kill_ss_pid(cmd, "\"smtpd\"", NULL)) > 0 &&
+	    kill(pid, SIGKILL) == 0)
+		killed = pid;
+}
+
+/* How many files of the Maildir hold tok. */
+static int
+count_delivered(const char *maildir, const char *tok)
+{
+	static const char *subs[] = { "new", "cur" };
+	char		 path[512], *data;
+	struct dirent	*de;
+	DIR		*d;
+	FILE		*f;
+	size_t		 len;
+	int		 sub, n = 0;
+
+	for (sub = 0; sub < 2; sub++) {
+		snprintf(path, sizeof path, "%s/%s", maildir, subs[sub]);
+		if ((d = opendir(path)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "%s/%s/%s", maildir,
+			    subs[sub], de->d_name);
+			if ((f = fopen(path, "r")) == NULL)
+				continue;
+			data = xmalloc(4096);
+			len = fread(data, 1, 4095, f);
+			data[len] = '\0';
+			if (strstr(data, tok) != NULL)
+				n++;
+			free(data);
+			fclose(f);
+		}
+		closedir(d);
+	}
+	return (n);
+}
+
+Test(smtp, postfix_killed_mid_data_keeps_the_message_and_a_retry_sends_it_once)
+{
+	struct send_transport	 t = postfix("SUB_PORT", NET_STARTTLS, "bob",
+	    "bobpw");
+	struct outbox_result	 res;
+	struct outbox		*ob;
+	struct outbox_entry	*v;
+	struct error		 err;
+	struct buf		 body;
+	struct smtp_session	*ss;
+	char			 tok[64], subject[96];
+	size_t			 n, i;
+
+	if (system("command -v ss >/dev/null 2>&1") != 0)
+		cr_skip_test("ss (iproute2) is needed to find the smtpd");
+	token(tok, sizeof tok);
+	snprintf(subject, sizeof subject, "killed %s", tok);
+	/* 4 MB: the body is still going when the server dies. */
+	buf_init(&body);
+	for (i = 0; i < 4 * 1024 * 1024 / 64; i++)
+		buf_addf(&body, "%063zu\n", i);
+	ob = queue("carol@localhost", subject, buf_str(&body), NULL);
+	buf_free(&body);
+	/*
+	 * Postfix's master throttles a service for a minute when a new
+	 * smtpd dies before it has served anyone ("bad command startup"):
+	 * one session first, so the smtpd killed is one that has.
+	 */
+	cr_assert_eq(smtp_open(&t, &ss, &err), 0, "%s", err.msg);
+	smtp_close(&ss);
+	usleep(200000);
+	kill_port = t.port;
+	killed = 0;
+	t.transcript = kill_at_354;
+	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), -1,
+	    "%s", buf_str(&transcript));
+	cr_assert_neq(killed, 0, "no smtpd found to kill:\n%s",
+	    buf_str(&transcript));
+	only_entry(ob, &v, &n);
+	cr_assert_eq(v[0].state, OUTBOX_DEFERRED, "%s",
+	    outbox_state_name(v[0].state));
+	cr_assert_not_null(strstr(v[0].error, "connection lost"), "%s",
+	    v[0].error);
+	outbox_entries_free(v, n);
+	/* Postfix's master starts a new smtpd: the retry goes through. */
+	t.transcript = record;
+	cr_assert_eq(outbox_flush(ob, &t, 1, NULL, NULL, &res, &err), 0,
+	    "%s\n%s", err.msg, buf_str(&transcript));
+	cr_assert_eq(res.sent, 1);
+	cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
+	cr_assert_eq(n, 0, "the outbox still holds the message");
+	free(wait_delivery(env("MAILDIR_CAROL"), subject));
+	usleep(500000);
+	cr_assert_eq(count_delivered(env("MAILDIR_CAROL"), subject), 1);
+	outbox_free(&ob);
+	send_transport_clear(&t);
+}
