@@ -586,6 +586,12 @@ Test(imap, flags_and_moves_are_seen_by_another_connection)
 	cr_assert_eq(imap_backend_ops.set_flags(be, &id, 1, MSG_UNREAD, 0,
 	    &err), 0, "%s", err.msg);
 	cr_assert_not(peer_has_flag(s, "Flags", uid, MAILIMAP_FLAG_SEEN));
+	cr_assert_eq(imap_backend_ops.set_tags(be, &id, 1, "+work", &err), 0,
+	    "%s", err.msg);
+	cr_assert(peer_has_flag(s, "Flags", uid, MAILIMAP_FLAG_KEYWORD),
+	    "tags are IMAP keywords");
+	cr_assert_eq(imap_backend_ops.set_tags(be, &id, 1, "+bad(word", &err),
+	    -1);
 	mailimap_create(s, "Flags2");
 	id = b.v[1].id;
 	cr_assert_eq(imap_backend_ops.move(be, &id, 1, "Flags2", &err), 0,

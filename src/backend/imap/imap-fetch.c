@@ -864,6 +864,114 @@ imap_store_flags(struct backend *be, const char *const *ids, size_t n,
 	return (0);
 }
 
+/* Whether s is a keyword IMAP accepts (an atom, no backslash). */
+static int
+imap_keyword_ok(const char *s)
+{
+	if (*s == '\0')
+		return (0);
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
+		    strchr("(){%*\"\\]", *s) != NULL)
+			return (0);
+	}
+	return (1);
+}
+
+/* Applies "+kw -kw" to a keyword list (data_lock held). */
+static char *
+imap_keywords_apply(const char *old, const char *kw, int add)
+{
+	struct buf	 b;
+	char		*copy = xstrdup(old != NULL ? old : ""), *w, *save;
+
+	buf_init(&b);
+	for (w = strtok_r(copy, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save)) {
+		if (strcmp(w, kw) == 0)
+			continue;
+		if (b.len > 0)
+			buf_addc(&b, ' ');
+		buf_adds(&b, w);
+	}
+	if (add) {
+		if (b.len > 0)
+			buf_addc(&b, ' ');
+		buf_adds(&b, kw);
+	}
+	free(copy);
+	return (buf_steal(&b));
+}
+
+int
+imap_store_keywords(struct backend *be, const char *const *ids, size_t n,
+    const char *changes, struct error *err)
+{
+	struct mailimap_store_att_flags	*sf;
+	struct mailimap_flag_list	*fl;
+	struct mailimap_set		*set;
+	struct imap_folder		*f;
+	struct imap_msg			*m;
+	uint32_t			 uv, uid;
+	char				*folder, *copy, *w, *save, *kws;
+	size_t				 i;
+	int				 r;
+
+	copy = xstrdup(changes);
+	for (w = strtok_r(copy, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save)) {
+		if ((*w != '+' && *w != '-') || !imap_keyword_ok(w + 1)) {
+			error_set(err, ERR_CONFIG, "'%s': not +word or -word "
+			    "(an IMAP keyword)", w);
+			free(copy);
+			return (-1);
+		}
+	}
+	free(copy);
+	for (i = 0; i < n; i++) {
+		if (imap_id_parse(ids[i], &uv, &uid, &folder) != 0)
+			return (error_set(err, ERR_NOTFOUND, "bad message "
+			    "id %s", ids[i]));
+		if (imap_select_for(be, folder, uv, err) != 0) {
+			free(folder);
+			return (-1);
+		}
+		copy = xstrdup(changes);
+		for (w = strtok_r(copy, " ", &save); w != NULL;
+		    w = strtok_r(NULL, " ", &save)) {
+			fl = mailimap_flag_list_new_empty();
+			mailimap_flag_list_add(fl,
+			    mailimap_flag_new_flag_keyword(xstrdup(w + 1)));
+			sf = *w == '+' ?
+			    mailimap_store_att_flags_new_add_flags_silent(fl) :
+			    mailimap_store_att_flags_new_remove_flags_silent(fl);
+			set = mailimap_set_new_single(uid);
+			r = mailimap_uid_store(be->s, set, sf);
+			mailimap_set_free(set);
+			mailimap_store_att_flags_free(sf);
+			if (r != MAILIMAP_NO_ERROR) {
+				free(copy);
+				free(folder);
+				return (imap_session_error(be, r, "STORE",
+				    err));
+			}
+			pthread_mutex_lock(&be->data_lock);
+			if ((f = imap_folder_find(be, folder)) != NULL &&
+			    (m = imap_msg_find(f, uid)) != NULL) {
+				kws = imap_keywords_apply(m->keywords, w + 1,
+				    *w == '+');
+				free(m->keywords);
+				m->keywords = kws;
+				f->dirty = 1;
+			}
+			pthread_mutex_unlock(&be->data_lock);
+		}
+		free(copy);
+		free(folder);
+	}
+	return (0);
+}
+
 /* Forgets one message of a folder (data_lock held). */
 static void
 imap_forget(struct imap_folder *f, uint32_t uid)

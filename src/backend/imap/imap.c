@@ -902,13 +902,21 @@ imap_set_flags(struct backend *be, const char *const *ids, size_t n,
 	return (rv);
 }
 
-/* [worker] Keywords are not supported yet: tags stay local. */
+/* [worker] Tags are IMAP keywords ("+work -later"). */
 static int
 imap_set_tags(struct backend *be, const char *const *ids, size_t n,
     const char *changes, struct error *err)
 {
-	return (error_set(err, ERR_UNSUPPORTED, "%s: IMAP keywords cannot "
-	    "be changed yet", be->name));
+	int	rv;
+
+	imap_conn_acquire(be);
+	if (be->s == NULL && imap_connect(be, err) != 0) {
+		imap_conn_release(be);
+		return (-1);
+	}
+	rv = imap_store_keywords(be, ids, n, changes, err);
+	imap_conn_release(be);
+	return (rv);
 }
 
 /* [worker] Moves messages to another folder. */

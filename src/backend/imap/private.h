@@ -139,6 +139,8 @@ int	imap_fill(struct backend *, const char *, size_t, int *,
 int	imap_poll_changes(struct backend *, struct error *);
 int	imap_store_flags(struct backend *, const char *const *, size_t,
 	    unsigned, unsigned, struct error *);
+int	imap_store_keywords(struct backend *, const char *const *, size_t,
+	    const char *, struct error *);
 int	imap_move_msgs(struct backend *, const char *const *, size_t,
 	    const char *, struct error *);
 int	imap_fetch_body(struct backend *, const char *, char **,
