@@ -17,6 +17,7 @@
 #include <curses.h>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "core/loop.h"
 #include "core/worker.h"
 #include "core/xmalloc.h"
@@ -29,6 +30,7 @@ struct compose {
 	struct account		*account;
 	struct send_draft	 d;
 	size_t			 cursor;	/* selected attachment */
+	char			*draft;		/* the resumed draft's file */
 };
 
 /* What a send or postpone job carries to the worker and back. */
@@ -43,12 +45,15 @@ struct compose_job {
 	char			*ehlo;		/* option ehlo_name, or NULL */
 	int			 mode;		/* OUTBOX_FLUSH_* */
 	time_t			 next_retry;	/* earliest deferred, or 0 */
+	char			*draft;		/* to remove once sent */
 };
 
 static struct compose	*compose_pending;	/* for prompt callbacks */
 static struct loop_timer *compose_retry_timer;	/* deferred messages */
 static struct ui	*compose_retry_ui;
 static struct account	*compose_retry_account;
+
+static char		*compose_pin;	/* set on the loop, read by workers */
 
 static void	compose_flush_submit(struct ui *, struct account *, int, int);
 
@@ -251,7 +256,12 @@ compose_start(struct ui *ui, int kind)
 			free(c);
 			return;
 		}
-		free(path);
+		/* Edit as new on a draft resumes it: it goes once sent. */
+		if (kind == SEND_EDIT_AS_NEW && strstr(path, "/.Drafts/") !=
+		    NULL)
+			c->draft = path;
+		else
+			free(path);
 	} else {
 		from = compose_conf(a, "from");
 		c->d.from = xstrdup(from != NULL ? from : "");
@@ -260,6 +270,7 @@ compose_start(struct ui *ui, int kind)
 	if (compose_run_editor(ui, &c->d) != 0 && kind < 0 &&
 	    c->d.to == NULL && c->d.body == NULL) {
 		send_draft_free(&c->d);
+		free(c->draft);
 		free(c);
 		return;
 	}
@@ -320,13 +331,31 @@ compose_transport_block(const struct config_account *ca, const char *pin,
 	return (0);
 }
 
+/* The keys the user pinned, as the IMAP accounts keep them:
+   $XDG_DATA_HOME/facteur/known_hosts. Owned by the caller. */
+static char *
+compose_pin_path(void)
+{
+	const char	*base = getenv("XDG_DATA_HOME");
+	const char	*home = getenv("HOME");
+	char		*p;
+
+	if (base != NULL && *base == '/')
+		xasprintf(&p, "%s/facteur/known_hosts", base);
+	else
+		xasprintf(&p, "%s/.local/share/facteur/known_hosts",
+		    home != NULL ? home : "");
+	return (p);
+}
+
 /* The transport of an account (run on its worker). */
 static int
 compose_transport(struct account *a, const char *ehlo,
     struct send_transport *t, struct error *err)
 {
-	return (compose_transport_block(a->config, a->params.pin_file, ehlo,
-	    t, err));
+	/* A local account sending by SMTP pins as the IMAP ones do. */
+	return (compose_transport_block(a->config, a->params.pin_file !=
+	    NULL ? a->params.pin_file : compose_pin, ehlo, t, err));
 }
 
 /* After the 250: the copy in the local Sent folder. */
@@ -355,6 +384,35 @@ compose_next_retry(struct outbox *ob)
 			t = v[i].next_try;
 	outbox_entries_free(v, n);
 	return (t);
+}
+
+/* True while the outbox holds the entry id. */
+static int
+compose_in_outbox(struct outbox *ob, const char *id)
+{
+	struct outbox_entry	*v;
+	size_t			 n, i;
+	int			 found = 0;
+
+	if (outbox_list(ob, &v, &n, NULL) != 0)
+		return (1);
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].id, id) == 0)
+			found = 1;
+	outbox_entries_free(v, n);
+	return (found);
+}
+
+/* Worker: removes the resumed draft; a failure is only logged, the
+   message itself being safe. */
+static void
+compose_forget_draft(struct compose_job *cj)
+{
+	struct error	err;
+
+	if (send_forget(cj->account->backend, cj->account->ops->name,
+	    cj->draft, &err) != 0)
+		log_warnx("draft %s not removed: %s", cj->draft, err.msg);
 }
 
 /* Worker: queues the message durably, then flushes the outbox. */
@@ -389,6 +447,9 @@ compose_job_run(struct job *j, void *arg)
 				    "draft", err);
 			else
 				error_set(err, ERR_IO, "cannot write a draft");
+			/* The new draft replaces the one resumed. */
+			if (r == 0 && cj->draft != NULL)
+				compose_forget_draft(cj);
 			unlink(tmp);
 			free(tmp);
 			return (r);
@@ -416,15 +477,18 @@ compose_job_run(struct job *j, void *arg)
 		outbox_free(&ob);
 		return (-1);
 	}
-	free(id);
 	if (compose_transport(cj->account, cj->ehlo, &t, err) != 0) {
 		outbox_free(&ob);
+		free(id);
 		return (-1);
 	}
 	r = outbox_flush(ob, &t, 0, compose_record_sent, cj->account,
 	    &cj->res, err);
 	send_transport_clear(&t);
 	cj->next_retry = compose_next_retry(ob);
+	if (cj->draft != NULL && !compose_in_outbox(ob, id))
+		compose_forget_draft(cj);
+	free(id);
 	outbox_free(&ob);
 	return (r);
 }
@@ -491,6 +555,7 @@ compose_job_free(void *arg)
 	send_built_free(&cj->built);
 	free(cj->subject);
 	free(cj->ehlo);
+	free(cj->draft);
 	free(cj);
 }
 
@@ -518,6 +583,8 @@ compose_submit(struct ui *ui, struct compose *c, int postpone)
 	cj->ui = ui;
 	cj->postpone = postpone;
 	cj->ehlo = compose_ehlo(ui);
+	cj->draft = c->draft;
+	c->draft = NULL;
 	j = job_new(postpone ? "postpone" : "send", compose_job_run,
 	    compose_job_done, cj);
 	job_set_free(j, compose_job_free);
@@ -803,6 +870,7 @@ compose_free(struct ui *ui, void *data)
 	if (compose_pending == c)
 		compose_pending = NULL;
 	send_draft_free(&c->d);
+	free(c->draft);
 	free(c);
 }
 
@@ -921,6 +989,8 @@ compose_flush_submit(struct ui *ui, struct account *a, int mode, int quiet)
 void
 compose_opened(struct ui *ui, struct account *a)
 {
+	if (compose_pin == NULL)
+		compose_pin = compose_pin_path();
 	compose_flush_submit(ui, a, OUTBOX_FLUSH_DEFERRED, 1);
 }
 
@@ -992,6 +1062,8 @@ compose_dispatch(struct ui *ui, const char *a)
 	struct outbox_view	*ov;
 	size_t			 i;
 
+	if (compose_pin == NULL)
+		compose_pin = compose_pin_path();
 	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		if (strcmp(a, kinds[i].action) == 0) {
 			compose_start(ui, kinds[i].kind);
@@ -1007,12 +1079,51 @@ compose_dispatch(struct ui *ui, const char *a)
 	return (0);
 }
 
+/* -s: the Sent copy in the account's local Maildir. */
+static int
+compose_cli_record(const char *path, void *arg, struct error *err)
+{
+	return (send_record(arg, "local", ".Sent", path, "S", "sent", err));
+}
+
+/* -s: the account's local store for the Sent copy, or NULL (said). */
+static struct backend *
+compose_cli_store(struct config *cfg, const struct config_account *ca)
+{
+	struct backend_params	 bp;
+	struct backend		*be = NULL;
+	struct error		 err;
+	const char		*nm, *home = getenv("HOME");
+	char			*md;
+
+	if (ca->maildir == NULL || ca->imap != NULL)
+		return (NULL);
+	if (ca->maildir[0] == '~' && ca->maildir[1] == '/' && home != NULL)
+		xasprintf(&md, "%s%s", home, ca->maildir + 1);
+	else
+		md = xstrdup(ca->maildir);
+	memset(&bp, 0, sizeof bp);
+	nm = ca->notmuch_config != NULL ? ca->notmuch_config :
+	    config_get(cfg, "notmuch_config");
+	bp.name = ca->name;
+	bp.maildir = md;
+	bp.nm_config = nm != NULL ? nm : "";
+	bp.exclude_tags = "";
+	if (local_backend_ops.open(&be, &bp, &err) != 0) {
+		fprintf(stderr, "facteur: no copy in Sent: %s\n", err.msg);
+		be = NULL;
+	}
+	free(md);
+	return (be);
+}
+
 /*
  * facteur -s SUBJECT [-a FILE]... [-c CC] ADDRESS... < body: builds the
  * message, queues it in the outbox and sends it through the first
  * account that can send, without the interface. Exit: 0 sent, 75 kept
  * in the outbox for a later try, 1 refused (kept for editing), 78 bad
- * configuration or arguments. No copy goes to Sent from here.
+ * configuration or arguments. A local account keeps a copy in .Sent;
+ * the server's key may be one the user pinned.
  */
 int
 compose_cli(struct config *cfg, const char *subject, char **att,
@@ -1026,10 +1137,11 @@ compose_cli(struct config *cfg, const char *subject, char **att,
 	struct outbox_result		 res;
 	struct send_aliases		*al = NULL;
 	struct outbox			*ob;
+	struct backend			*store;
 	struct error			 err;
 	struct buf			 body, tolist;
 	const char			*v;
-	char				 chunk[8192], *s;
+	char				 chunk[8192], *s, *pin;
 	ssize_t				 n;
 	size_t				 i;
 	int				 status = 0, k;
@@ -1099,19 +1211,25 @@ compose_cli(struct config *cfg, const char *subject, char **att,
 	}
 	send_built_free(&b);
 	v = config_get(cfg, "ehlo_name");
-	if (compose_transport_block(ca, NULL, v != NULL && *v != '\0' ? v :
+	pin = compose_pin_path();
+	if (compose_transport_block(ca, pin, v != NULL && *v != '\0' ? v :
 	    NULL, &t, &err) != 0) {
 		fprintf(stderr, "facteur: %s (kept in the outbox)\n", err.msg);
 		outbox_free(&ob);
+		free(pin);
 		return (78);
 	}
-	if (outbox_flush(ob, &t, OUTBOX_FLUSH_DUE, NULL, NULL, &res,
-	    &err) != 0) {
+	store = compose_cli_store(cfg, ca);
+	if (outbox_flush(ob, &t, OUTBOX_FLUSH_DUE, store != NULL ?
+	    compose_cli_record : NULL, store, &res, &err) != 0) {
 		fprintf(stderr, "facteur: not sent, kept in the outbox: %s\n",
 		    err.msg);
 		status = res.failed > 0 ? 1 : 75;
 	}
+	if (store != NULL)
+		local_backend_ops.close(&store);
 	send_transport_clear(&t);
 	outbox_free(&ob);
+	free(pin);
 	return (status);
 }

@@ -28,6 +28,16 @@ send_record(struct backend *be, const char *backend_name,
 }
 
 int
+send_forget(struct backend *be, const char *backend_name, const char *path,
+    struct error *err)
+{
+	if (be == NULL || backend_name == NULL ||
+	    strcmp(backend_name, "local") != 0)
+		return (0);
+	return (local_remove_file(be, path, err));
+}
+
+int
 send_known_addresses(struct backend *be, const char *backend_name,
     const char *prefix, size_t max, char ***out, size_t *n,
     struct error *err)

@@ -167,6 +167,10 @@ const char *send_strip_reply(const char *);
 int	send_record(struct backend *, const char *backend_name,
 	    const char *folder, const char *path, const char *flags,
 	    const char *tags, struct error *);
+/* [worker] Removes the message file at path from the account's store
+   (a resumed draft once sent); 0 when the backend keeps none. */
+int	send_forget(struct backend *, const char *backend_name,
+	    const char *path, struct error *);
 
 /* ---- Replies and forwards (reply.c) ---- */
 

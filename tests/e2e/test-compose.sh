@@ -184,6 +184,29 @@ t_dash_s_sends_without_the_interface() {
 	f=$(wait_file "$MAILDIR_CAROL" "CLI body $TOKEN") ||
 		{ fail "carol did not get the CLI message"; return; }
 	grep -q 'filename="notes.txt"' "$f" || fail "no attachment in $f"
+	wait_file "$MD/.Sent" "CLI body $TOKEN" >/dev/null ||
+		fail "no copy of the -s message in .Sent"
+	# Without the CA the certificate is refused, until its key is pinned
+	# in known_hosts, as the interface pins it.
+	sed -i '/tls_ca_file/d' "$E2E_TMP/compose.conf"
+	printf 'pinned %s\n' "$TOKEN" | "$FACTEUR" -F "$E2E_TMP/compose.conf" \
+	    -s "pin $TOKEN" carol@localhost 2>"$E2E_TMP/err"
+	rc=$?
+	[ "$rc" != 0 ] || fail "an untrusted certificate was accepted"
+	grep -qi 'certificate' "$E2E_TMP/err" ||
+		fail "no certificate error: $(cat "$E2E_TMP/err")"
+	rm -rf "$HOME/.local/share/facteur/outbox"
+	key=$(openssl x509 -in "$SRV/tls/server-chain.pem" -pubkey -noout |
+	    openssl pkey -pubin -outform DER | base64 -w0)
+	printf '|g0|%s|smtp|0|%s\n' "$MAILTEST_HOST" "$key" \
+	    > "$HOME/.local/share/facteur/known_hosts"
+	printf 'pinned %s\n' "$TOKEN" | "$FACTEUR" -F "$E2E_TMP/compose.conf" \
+	    -s "pin $TOKEN" carol@localhost 2>"$E2E_TMP/err"
+	rc=$?
+	[ "$rc" = 0 ] ||
+		fail "the pinned key was refused ($rc): $(cat "$E2E_TMP/err")"
+	wait_file "$MAILDIR_CAROL" "pinned $TOKEN" >/dev/null ||
+		fail "carol did not get the message sent to a pinned key"
 	echo x | "$FACTEUR" -F "$E2E_TMP/compose.conf" -s x not-an-address \
 	    2>"$E2E_TMP/err"
 	rc=$?
@@ -256,10 +279,48 @@ t_tab_completes_attach_send_and_it_arrives_in_the_inbox() {
 	wait_for '\[exit 0\]'
 }
 
+# A draft resumed with edit-as-new (Esc e) leaves .Drafts once it is sent.
+t_a_resumed_draft_is_removed_once_sent() {
+	write_setup
+	unset NEW_TO
+	mkdir -p "$MD/.Drafts/cur" "$MD/.Drafts/new" "$MD/.Drafts/tmp"
+	cat > "$MD/.Drafts/cur/2000.d1.test:2,DS" <<-EOF
+	From: Bob <bob@localhost>
+	To: carol@localhost
+	Subject: Draft $TOKEN
+	Date: Fri, 10 Jan 2025 10:00:00 +0000
+	Message-ID: <draft-$TOKEN@localhost>
+
+	Draft body $TOKEN
+	EOF
+	start -F "$E2E_TMP/compose.conf"
+	wait_for 'Lunch plans' || return
+	keys c
+	wait_for 'Drafts' || return
+	keys j Enter
+	wait_for "Draft $TOKEN" || return
+	keys Escape e
+	wait_for "Subject: Draft $TOKEN" || return
+	expect_screen 'To: carol@localhost'
+	keys y
+	wait_for 'Message sent\.' || return
+	wait_file "$MAILDIR_CAROL" "Draft body $TOKEN" >/dev/null ||
+		fail "carol did not get the draft"
+	for i in $(seq 1 50); do
+		[ -z "$(ls "$MD/.Drafts/cur")" ] && break
+		sleep 0.1
+	done
+	[ -z "$(ls "$MD/.Drafts/cur")" ] ||
+		fail "the draft is still in .Drafts: $(ls "$MD/.Drafts/cur")"
+	keys q q
+	wait_for '\[exit 0\]'
+}
+
 run_test t_m_sends_and_postfix_delivers_to_carol
 run_test t_dash_s_sends_without_the_interface
 run_test t_a_deferred_message_is_sent_when_facteur_starts_again
 run_test t_r_quotes_and_sets_in_reply_to_and_a_refusal_stays_in_the_outbox
 run_test t_abort_asks_first
 run_test t_tab_completes_attach_send_and_it_arrives_in_the_inbox
+run_test t_a_resumed_draft_is_removed_once_sent
 finish

@@ -2,6 +2,8 @@
  * Appending a message file to a folder of the local Maildir and indexing
  * it: how a sent message reaches the Sent folder (and a postponed one
  * Drafts). The copy is fsync'd, file and directory, before it is indexed.
+ * Also what src/send needs besides: a sent draft removed, the addresses
+ * of recent messages for completion.
  */
 #include <sys/stat.h>
 
@@ -209,4 +211,29 @@ local_headers_free(char **v, size_t n)
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+int
+local_remove_file(struct backend *be, const char *path, struct error *err)
+{
+	notmuch_database_t	*db = NULL;
+	notmuch_status_t	 st;
+	size_t			 n = strlen(be->root);
+	int			 rv = 0;
+
+	if (strncmp(path, be->root, n) != 0 || path[n] != '/' ||
+	    strstr(path, "/../") != NULL)
+		return (error_set(err, ERR_CONFIG, "%s is not in %s", path,
+		    be->root));
+	if (local_writer_open(be, &db, err) != 0)
+		return (-1);
+	st = notmuch_database_remove_message(db, path);
+	if (st != NOTMUCH_STATUS_SUCCESS &&
+	    st != NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID)
+		rv = local_nm_error(err, db, st, "removing %s", path);
+	if (local_writer_close(be, &db, rv == 0 ? err : NULL) != 0)
+		rv = -1;
+	if (rv == 0 && unlink(path) != 0 && errno != ENOENT)
+		rv = error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+	return (rv);
 }
