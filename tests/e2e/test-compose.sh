@@ -231,7 +231,7 @@ t_tab_completes_attach_send_and_it_arrives_in_the_inbox() {
 	printf 'attached bytes %s\n' "$TOKEN" > \
 	    "$E2E_TMP/files/report-$TOKEN.txt"
 	: > "$E2E_TMP/files/other.txt"
-	printf 'alias bobby Bob <bob@localhost>\nalias carol carol@localhost\n' \
+	printf 'alias myself Bob <bob@localhost>\nalias carol carol@localhost\n' \
 	    > "$E2E_TMP/aliases"
 	cat > "$E2E_TMP/self.conf" <<-EOF
 	set alias_file = $E2E_TMP/aliases
@@ -254,14 +254,17 @@ t_tab_completes_attach_send_and_it_arrives_in_the_inbox() {
 	wait_for "Subject: Self $TOKEN" || return
 	keys t
 	wait_for '^To:$' || return
-	type_text "bo"
+	type_text "my"
 	keys Tab
-	wait_for 'To: bobby$' || return
+	wait_for 'To: myself$' || return
 	keys Enter
-	wait_for ' To: bobby' || return
+	wait_for ' To: myself' || return
 	keys a
 	wait_for '^Attach file:$' || return
-	type_text "$E2E_TMP/files/r"
+	type_text "$E2E_TMP/files/"
+	keys Tab
+	wait_for '^2 matches: +other\.txt +report-' || return
+	type_text "r"
 	keys Tab
 	wait_for "Attach file: .*/files/report-$TOKEN\\.txt$" || return
 	keys Enter
