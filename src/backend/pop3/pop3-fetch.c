@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,28 @@ struct pop3_run {
 	size_t				 done;
 	size_t				 total;
 };
+
+/*
+ * Test hook, for the crash-safety tests only: FACTEUR_TEST_KILL_AT=PHASE:N
+ * makes the process SIGKILL itself the Nth time it reaches PHASE (see
+ * pop3.h). Unset, it costs one getenv per message.
+ */
+static void
+pop3_test_kill(const char *phase)
+{
+	static long	 seen;
+	const char	*e, *colon;
+	size_t		 len = strlen(phase);
+	long		 n;
+
+	if ((e = getenv("FACTEUR_TEST_KILL_AT")) == NULL ||
+	    (colon = strchr(e, ':')) == NULL || (size_t)(colon - e) != len ||
+	    strncmp(e, phase, len) != 0)
+		return;
+	n = strtol(colon + 1, NULL, 10);
+	if (__atomic_add_fetch(&seen, 1, __ATOMIC_SEQ_CST) == n)
+		raise(SIGKILL);
+}
 
 /* Seconds on the monotonic clock. */
 static double
@@ -122,6 +145,7 @@ pop3_commit(struct pop3_run *r, struct error *err)
 		}
 		free(paths);
 	}
+	pop3_test_kill("index");
 	now = pop3_now(r);
 	for (i = 0; i < r->nbatch; i++) {
 		r->batch[i]->recorded = 1;
@@ -133,6 +157,7 @@ pop3_commit(struct pop3_run *r, struct error *err)
 		return (-1);
 	}
 	r->nbatch = 0;
+	pop3_test_kill("record");
 	if (r->fp->indexed != NULL)
 		r->fp->indexed(r->fp->arg);
 	return (0);
@@ -280,6 +305,7 @@ pop3_deliver(struct pop3_run *r, struct pop3_msg *m, struct error *err)
 		unlink(tmp);
 		goto out;
 	}
+	pop3_test_kill("retr");
 	if (fsync(fd) != 0 || close(fd) != 0) {
 		error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
 		unlink(tmp);
@@ -296,6 +322,7 @@ pop3_deliver(struct pop3_run *r, struct pop3_msg *m, struct error *err)
 	r->stats->bytes += wire;
 	r->stats->fetched++;
 	pop3_batch_add(r, m);
+	pop3_test_kill("deliver");
 	rv = 0;
 out:
 	free(tmp);
@@ -375,6 +402,7 @@ pop3_expunge(struct pop3_run *r, struct error *err)
 			log_warnx("%s: DELE %u refused: %s", r->pa->name,
 			    del[recv]->num, pop3_clean(r->c.text));
 		recv++;
+		pop3_test_kill("dele");
 	}
 	free(del);
 	if (pop3_send(&r->c, "QUIT") != 0 || pop3_flush(&r->c, err) != 0)
