@@ -51,6 +51,7 @@ struct render_spool {
 	off_t		 size;		/* file bytes */
 	off_t		*index;		/* offset of line k * STEP */
 	size_t		 nindex;
+	size_t		 capindex;
 	struct buf	 out;		/* while writing: not yet written */
 	int		 werrno;	/* a write failed */
 	_Atomic unsigned refs;
@@ -95,8 +96,12 @@ render_spool_add(struct render_spool *sp, const struct render_line *l)
 	unsigned	d = l->quote_depth > 0xffff ? 0xffff : l->quote_depth;
 
 	if (sp->n % RENDER_SPOOL_STEP == 0) {
-		sp->index = xreallocarray(sp->index, sp->nindex + 1,
-		    sizeof *sp->index);
+		if (sp->nindex == sp->capindex) {
+			sp->capindex = sp->capindex == 0 ? 64 :
+			    sp->capindex * 2;
+			sp->index = xreallocarray(sp->index, sp->capindex,
+			    sizeof *sp->index);
+		}
 		sp->index[sp->nindex++] = sp->size;
 	}
 	h[0] = len & 0xff;

@@ -223,6 +223,19 @@ t_html_through_a_mailcap_filter() {
 	wait_for '\[exit 0\]'
 }
 
+# Waits until the first screen row matching $1 compares ($2: -le, -gt) to
+# $3 (a missing row counts as 0).
+wait_row() {
+	local i r
+	for i in $(seq 1 200); do
+		r=$(line_of "$1")
+		[ "${r:-0}" "$2" "$3" ] && return 0
+		sleep 0.05
+	done
+	fail "row of /$1/ is ${r:-none}, not $2 $3"
+	return 1
+}
+
 t_fifty_megabyte_message_keeps_the_keyboard() {
 	new_mime_maildir huge
 	python3 - "$MD/cur/huge.test:2,S" <<'P'
@@ -260,6 +273,12 @@ P
 	keys Enter
 	wait_for '^MIDDLE MARKER' || return
 	expect_screen 'Huge message +-- [45][0-9]%'
+	# The window starts just above the match: paging up leaves it.
+	wait_row '^MIDDLE MARKER' -le 3 || return
+	keys PageUp
+	wait_row '^MIDDLE MARKER' -gt 15 || return
+	keys PageDown
+	wait_row '^MIDDLE MARKER' -le 3 || return
 	# Back to the first line, searching backwards from the end.
 	keys End
 	wait_for '^LAST LINE' || return
@@ -267,11 +286,12 @@ P
 	type_text 'FIRST LINE'
 	keys Enter
 	wait_for '^FIRST LINE' || return
-	# Paging up from the end crosses into earlier windows.
-	keys End
-	wait_for '^LAST LINE' || return
-	keys PageUp PageUp
-	expect_no_screen '^LAST LINE'
+	# 200 pages down and up again: across windows both ways.
+	keys -N 200 PageDown
+	wait_row '^FIRST LINE' -le 0 || return
+	expect_screen '^All work'
+	keys -N 200 PageUp
+	wait_for '^FIRST LINE' || return
 	keys u
 	wait_for 'https://example.org/middle' || return
 	keys q q q
