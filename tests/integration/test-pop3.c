@@ -503,6 +503,27 @@ Test(pop3, untrusted_or_misnamed_certificate_sends_nothing)
 	cr_expect_eq(local_count(), 0);
 }
 
+Test(pop3, apop_logs_in_only_with_the_right_password)
+{
+	struct pop3_account	*pa;
+	struct pop3_stats	 st;
+	struct error		 err;
+
+	srv_user = "bob;auth=+APOP";
+	pa = account("pop3s", "POP3S_PORT", NULL, NULL);
+	srv_user = "bob";
+	cr_assert(pa->apop);
+	cr_assert_str_eq(pa->user, "bob");
+	put_corpus(0, 2);
+	cr_assert_eq(fetch(pa, "wrong", &st, &err), -1);
+	cr_expect_eq(err.kind, ERR_AUTH, "%s", err.msg);
+	cr_expect_eq(local_count(), 0);
+	cr_assert_eq(fetch(pa, "bobpw", &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.fetched, 2);
+	assert_delivered(1);
+	pop3_account_free(&pa);
+}
+
 /* Message-IDs of the local files are all distinct. */
 static int
 local_distinct(void)

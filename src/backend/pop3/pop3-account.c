@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +69,10 @@ pop3_duration(const char *s, long unit)
 	return (-1);
 }
 
-/* Parses pop3s://[user@]host[:port] or pop3://... into pa. */
+/*
+ * Parses pop3s://[user[;auth=+APOP]@]host[:port] or pop3://... into pa
+ * (RFC 2384: ";auth=+APOP" asks for APOP, ";auth=*" for the default).
+ */
 static int
 pop3_parse_url(struct pop3_account *pa, const struct config_account *ca,
     struct error *err)
@@ -95,6 +99,15 @@ pop3_parse_url(struct pop3_account *pa, const struct config_account *ca,
 			goto bad;
 		pa->user = xstrndup(h, (size_t)(at - h));
 		h = at + 1;
+		if ((e = strchr(pa->user, ';')) != NULL) {
+			if (strcasecmp(e, ";auth=+APOP") == 0)
+				pa->apop = 1;
+			else if (strcasecmp(e, ";auth=*") != 0)
+				goto bad;
+			*e = '\0';
+			if (*pa->user == '\0')
+				goto bad;
+		}
 	}
 	if (*h == '[') {
 		colon = memchr(h, ']', (size_t)(end - h));
@@ -122,7 +135,8 @@ pop3_parse_url(struct pop3_account *pa, const struct config_account *ca,
 	return (0);
 bad:
 	return (error_set(err, ERR_CONFIG, "%s:%u: account %s: pop3 %s: "
-	    "expected pop3s://user@host[:port] or pop3://user@host[:port]",
+	    "expected pop3s://user@host[:port] or pop3://user@host[:port] "
+	    "(user;auth=+APOP@host for APOP)",
 	    ca->file, ca->line, ca->name, u));
 }
 

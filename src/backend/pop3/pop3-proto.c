@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
 #include "backend/pop3/private.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -253,6 +256,52 @@ pop3_base64(const unsigned char *in, size_t len)
 	return (out);
 }
 
+/*
+ * Logs in with APOP (RFC 1939 section 7): the MD5 of the greeting's
+ * timestamp and the password, computed here (libetpan's digest is wrong
+ * on 64-bit systems). Only when the account asks for it.
+ */
+static int
+pop3_login_apop(struct pop3_conn *c, const struct pop3_account *pa,
+    const char *password, struct error *err)
+{
+	unsigned char	 md[16];
+	char		 hex[33], *in;
+	const char	*ts = c->p->pop3_timestamp;
+	size_t		 tl, pl = strlen(password), i;
+	int		 r, sent;
+
+	if (ts == NULL || *ts == '\0')
+		return (error_set(err, ERR_UNSUPPORTED, "%s: the server does "
+		    "not offer APOP (no timestamp in its greeting); remove "
+		    ";auth=+APOP from the pop3 URL", pa->name));
+	tl = strlen(ts);
+	in = xmalloc(tl + pl + 1);
+	memcpy(in, ts, tl);
+	memcpy(in + tl, password, pl);
+	gnutls_hash_fast(GNUTLS_DIG_MD5, in, tl + pl, md);
+	explicit_bzero(in, tl + pl + 1);
+	free(in);
+	for (i = 0; i < sizeof md; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	c->log.authenticating = 1;
+	sent = pop3_send(c, "APOP %s %s", pa->user, hex) == 0 &&
+	    pop3_flush(c, err) == 0;
+	explicit_bzero(hex, sizeof hex);
+	explicit_bzero(md, sizeof md);
+	r = sent ? pop3_status(c, err) : -1;
+	c->log.authenticating = 0;
+	if (r < 0) {
+		if (err != NULL && err->kind == ERR_PROTO)
+			return (-1);
+		return (error_set(err, ERR_NET, "%s: connection lost during "
+		    "login", pa->name));
+	}
+	if (r == 0)
+		return (pop3_login_error(c, pa, err));
+	return (0);
+}
+
 /* Logs in with USER/PASS, or SASL PLAIN when the server lacks USER. */
 int
 pop3_login(struct pop3_conn *c, const struct pop3_account *pa,
@@ -267,6 +316,8 @@ pop3_login(struct pop3_conn *c, const struct pop3_account *pa,
 	    strpbrk(password, "\r\n") != NULL)
 		return (error_set(err, ERR_AUTH, "%s: the user or password "
 		    "contains a line break", pa->name));
+	if (pa->apop)
+		return (pop3_login_apop(c, pa, password, err));
 	c->log.authenticating = 1;
 	if (c->user || !c->sasl_plain) {
 		sent = pop3_send(c, "USER %s", pa->user) == 0 &&

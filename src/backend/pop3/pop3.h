@@ -12,6 +12,13 @@
  * a run that died before recording it is recognised, not fetched again.
  * DELE is sent after the state is durable and takes effect at QUIT.
  *
+ * For the crash-safety tests only (never for users):
+ * FACTEUR_TEST_KILL_AT=PHASE:N makes the fetching process SIGKILL itself
+ * the Nth time it reaches PHASE: retr (a message written to tmp/, not
+ * fsynced), deliver (linked into new/, not indexed), index (a batch
+ * indexed, not recorded), record (its UIDLs recorded), dele (a DELE
+ * answered, before QUIT).
+ *
  * Messages are stored with LF line endings: the CRLF of the wire becomes
  * LF, dot-stuffing is undone, anything else is kept byte for byte.
  *
@@ -50,6 +57,7 @@ struct pop3_account {
 	char		*host;
 	int		 port;
 	char		*user;
+	int		 apop;		/* ;auth=+APOP in the URL */
 	enum pop3_tls	 tls;
 	char		*ca_file;	/* extra trusted CAs, or NULL */
 	char		*pin_file;	/* pinned keys, or NULL */
