@@ -111,6 +111,11 @@ net_stream_wait(mailstream_low *low, short events)
 	return (-1);
 }
 
+/*
+ * Reads what is there, waiting for it. End of file is -1, not 0:
+ * libetpan's IMAP literal reader takes 0 as "try again" and would spin
+ * for ever on a server that closed in the middle of a literal.
+ */
 static ssize_t
 net_stream_read(mailstream_low *low, void *buf, size_t len)
 {
@@ -123,8 +128,10 @@ net_stream_read(mailstream_low *low, void *buf, size_t len)
 	if (ns->tls == NULL) {
 		for (;;) {
 			r = recv(ns->fd, buf, len, 0);
-			if (r >= 0)
+			if (r > 0 || len == 0)
 				return (r);
+			if (r == 0)
+				return (-1);	/* end of file, see below */
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -137,8 +144,10 @@ net_stream_read(mailstream_low *low, void *buf, size_t len)
 	s = ns->tls->session;
 	for (;;) {
 		r = gnutls_record_recv(s, buf, len);
-		if (r >= 0)
+		if (r > 0 || len == 0)
 			return (r);
+		if (r == 0)
+			return (-1);	/* end of file, see below */
 		if (r == GNUTLS_E_INTERRUPTED)
 			continue;
 		if (r == GNUTLS_E_AGAIN) {

@@ -219,43 +219,6 @@ imap_logger(mailimap *s, int type, const char *str, size_t size,
 	net_log_data(&be->log, type, str, size);
 }
 
-/*
- * net.h's stream driver returns 0 at end of file, and libetpan's literal
- * reader treats 0 as "try again": a server that closes in the middle of a
- * literal would make it spin for ever. Sessions therefore run on a copy
- * of that driver whose read turns 0 into -1. net_wait_readable only knows
- * the original, so imap_idle swaps it back around the wait.
- */
-static struct mailstream_low_driver	 imap_eof_driver;
-static mailstream_low_driver		*imap_net_driver;
-static pthread_mutex_t			 imap_eof_lock =
-					    PTHREAD_MUTEX_INITIALIZER;
-
-/* Reads; end of file is an error. */
-static ssize_t
-imap_eof_read(mailstream_low *low, void *buf, size_t len)
-{
-	ssize_t	r;
-
-	r = imap_net_driver->mailstream_read(low, buf, len);
-	return (r == 0 ? -1 : r);
-}
-
-/* Puts a connected session's stream on imap_eof_driver. */
-static void
-imap_eof_install(struct backend *be)
-{
-	mailstream_low	*low = mailstream_get_low(be->s->imap_stream);
-
-	if (imap_net_driver == NULL) {
-		imap_net_driver = low->driver;
-		imap_eof_driver = *imap_net_driver;
-		imap_eof_driver.mailstream_read = imap_eof_read;
-	}
-	if (low->driver == imap_net_driver)
-		low->driver = &imap_eof_driver;
-}
-
 /* Runs password_cmd and keeps its first line as the password. */
 static int
 imap_password_cmd(struct backend *be, struct error *err)
@@ -404,9 +367,6 @@ imap_connect(struct backend *be, struct error *err)
 		return (-1);
 	}
 	tls_peer_clear(&peer);
-	pthread_mutex_lock(&imap_eof_lock);
-	imap_eof_install(be);
-	pthread_mutex_unlock(&imap_eof_lock);
 	if (imap_login(be, err) != 0) {
 		imap_disconnect(be);
 		return (-1);
@@ -511,7 +471,6 @@ static int
 imap_idle(struct backend *be, struct error *err)
 {
 	enum net_wait	 w;
-	mailstream_low	*low;
 	int		 r;
 
 	if (!be->cap_idle) {
@@ -528,11 +487,8 @@ imap_idle(struct backend *be, struct error *err)
 	be->stats.idles++;
 	if ((r = mailimap_idle(be->s)) != MAILIMAP_NO_ERROR)
 		return (imap_session_error(be, r, "IDLE", err));
-	low = mailstream_get_low(be->s->imap_stream);
-	low->driver = imap_net_driver;
 	w = net_wait_readable(be->s->imap_stream, IMAP_IDLE_SECONDS * 1000,
 	    be->wake_fd);
-	low->driver = &imap_eof_driver;
 	if (w == NET_WAIT_ERROR || w == NET_WAIT_CANCELLED) {
 		imap_disconnect(be);
 		return (error_set(err, ERR_NET, "%s: connection lost",

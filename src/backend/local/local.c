@@ -157,6 +157,22 @@ local_writer_open(struct backend *be, notmuch_database_t **db,
 	if (st != NOTMUCH_STATUS_SUCCESS)
 		return (local_open_error(be, st, &msg, err));
 	free(msg);
+	/*
+	 * A database that needs an upgrade refuses every write. notmuch new
+	 * upgrades on its own; so do we. This is also what a process killed
+	 * while creating the database leaves behind (no version yet).
+	 */
+	if (notmuch_database_needs_upgrade(*db)) {
+		log_warnx("%s: upgrading the notmuch database", be->root);
+		st = notmuch_database_upgrade(*db, NULL, NULL);
+		if (st != NOTMUCH_STATUS_SUCCESS) {
+			notmuch_database_destroy(*db);
+			*db = NULL;
+			return (error_set(err, ERR_IO, "%s: the notmuch "
+			    "database needs an upgrade that failed: %s",
+			    be->root, notmuch_status_to_string(st)));
+		}
+	}
 	return (0);
 }
 
