@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/xmalloc.h"
+#include "net/net.h"
 
 int	fetch_main(struct config *, char **, int);
 
@@ -60,6 +61,75 @@ fetch_ask_password(const struct pop3_account *pa)
 	return (pw);
 }
 
+/* Server text made printable, into out. */
+static const char *
+fetch_clean(const char *in, char *out, size_t size)
+{
+	size_t	i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < size; i++)
+		out[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
+	out[i] = '\0';
+	return (out);
+}
+
+/*
+ * An untrusted certificate: shows its fingerprint and, on a terminal,
+ * asks whether to pin it (trust on first use, as for IMAP). Returns 1
+ * when it was pinned and the fetch may be tried again.
+ */
+static int
+fetch_trust(const struct pop3_account *pa, const struct tls_peer *peer,
+    const struct error *e)
+{
+	struct tls_params	 tp;
+	struct error		 err;
+	char			 line[64], a[256], b[256];
+	FILE			*tty;
+	int			 yes;
+
+	if (peer->fingerprint[0] == '\0')
+		return (0);
+	fprintf(stderr, "facteur: %s\n", e->msg);
+	fprintf(stderr, "  server:  %s:%d\n  SHA-256: %s\n  subject: %s\n"
+	    "  issuer:  %s\n", pa->host, pa->port, peer->fingerprint,
+	    fetch_clean(peer->subject, a, sizeof a),
+	    fetch_clean(peer->issuer, b, sizeof b));
+	if (peer->key_changed) {
+		fprintf(stderr, "facteur: %s: the server's key changed since "
+		    "you trusted it; if that is expected, remove its line "
+		    "from %s\n", pa->name, pa->pin_file);
+		return (0);
+	}
+	if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty", "r+e")) ==
+	    NULL) {
+		fprintf(stderr, "facteur: %s: to trust this certificate, "
+		    "compare the fingerprint with the one your provider "
+		    "gives, then run facteur --fetch %s in a terminal and "
+		    "answer yes\n", pa->name, pa->name);
+		return (0);
+	}
+	fprintf(tty, "Trust this certificate for %s? (yes/no) ", pa->host);
+	fflush(tty);
+	yes = fgets(line, sizeof line, tty) != NULL &&
+	    (strcmp(line, "yes\n") == 0 || strcmp(line, "y\n") == 0);
+	fclose(tty);
+	if (!yes)
+		return (0);
+	memset(&tp, 0, sizeof tp);
+	tp.host = pa->host;
+	tp.pin_file = pa->pin_file;
+	tp.service = "pop3";
+	if (pop3_mkdirs_parent(pa->pin_file, &err) != 0 ||
+	    tls_pin_store(&tp, peer, &err) != 0) {
+		fprintf(stderr, "facteur: %s: %s\n", pa->name, err.msg);
+		return (0);
+	}
+	fprintf(stderr, "facteur: %s: certificate pinned in %s\n", pa->name,
+	    pa->pin_file);
+	return (1);
+}
+
 /* Fetches one account; returns its exit status. */
 static int
 fetch_account(struct config *cfg, const struct config_account *ca)
@@ -69,6 +139,7 @@ fetch_account(struct config *cfg, const struct config_account *ca)
 	struct pop3_stats		 st;
 	struct backend_params		 bp;
 	struct backend			*be = NULL;
+	struct tls_peer			 peer;
 	struct error			 err;
 	const char			*nm;
 	char				*pw = NULL, *tags;
@@ -111,7 +182,15 @@ fetch_account(struct config *cfg, const struct config_account *ca)
 		fp.progress = fetch_progress;
 		fp.arg = pa->name;
 	}
+	memset(&peer, 0, sizeof peer);
+	fp.peer = &peer;
 	rv = pop3_fetch(pa, &fp, &st, &err);
+	if (rv != 0 && err.kind == ERR_TLS && fetch_trust(pa, &peer, &err)) {
+		tls_peer_clear(&peer);
+		error_clear(&err);
+		rv = pop3_fetch(pa, &fp, &st, &err);
+	}
+	tls_peer_clear(&peer);
 	free(tags);
 	if (fp.progress != NULL)
 		fputc('\n', stderr);

@@ -232,12 +232,16 @@ pop3_account_new(const struct config_account *ca, struct pop3_account **out,
 		if (*p == '/' || (*p == '.' && p == name))
 			*p = '_';
 	}
-	if (data != NULL && *data == '/')
+	if (data != NULL && *data == '/') {
 		xasprintf(&pa->state_path, "%s/facteur/pop3/%s.uidl", data,
 		    name);
-	else
+		xasprintf(&pa->pin_file, "%s/facteur/known_hosts", data);
+	} else {
 		xasprintf(&pa->state_path, "%s/.local/share/facteur/pop3/"
 		    "%s.uidl", home != NULL ? home : "", name);
+		xasprintf(&pa->pin_file, "%s/.local/share/facteur/known_hosts",
+		    home != NULL ? home : "");
+	}
 	free(name);
 	*out = pa;
 	return (0);

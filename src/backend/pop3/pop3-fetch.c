@@ -448,7 +448,7 @@ pop3_fetch(const struct pop3_account *pa, const struct pop3_fetch_params *fp,
 	if (pop3_state_load(pa, &r.st, err) != 0)
 		goto out;
 	pop3_clean_tmp(&r);
-	if (pop3_conn_open(&r.c, pa, fp->cancel_fd, err) != 0)
+	if (pop3_conn_open(&r.c, pa, fp->cancel_fd, fp->peer, err) != 0)
 		goto out;
 	if (pop3_login(&r.c, pa, fp->password, err) != 0 ||
 	    pop3_list(&r.c, &r.v, &r.n, err) != 0)

@@ -32,10 +32,11 @@ pop3_clean(const char *s)
 	return (out);
 }
 
-/* Connects, upgrades to TLS as the account says, and reads CAPA. */
+/* Connects, upgrades to TLS as the account says, and reads CAPA; peer
+   (or NULL) learns what certificate the server showed. */
 int
 pop3_conn_open(struct pop3_conn *c, const struct pop3_account *pa,
-    int cancel_fd, struct error *err)
+    int cancel_fd, struct tls_peer *peer, struct error *err)
 {
 	struct tls_params	tp;
 	enum net_mode		mode;
@@ -48,6 +49,7 @@ pop3_conn_open(struct pop3_conn *c, const struct pop3_account *pa,
 	tp.service = "pop3";
 	tp.timeout_ms = pa->timeout_ms;
 	tp.cancel_fd = cancel_fd;
+	tp.peer = peer;
 	switch (pa->tls) {
 	case POP3_TLS_IMPLICIT:
 		mode = NET_TLS_IMPLICIT;

@@ -50,6 +50,22 @@ pop3_mkdirs(const char *path, struct error *err)
 	return (0);
 }
 
+/* Creates the parent directories of path. */
+int
+pop3_mkdirs_parent(const char *path, struct error *err)
+{
+	char	*dir, *slash;
+	int	 rv = 0;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		rv = pop3_mkdirs(dir, err);
+	}
+	free(dir);
+	return (rv);
+}
+
 /* The marker of a UIDL in file names: 128 bits of SHA-256, in hex. */
 void
 pop3_marker(const char *account, const char *uidl, char out[33])

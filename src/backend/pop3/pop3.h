@@ -37,6 +37,7 @@
 
 struct backend;
 struct config_account;
+struct tls_peer;
 
 /* What the server keeps after a fetch. */
 enum pop3_keep {
@@ -60,7 +61,7 @@ struct pop3_account {
 	int		 apop;		/* ;auth=+APOP in the URL */
 	enum pop3_tls	 tls;
 	char		*ca_file;	/* extra trusted CAs, or NULL */
-	char		*pin_file;	/* pinned keys, or NULL */
+	char		*pin_file;	/* keys the user pinned (known_hosts) */
 	char		*password_cmd;	/* or NULL: ask */
 	char		*maildir;	/* expanded */
 	enum pop3_keep	 keep;
@@ -125,6 +126,9 @@ struct pop3_fetch_params {
 	pop3_indexed_cb	 indexed;
 	void		*arg;
 	time_t		(*now)(void);	/* NULL: time(); tests fake it */
+	struct tls_peer	*peer;		/* NULL, or filled on ERR_TLS with
+					   what the server showed, for trust
+					   on first use (tls_peer_clear) */
 };
 
 /*
@@ -139,6 +143,9 @@ struct pop3_fetch_params {
 int	pop3_fetch(const struct pop3_account *,
 	    const struct pop3_fetch_params *, struct pop3_stats *,
 	    struct error *);
+
+/* Creates the parent directories of path (0700). */
+int	pop3_mkdirs_parent(const char *, struct error *);
 
 /* The sysexits(3) status --fetch exits with for an error kind. */
 int	pop3_exit_status(enum error_kind);

@@ -64,7 +64,7 @@ struct pop3_state {
 
 /* pop3-proto.c */
 int	pop3_conn_open(struct pop3_conn *, const struct pop3_account *,
-	    int, struct error *);
+	    int, struct tls_peer *, struct error *);
 void	pop3_conn_close(struct pop3_conn *, int);
 int	pop3_login(struct pop3_conn *, const struct pop3_account *,
 	    const char *, struct error *);
