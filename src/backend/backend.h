@@ -188,6 +188,13 @@ struct backend_ops {
 		    const char *, struct error *);
 	int	(*delete_folder)(struct backend *, const char *,
 		    struct error *);
+	/* [worker] Stores the message file at path in a folder: a role
+	   ("Sent": the SPECIAL-USE \\Sent folder, else one named Sent) or a
+	   name as in list_folders, with flags (MSG_*; seen unless
+	   MSG_UNREAD). NULL: not supported (the local backend appends
+	   through send_record). */
+	int	(*append)(struct backend *, const char *folder_role_or_name,
+		    const char *path, unsigned flags, struct error *);
 };
 
 extern const struct backend_ops local_backend_ops;

@@ -1,30 +1,72 @@
 /*
  * Recording a sent or postponed message in the account's own store: the
- * local backend copies it into a Maildir folder and indexes it. Other
- * backends (IMAP APPEND to the Sent folder) plug in here. Also the
- * addresses of the index offered for completion.
+ * local backend copies it into a Maildir folder and indexes it; a network
+ * backend (IMAP) APPENDs the Sent copy to its Sent folder through the
+ * backend's append operation. Also the addresses of the index offered
+ * for completion.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "backend/backend.h"
 #include "backend/local/local-append.h"
 #include "backend/local/local.h"
 #include "core/xmalloc.h"
 #include "send/send.h"
+
+/* The operations of a backend other than the local one, by name. */
+static const struct backend_ops *
+send_record_ops(const char *backend_name)
+{
+	if (strcmp(backend_name, imap_backend_ops.name) == 0)
+		return (&imap_backend_ops);
+	return (NULL);
+}
+
+/* Maildir flag letters ("S", "DS") as MSG_* bits for append. */
+static unsigned
+send_record_flags(const char *flags)
+{
+	unsigned	f = MSG_UNREAD;
+
+	for (; flags != NULL && *flags != '\0'; flags++) {
+		switch (*flags) {
+		case 'S':
+			f &= ~MSG_UNREAD;
+			break;
+		case 'D':
+			f |= MSG_DRAFT;
+			break;
+		case 'F':
+			f |= MSG_FLAGGED;
+			break;
+		case 'R':
+			f |= MSG_REPLIED;
+			break;
+		}
+	}
+	return (f);
+}
 
 int
 send_record(struct backend *be, const char *backend_name,
     const char *folder, const char *path, const char *flags,
     const char *tags, struct error *err)
 {
+	const struct backend_ops	*ops;
+
 	if (be == NULL || backend_name == NULL)
 		return (0);
 	if (strcmp(backend_name, "local") == 0)
 		return (local_append_file(be, folder, path, flags, tags, err));
-	/* IMAP: APPEND to the SPECIAL-USE \Sent folder is the IMAP
-	   backend's to add; until then the copy is not kept. */
-	return (0);
+	/* Elsewhere only the Sent copy is kept, in the server's Sent
+	   folder (SPECIAL-USE \Sent); their drafts are not kept yet. */
+	if (strcmp(folder, ".Sent") != 0 ||
+	    (ops = send_record_ops(backend_name)) == NULL ||
+	    ops->append == NULL)
+		return (0);
+	return (ops->append(be, "Sent", path, send_record_flags(flags), err));
 }
 
 int

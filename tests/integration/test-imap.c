@@ -3,7 +3,8 @@
  * by tests/integration/run-imap, env file in MAILTEST_ENV): login, TLS
  * refusals and pinning, folders and counts, a 10k-message folder opened
  * after one screenful, flags and moves checked through a second
- * connection, the header cache, the old-fashioned server and IDLE push.
+ * connection, the Sent copy APPENDed, the header cache, the old-fashioned
+ * server and IDLE push.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -602,6 +603,127 @@ Test(imap, flags_and_moves_are_seen_by_another_connection)
 	mailimap_free(s);
 	summary_batch_free(&b);
 	imap_backend_ops.close_view(&v);
+	imap_backend_ops.close(&be);
+}
+
+/* The flags (MSG_* bits of SEEN/FLAGGED) and bytes of the last message of
+   folder, from the peer. */
+static char *
+peer_last(mailimap *s, const char *folder, int *seen, size_t *len)
+{
+	struct mailimap_fetch_type	*ft;
+	struct mailimap_set		*set;
+	struct mailimap_msg_att		*att;
+	struct mailimap_msg_att_item	*item;
+	struct mailimap_flag_fetch	*ff;
+	struct mailimap_msg_att_body_section *bs;
+	clist				*res = NULL;
+	clistiter			*it, *jt, *k;
+	char				*body = NULL;
+
+	*seen = 0;
+	*len = 0;
+	cr_assert_gt(peer_count(s, folder), 0, "%s is empty", folder);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_flags());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section(mailimap_section_new(
+	    NULL)));
+	set = mailimap_set_new_single(s->imap_selection_info->sel_exists);
+	cr_assert_eq(mailimap_fetch(s, set, ft, &res), MAILIMAP_NO_ERROR);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		att = clist_content(it);
+		for (jt = clist_begin(att->att_list); jt != NULL;
+		    jt = clist_next(jt)) {
+			item = clist_content(jt);
+			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
+			    item->att_data.att_static->att_type ==
+			    MAILIMAP_MSG_ATT_BODY_SECTION) {
+				bs = item->att_data.att_static->att_data.
+				    att_body_section;
+				free(body);
+				body = xmalloc(bs->sec_length + 1);
+				memcpy(body, bs->sec_body_part,
+				    bs->sec_length);
+				body[bs->sec_length] = '\0';
+				*len = bs->sec_length;
+				continue;
+			}
+			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_DYNAMIC)
+				continue;
+			for (k = clist_begin(item->att_data.att_dyn->att_list);
+			    k != NULL; k = clist_next(k)) {
+				ff = clist_content(k);
+				if (ff->fl_type == MAILIMAP_FLAG_FETCH_OTHER &&
+				    ff->fl_flag->fl_type == MAILIMAP_FLAG_SEEN)
+					*seen = 1;
+			}
+		}
+	}
+	mailimap_fetch_list_free(res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	cr_assert_not_null(body, "no body fetched from %s", folder);
+	return (body);
+}
+
+Test(imap, appended_sent_copy_is_seen_in_the_sent_folder_with_crlf)
+{
+	static const char	 msg[] =
+	    "From: bob@example.org\n"
+	    "To: carol@example.org\n"
+	    "Subject: sent copy\n"
+	    "Message-ID: <sent-copy@example.org>\n"
+	    "\n"
+	    "first line\n"
+	    "already crlf\r\n"
+	    "\n"
+	    "last line\n";
+	struct backend		*be;
+	struct error		 err;
+	struct buf		 want;
+	char			*path, *got;
+	const char		*p;
+	size_t			 len;
+	uint32_t		 before;
+	int			 seen;
+	mailimap		*s;
+	FILE			*f;
+
+	xasprintf(&path, "%s/outgoing.eml", tmpdir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	cr_assert_eq(fwrite(msg, 1, sizeof msg - 1, f), sizeof msg - 1);
+	cr_assert_eq(fclose(f), 0);
+	s = peer();
+	mailimap_create(s, "Sent");	/* none is created by the server */
+	before = peer_count(s, "Sent");
+	be = open_ok(url, "bob", "bobpw");
+	cr_assert_not_null(imap_backend_ops.append);
+	error_clear(&err);
+	cr_assert_eq(imap_backend_ops.append(be, "Sent", path, 0, &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(peer_count(s, "Sent"), before + 1);
+	got = peer_last(s, "Sent", &seen, &len);
+	cr_assert(seen, "the Sent copy is \\Seen");
+	buf_init(&want);
+	for (p = msg; *p != '\0'; p++) {
+		if (*p == '\n' && (p == msg || p[-1] != '\r'))
+			buf_addc(&want, '\r');
+		buf_addc(&want, *p);
+	}
+	cr_assert_eq(len, want.len, "%zu bytes stored, %zu sent", len,
+	    want.len);
+	cr_assert_eq(memcmp(got, want.data, len), 0, "stored:\n%s", got);
+	error_clear(&err);
+	cr_assert_eq(imap_backend_ops.append(be, "NoSuchFolder", path, 0,
+	    &err), -1, "a missing folder is an error");
+	cr_assert_str_neq(err.msg, "");
+	buf_free(&want);
+	free(got);
+	free(path);
+	mailimap_logout(s);
+	mailimap_free(s);
 	imap_backend_ops.close(&be);
 }
 

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "backend/imap/private.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -980,6 +981,103 @@ imap_delete_folder(struct backend *be, const char *name, struct error *err)
 	return (imap_folder_change(be, name, NULL, 0, err));
 }
 
+/* Reads the message file at path with CRLF line endings, as IMAP wants. */
+static int
+imap_read_crlf(const char *path, struct buf *b, struct error *err)
+{
+	FILE	*f;
+	int	 c, prev = 0;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return (error_set(err, ERR_IO, "%s: %s", path,
+		    strerror(errno)));
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n' && prev != '\r')
+			buf_addc(b, '\r');
+		buf_addc(b, (char)c);
+		prev = c;
+	}
+	if (ferror(f)) {
+		fclose(f);
+		return (error_set(err, ERR_IO, "%s: read error", path));
+	}
+	fclose(f);
+	return (0);
+}
+
+/* The server name of a role ("Sent": SPECIAL-USE, else "Sent") or name. */
+static char *
+imap_append_target(struct backend *be, const char *role)
+{
+	char	*name = NULL;
+	size_t	 i;
+
+	if (strcmp(role, "Sent") != 0)
+		return (xstrdup(role));
+	pthread_mutex_lock(&be->data_lock);
+	for (i = 0; i < be->nfolders && name == NULL; i++) {
+		if (be->folders[i]->special & IMAP_SPECIAL_SENT)
+			name = xstrdup(be->folders[i]->name);
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	return (name != NULL ? name : xstrdup("Sent"));
+}
+
+/* [worker] APPENDs a message file to a folder (the Sent copy). */
+static int
+imap_append(struct backend *be, const char *role, const char *path,
+    unsigned flags, struct error *err)
+{
+	struct mailimap_flag_list	*fl;
+	struct buf			 b;
+	char				*folder = NULL;
+	int				 r, rv = -1, known;
+
+	buf_init(&b);
+	if (imap_read_crlf(path, &b, err) != 0)
+		goto out_buf;
+	if (b.len > IMAP_LITERAL_MAX) {
+		error_set(err, ERR_IO, "%s: too big to store", path);
+		goto out_buf;
+	}
+	imap_conn_acquire(be);
+	if (be->s == NULL && imap_connect(be, err) != 0)
+		goto out;
+	pthread_mutex_lock(&be->data_lock);
+	known = be->nfolders > 0;
+	pthread_mutex_unlock(&be->data_lock);
+	if (!known && imap_list(be, 0, err) != 0)
+		goto out;
+	folder = imap_append_target(be, role);
+	fl = mailimap_flag_list_new_empty();
+	if (!(flags & MSG_UNREAD))
+		mailimap_flag_list_add(fl, mailimap_flag_new_seen());
+	if (flags & MSG_FLAGGED)
+		mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
+	if (flags & MSG_REPLIED)
+		mailimap_flag_list_add(fl, mailimap_flag_new_answered());
+	if (flags & MSG_DRAFT)
+		mailimap_flag_list_add(fl, mailimap_flag_new_draft());
+	r = mailimap_append(be->s, folder, fl, NULL,
+	    b.data != NULL ? b.data : "", b.len);
+	mailimap_flag_list_free(fl);
+	if (r != MAILIMAP_NO_ERROR) {
+		imap_session_error(be, r, "APPEND", err);
+		goto out;
+	}
+	log_debug("imap: %s: stored %zu bytes in %s", be->name, b.len,
+	    folder);
+	rv = 0;
+out:
+	imap_conn_release(be);
+	if (rv == 0)
+		imap_notify(be, BACKEND_CHANGED_FOLDERS);
+out_buf:
+	free(folder);
+	buf_free(&b);
+	return (rv);
+}
+
 const struct backend_ops imap_backend_ops = {
 	.name = "imap",
 	.open = imap_open,
@@ -1001,4 +1099,5 @@ const struct backend_ops imap_backend_ops = {
 	.create_folder = imap_create_folder,
 	.rename_folder = imap_rename_folder,
 	.delete_folder = imap_delete_folder,
+	.append = imap_append,
 };
