@@ -3,7 +3,9 @@
 # tests/servers. In tmux, G fetches with progress or a summary in the
 # status line and the new messages appear in the index; a wrong password
 # says so; ^C cancels. Without a terminal, facteur --fetch exits 0, 75
-# (server down), 77 (bad password) and 78 (bad configuration).
+# (server down), 77 (bad password) and 78 (bad configuration); an
+# untrusted certificate shows its fingerprint and is pinned on "yes".
+# Last, with the servers stopped, the fetched mail is browsed offline.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -219,6 +221,64 @@ t_fetch_option_exit_statuses() {
 	write_config "echo bobpw"
 	sed -i 's|pop3 pop3s://|pop3 imaps://|' "$E2E_TMP/pop3.conf"
 	fetch_status 78 'pop3s://user@host'
+}
+
+# --fetch and an untrusted certificate: the fingerprint and how to trust
+# it; from a terminal, "yes" pins the key (0600) and the fetch goes on.
+t_fetch_untrusted_certificate_shows_the_fingerprint_then_pins() {
+	local out st
+	server_clear
+	server_put 60 60
+	write_config "echo bobpw" "$UNKNOWNCA_POP3S_PORT"
+	sed -i '/tls_ca_file/d' "$E2E_TMP/pop3.conf"
+	fetch_status 77 'SHA-256: ([0-9A-F]{2}:){31}[0-9A-F]{2}'
+	fetch_status 77 'in a terminal and answer yes'
+	[ ! -e "$HOME/.local/share/facteur/known_hosts" ] ||
+	    fail "pinned without asking"
+	out=$(printf 'yes\n' | script -qec "$FACTEUR -F $E2E_TMP/pop3.conf --fetch" /dev/null 2>&1)
+	st=$?
+	[ "$st" -eq 0 ] || fail "after yes: exit $st: $out"
+	grep -q 'certificate pinned in' <<<"$out" || fail "no pin: $out"
+	[ "$(stat -c %a "$HOME/.local/share/facteur/known_hosts")" = 600 ] ||
+	    fail "known_hosts is not 0600"
+	fetch_status 0 'bob: 0 new messages'
+	[ "$(ls "$E2E_TMP/Mail/new" | wc -l)" -eq 1 ] || fail "not delivered"
+}
+
+# Last (it stops the servers): fetch with progress, then offline, open,
+# read, limit, flag (seen by notmuch); G reports the network error and
+# changes nothing.
+t_zz_offline_browsing_after_the_servers_stop() {
+	local n
+	server_clear
+	server_put 100 399
+	write_config "echo bobpw"
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'bob: (Fetching [0-9]+/300|300 new messages)' || return
+	wait_for 'bob: 300 new messages' || return
+	"$top_srcdir/tests/servers/stop" "$SRV" >/dev/null 2>&1
+	keys Enter
+	wait_for 'body [0-9]+' || return
+	keys q
+	keys l
+	wait_for 'Limit to' || return
+	type_text 'subject:"Fetched message 250"'
+	keys Enter
+	wait_for '\[1/1 messages\]' || return
+	keys F
+	wait_for '^[ N]! ' || return
+	n=$(NOTMUCH_DATABASE=$E2E_TMP/Mail notmuch --config='' count \
+	    tag:flagged and subject:"Fetched message 250")
+	[ "$n" = 1 ] || fail "the flag did not reach the index ($n)"
+	keys l C-u Enter
+	wait_for '\[[0-9]+/300 messages\]' || return
+	keys G
+	wait_for '(refused|unreachable|[Cc]onnection)' || return
+	expect_screen '300 messages'
+	[ "$(find "$E2E_TMP/Mail/new" "$E2E_TMP/Mail/cur" -type f | wc -l)" = 300 ] ||
+	    fail "the failed fetch changed the Maildir"
+	keys q
+	wait_for '\[exit 0\]' || return
 }
 
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
