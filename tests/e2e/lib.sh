@@ -1,6 +1,7 @@
 # End-to-end helpers: the real facteur binary in tmux on a private
 # socket, keys sent with send-keys, the screen read with capture-pane
-# and waited for with a bound (no fixed sleeps).
+# and waited for with a bound (no fixed sleeps): 30 s, which only a
+# failing test ever reaches, so a loaded machine does not fail a good one.
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(pwd)}"
 FACTEUR=${FACTEUR:-$top_builddir/facteur}
@@ -44,7 +45,7 @@ type_text() {
 # Waits until the screen matches the extended regular expression.
 wait_for() {
 	local pat=$1 i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 ${E2E_WAIT_STEPS:-600}); do
 		screen | grep -Eq -- "$pat" && return 0
 		sleep 0.05
 	done
@@ -55,7 +56,7 @@ wait_for() {
 # Waits until screen row N (1-based) matches.
 wait_row() {
 	local row=$1 pat=$2 i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 ${E2E_WAIT_STEPS:-600}); do
 		screen | sed -n "${row}p" | grep -Eq -- "$pat" && return 0
 		sleep 0.05
 	done
@@ -66,7 +67,7 @@ wait_row() {
 # Waits until the screen no longer matches.
 wait_gone() {
 	local pat=$1 i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 ${E2E_WAIT_STEPS:-600}); do
 		screen | grep -Eq -- "$pat" || return 0
 		sleep 0.05
 	done
