@@ -22,6 +22,7 @@
 #define IMAP_POLL_SECONDS	60	/* NOOP when there is no IDLE */
 #define IMAP_BACKOFF_MAX	60	/* seconds between reconnects */
 #define IMAP_LITERAL_MAX	(256 * 1024 * 1024)
+#define IMAP_PARTIAL_MIN	(1024 * 1024) /* bigger: text parts first */
 
 /* Special-use folders (RFC 6154). */
 #define IMAP_SPECIAL_SENT	0x01
@@ -91,6 +92,12 @@ struct backend {
 	int			 cap_uidplus, cap_idle;
 	int			 need_status;	/* counts not asked yet */
 	int			 cancel_fd;	/* eventfd: stop a wait */
+	/* QRESYNC (imap-fetch.c): ENABLE is tried before the first SELECT
+	   of each session (stats.connects tells the sessions apart). */
+	unsigned long		 qresync_conn;	/* session it was tried on */
+	int			 qresync_on;	/* and the server enabled it */
+	int			 sel_resynced;	/* last SELECT had QRESYNC */
+	unsigned		 raw_tag;	/* imap-raw.c: our own tags */
 	/* The literal guard over what the server sends (imap_guard). */
 	int			 lit_state;
 	uint64_t		 lit_value;
@@ -158,8 +165,28 @@ void	imap_msg_clear(struct imap_msg *);
 void	imap_folder_clear(struct imap_folder *);
 void	imap_folder_free(struct imap_folder **);
 void	imap_folder_keep(struct imap_folder *, const uint32_t *, size_t);
+/* Forgets the messages whose UIDs fall in the n ranges [lo[i], hi[i]]. */
+size_t	imap_folder_drop(struct imap_folder *, const uint32_t *lo,
+	    const uint32_t *hi, size_t n);
 char	*imap_folder_query(const char *);
 char	*imap_query_folder(const char *);
+
+/* imap-raw.c: commands libetpan cannot parse the answers of. Sends
+   "TAG cmd", gives each untagged response (literals inlined) to each,
+   and fails on NO/BAD (ERR_PROTO) or a broken stream (ERR_NET, session
+   dropped). */
+int	imap_raw(struct backend *, const char *,
+	    void (*)(void *, const char *, size_t), void *, struct error *);
+/* Parses a sequence set "1:3,7" into ranges; -1 when malformed. */
+int	imap_seqset_parse(const char *, size_t, uint32_t **lo, uint32_t **hi,
+	    size_t *n);
+
+/* imap-parts.c: messages over IMAP_PARTIAL_MIN, text parts first. */
+int	imap_fetch_partial(struct backend *, const char *id, uint32_t uid,
+	    const char *file, volatile int *cancel, struct error *);
+int	imap_fetch_section(struct backend *, const char *id,
+	    const char *section, char **path, volatile int *cancel,
+	    struct error *);
 
 /* imap-view.c: the [reader] operations. */
 int	imap_refresh(struct backend *, struct error *);
