@@ -162,13 +162,15 @@ imap_folder_keep(struct imap_folder *f, const uint32_t *order, size_t n)
 		f->msgs[j++] = f->msgs[i];
 	}
 	f->nmsgs = j;
-	free(sorted);
 	free(f->order);
 	f->order = xreallocarray(NULL, n + 1, sizeof *f->order);
 	memcpy(f->order, order, n * sizeof *f->order);
 	f->norder = n;
+	/* In UID order: new UIDs append (the order is newest first, and
+	   adding in it would move the whole array each time). */
 	for (i = 0; i < n; i++)
-		imap_msg_add(f, order[i]);
+		imap_msg_add(f, sorted[i]);
+	free(sorted);
 	f->loaded = 1;
 }
 
