@@ -46,6 +46,8 @@ struct imap_msg {
 	char		*keywords;	/* space-separated, "" if none */
 };
 
+struct imap_search;
+
 struct imap_folder {
 	char		*name;		/* as the server spells it */
 	unsigned	 special;	/* IMAP_SPECIAL_* */
@@ -60,6 +62,7 @@ struct imap_folder {
 	size_t		 nmsgs;
 	uint32_t	*order;		/* uids, newest first */
 	size_t		 norder;
+	int		 cache_head;	/* only the cache's first rows in */
 };
 
 enum imap_state {
@@ -91,6 +94,8 @@ struct backend {
 	int			 cap_sort, cap_condstore, cap_move;
 	int			 cap_uidplus, cap_idle;
 	int			 need_status;	/* counts not asked yet */
+	int			 need_list;	/* LIST not done yet */
+	int			 need_id;	/* ID not sent on this session */
 	int			 cancel_fd;	/* eventfd: stop a wait */
 	/* QRESYNC (imap-fetch.c): ENABLE is tried before the first SELECT
 	   of each session (stats.connects tells the sessions apart). */
@@ -122,6 +127,9 @@ struct backend {
 	int			 wake_fd;	/* eventfd: break IDLE */
 
 	struct imap_stats	 stats;
+
+	/* imap-search.c: limits searched on the server (data_lock). */
+	struct imap_search	*searches;
 };
 
 /* imap.c */
@@ -203,7 +211,26 @@ void	imap_close_view(struct view **);
 int	imap_message_path(struct backend *, const char *, char **,
 	    struct error *);
 
+/* imap.c: the first screen of a folder never seen, by sequence number
+   (the newest arrivals), before its order is asked. */
+int	imap_first_screen(struct backend *, const char *, struct error *);
+
+/* imap-search.c: a limit sent as UID SEARCH (imap-view.c asks, the
+   background thread runs it; results kept per folder and query). */
+char	*imap_search_command(const char *, struct error *);
+int	imap_search_run(struct backend *, struct error *);
+int	imap_search_lookup(struct backend *, const char *, const char *,
+	    const uint32_t **, size_t *);
+void	imap_search_want(struct backend *, const char *, const char *);
+void	imap_search_free(struct backend *);
+
 /* cache.c */
+int	imap_cache_exists(struct backend *, const char *);
+/* Loads at most max rows (0: all), and marks a partial load. */
+int	imap_cache_load_rows(struct backend *, struct imap_folder *,
+	    size_t);
+/* Completes a partial load of folder, parsing without data_lock. */
+int	imap_cache_complete(struct backend *, const char *);
 int	imap_cache_load(struct backend *, struct imap_folder *);
 int	imap_cache_save(struct backend *, struct imap_folder *);
 void	imap_cache_drop(struct backend *, const char *);
