@@ -16,7 +16,7 @@ check "src/ includes a UI header" '#include "ui/' src/
 check "UI, core or model includes libetpan or notmuch" \
 	'#include <(libetpan|notmuch)' "ui/ src/core src/mail"
 check "UI includes a backend's private header" \
-	'#include "backend/[a-z]+/' ui/
+	'#include "backend/[a-z0-9]+/' ui/
 check "a backend includes curses" '#include <n?curses' "src/backend src/mime src/config src/core src/mail src/net"
 check "core includes anything above it" \
 	'#include "(mail|backend|mime|config|net)/' src/core

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "backend/pop3/pop3.h"
+#include "backend/fetcher.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/xmalloc.h"
@@ -34,7 +34,7 @@ fetch_progress(void *arg, size_t done, size_t total, uint64_t bytes,
 
 /* Reads a password from the terminal with echo off. */
 static char *
-fetch_ask_password(const struct pop3_account *pa)
+fetch_ask_password(const struct fetcher_info *pa)
 {
 	struct termios	 old, raw;
 	char		 line[1024], *pw = NULL;
@@ -79,10 +79,10 @@ fetch_clean(const char *in, char *out, size_t size)
  * when it was pinned and the fetch may be tried again.
  */
 static int
-fetch_trust(const struct pop3_account *pa, const struct tls_peer *peer,
+fetch_trust(const struct fetcher *f, const struct tls_peer *peer,
     const struct error *e)
 {
-	struct tls_params	 tp;
+	const struct fetcher_info *pa = fetcher_info(f);
 	struct error		 err;
 	char			 line[64], a[256], b[256];
 	FILE			*tty;
@@ -116,12 +116,7 @@ fetch_trust(const struct pop3_account *pa, const struct tls_peer *peer,
 	fclose(tty);
 	if (!yes)
 		return (0);
-	memset(&tp, 0, sizeof tp);
-	tp.host = pa->host;
-	tp.pin_file = pa->pin_file;
-	tp.service = "pop3";
-	if (pop3_mkdirs_parent(pa->pin_file, &err) != 0 ||
-	    tls_pin_store(&tp, peer, &err) != 0) {
+	if (fetcher_trust(f, peer, &err) != 0) {
 		fprintf(stderr, "facteur: %s: %s\n", pa->name, err.msg);
 		return (0);
 	}
@@ -134,9 +129,10 @@ fetch_trust(const struct pop3_account *pa, const struct tls_peer *peer,
 static int
 fetch_account(struct config *cfg, const struct config_account *ca)
 {
-	struct pop3_account		*pa;
-	struct pop3_fetch_params	 fp;
-	struct pop3_stats		 st;
+	struct fetcher			*f;
+	const struct fetcher_info	*pa;
+	struct fetch_params		 fp;
+	struct fetch_stats		 st;
 	struct backend_params		 bp;
 	struct backend			*be = NULL;
 	struct tls_peer			 peer;
@@ -146,12 +142,13 @@ fetch_account(struct config *cfg, const struct config_account *ca)
 	int				 rv;
 
 	error_clear(&err);
-	if (pop3_account_new(ca, &pa, &err) != 0) {
+	if (fetcher_new(ca, &f, &err) != 0) {
 		fprintf(stderr, "facteur: %s\n", err.msg);
-		return (pop3_exit_status(err.kind));
+		return (fetcher_exit_status(err.kind));
 	}
-	if (pa->password_cmd != NULL)
-		pw = pop3_password_from_cmd(pa, &err);
+	pa = fetcher_info(f);
+	if (pa->password_cmd)
+		pw = fetcher_password(f, 0, -1, &err);
 	else if (isatty(STDIN_FILENO)) {
 		if ((pw = fetch_ask_password(pa)) == NULL)
 			error_set(&err, ERR_AUTH, "%s: no password", pa->name);
@@ -180,15 +177,15 @@ fetch_account(struct config *cfg, const struct config_account *ca)
 	fp.cancel_fd = -1;
 	if (isatty(STDERR_FILENO)) {
 		fp.progress = fetch_progress;
-		fp.arg = pa->name;
+		fp.arg = (void *)pa->name;
 	}
 	memset(&peer, 0, sizeof peer);
 	fp.peer = &peer;
-	rv = pop3_fetch(pa, &fp, &st, &err);
-	if (rv != 0 && err.kind == ERR_TLS && fetch_trust(pa, &peer, &err)) {
+	rv = fetcher_run(f, &fp, &st, &err);
+	if (rv != 0 && err.kind == ERR_TLS && fetch_trust(f, &peer, &err)) {
 		tls_peer_clear(&peer);
 		error_clear(&err);
-		rv = pop3_fetch(pa, &fp, &st, &err);
+		rv = fetcher_run(f, &fp, &st, &err);
 	}
 	tls_peer_clear(&peer);
 	free(tags);
@@ -202,16 +199,16 @@ fetch_account(struct config *cfg, const struct config_account *ca)
 	    (double)st.bytes / 1e6, st.seconds, st.deleted, st.on_server -
 	    st.deleted);
 	local_backend_ops.close(&be);
-	pop3_secret_free(&pw);
-	pop3_account_free(&pa);
+	fetcher_secret_free(&pw);
+	fetcher_free(&f);
 	return (0);
 fail:
 	fprintf(stderr, "facteur: %s\n", err.msg);
 	if (be != NULL)
 		local_backend_ops.close(&be);
-	pop3_secret_free(&pw);
-	pop3_account_free(&pa);
-	return (pop3_exit_status(err.kind));
+	fetcher_secret_free(&pw);
+	fetcher_free(&f);
+	return (fetcher_exit_status(err.kind));
 }
 
 /* facteur --fetch [ACCOUNT...]: returns the exit status. */
@@ -226,7 +223,8 @@ fetch_main(struct config *cfg, char **names, int nnames)
 		found = 0;
 		for (i = 0; i < config_account_count(cfg); i++) {
 			ca = config_account_at(cfg, i);
-			if (strcmp(ca->name, names[k]) == 0 && ca->pop3 != NULL)
+			if (strcmp(ca->name, names[k]) == 0 &&
+			    fetcher_wants(ca))
 				found = 1;
 		}
 		if (!found) {
@@ -238,7 +236,7 @@ fetch_main(struct config *cfg, char **names, int nnames)
 	found = 0;
 	for (i = 0; i < config_account_count(cfg); i++) {
 		ca = config_account_at(cfg, i);
-		if (ca->pop3 == NULL)
+		if (!fetcher_wants(ca))
 			continue;
 		for (k = 0; k < nnames; k++) {
 			if (strcmp(ca->name, names[k]) == 0)

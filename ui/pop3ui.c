@@ -1,25 +1,31 @@
 /*
  * POP3 in the interface: the fetch-mail action, a fetch when a POP3
  * account opens and every poll_interval after, progress in the status
- * line, cancellation with ^C, and the password asked without echo when
- * the account has no password_cmd. The fetch itself (pop3_fetch) runs on
- * the account's worker and indexes into the account's local backend;
- * each indexed batch reloads the index through the account's notify path.
+ * line, cancellation with ^C, the password asked without echo when the
+ * account has no password_cmd, and an untrusted certificate shown with
+ * its fingerprint and pinned on "yes". The fetch itself (fetcher_run, of
+ * backend/fetcher.h) runs on the account's worker and indexes into the
+ * account's local backend; each indexed batch reloads the index through
+ * the account's notify path.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "backend/pop3/pop3.h"
+#include "backend/fetcher.h"
 #include "config/config.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/worker.h"
 #include "core/xmalloc.h"
 #include "mail/account.h"
+#include "net/net.h"
 #include "ui/ui.h"
 
 /* What started a fetch: the user (everything said), the account's
@@ -37,7 +43,7 @@ struct pop3ui_entry {
 	struct pop3ui_job	*fetch;		/* its argument */
 	struct loop_timer	*poll;
 	long			 poll_secs;
-	int			 asking;	/* the password prompt is up */
+	int			 asking;	/* a prompt is up */
 	int			 ask_why;	/* what asked it */
 	int			 failed_config;	/* reported once */
 };
@@ -46,13 +52,22 @@ struct pop3ui_entry {
 struct pop3ui_job {
 	struct ui		*ui;
 	struct account		*account;
-	struct pop3_account	*pa;
+	struct fetcher		*fetcher;
 	struct job		*job;
 	char			*password;	/* a copy, wiped in free */
 	char			*tags;
 	int			 cancel[2];	/* pipe: readable cancels */
 	int			 why;
-	struct pop3_stats	 stats;
+	struct fetch_stats	 stats;
+	struct tls_peer		 peer;		/* shown on ERR_TLS */
+};
+
+/* An untrusted certificate the user is asked about. */
+struct pop3ui_trust {
+	struct pop3ui_entry	*entry;
+	struct fetcher		*fetcher;
+	struct tls_peer		 peer;
+	int			 why;
 };
 
 static struct pop3ui_entry	**pop3ui_entries;
@@ -67,7 +82,7 @@ pop3ui_entry(struct ui *ui, struct account *a)
 	struct pop3ui_entry	*e;
 	size_t			 i;
 
-	if (a == NULL || a->config == NULL || a->config->pop3 == NULL)
+	if (a == NULL || a->config == NULL || !fetcher_wants(a->config))
 		return (NULL);
 	for (i = 0; i < pop3ui_nentries; i++) {
 		if (pop3ui_entries[i]->account == a)
@@ -110,14 +125,14 @@ pop3ui_indexed_worker(void *arg)
 static int
 pop3ui_run(struct job *j, void *arg)
 {
-	struct pop3ui_job		*f = arg;
-	struct pop3_fetch_params	 fp;
+	struct pop3ui_job	*f = arg;
+	struct fetch_params	 fp;
 
 	if (f->account->backend == NULL)
 		return (error_set(job_error(j), ERR_IO, "%s: the Maildir is "
 		    "not open", f->account->name));
 	if (f->password == NULL &&
-	    (f->password = pop3_password_run(f->pa, 1, f->cancel[0],
+	    (f->password = fetcher_password(f->fetcher, 1, f->cancel[0],
 	    job_error(j))) == NULL)
 		return (-1);
 	memset(&fp, 0, sizeof fp);
@@ -129,7 +144,8 @@ pop3ui_run(struct job *j, void *arg)
 	fp.progress = pop3ui_progress_worker;
 	fp.indexed = pop3ui_indexed_worker;
 	fp.arg = f;
-	return (pop3_fetch(f->pa, &fp, &f->stats, job_error(j)));
+	fp.peer = &f->peer;
+	return (fetcher_run(f->fetcher, &fp, &f->stats, job_error(j)));
 }
 
 /* Loop thread: "bob: Fetching 120/5000, 3.1 MB/s". */
@@ -171,6 +187,93 @@ pop3ui_arm(struct pop3ui_entry *e)
 		    pop3ui_poll, e);
 }
 
+/* The trust prompt's answer: pin the key and fetch again, or give up. */
+static void
+pop3ui_trust_done(struct ui *ui, const char *text, void *arg)
+{
+	struct pop3ui_trust	*t = arg;
+	struct pop3ui_entry	*e = t->entry;
+	const char		*name = e->account->name;
+	struct error		 err;
+
+	ui_pop(ui);		/* the certificate's details */
+	e->asking = 0;
+	if (text == NULL || (strcasecmp(text, "yes") != 0 &&
+	    strcasecmp(text, "y") != 0))
+		ui_error(ui, "%s: certificate not trusted; not fetched", name);
+	else if (fetcher_trust(t->fetcher, &t->peer, &err) != 0)
+		ui_error(ui, "%s", err.msg);
+	else {
+		ui_message(ui, "%s: certificate pinned in %s", name,
+		    fetcher_info(t->fetcher)->pin_file);
+		pop3ui_start(ui, e, t->why);
+	}
+	if (e->job == NULL && !e->asking)
+		pop3ui_arm(e);
+	tls_peer_clear(&t->peer);
+	fetcher_free(&t->fetcher);
+	free(t);
+}
+
+/*
+ * Shows the certificate a fetch refused (fingerprint, subject, issuer,
+ * expiry, reason) and asks whether to trust it. Takes the job's peer and
+ * fetcher. Returns 0 when the question is up.
+ */
+static int
+pop3ui_trust(struct ui *ui, struct pop3ui_entry *e, struct pop3ui_job *f,
+    const struct error *err)
+{
+	const struct fetcher_info	*fi = fetcher_info(f->fetcher);
+	struct tls_peer			*peer = &f->peer;
+	struct pop3ui_trust		*t;
+	struct buf			 b;
+	struct tm			 tm;
+	char				 expiry[64];
+	size_t				 len;
+
+	if (err->kind != ERR_TLS || peer->fingerprint[0] == '\0' ||
+	    peer->key_changed || fi->pin_file == NULL || e->asking ||
+	    f->why == POP3UI_POLL)
+		return (-1);
+	if (gmtime_r(&peer->not_after, &tm) == NULL ||
+	    strftime(expiry, sizeof expiry, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(expiry, sizeof expiry, "unknown");
+	buf_init(&b);
+	buf_addf(&b, "Subject: Certificate of %s is not trusted\n\n",
+	    fi->server);
+	buf_addf(&b, "Account:     %s\nServer:      %s\n", fi->name,
+	    fi->server);
+	buf_addf(&b, "Reason:      %s\n", peer->reason[0] != '\0' ?
+	    peer->reason : err->msg);
+	/* 32 bytes in two rows of 16, so that no line wraps. */
+	len = strlen(peer->fingerprint);
+	buf_addf(&b, "SHA-256:     %.*s\n", (int)(len > 48 ? 48 : len),
+	    peer->fingerprint);
+	if (len > 48)
+		buf_addf(&b, "             %s\n", peer->fingerprint + 48);
+	buf_addf(&b, "Subject:     %s\n", peer->subject);
+	buf_addf(&b, "Issuer:      %s\n", peer->issuer);
+	buf_addf(&b, "Expires:     %s\n\n", expiry);
+	buf_addf(&b, "Compare the fingerprint with one you got from the "
+	    "server's administrator\nthrough another channel. If you "
+	    "trust it, facteur remembers this key for\nthis server in "
+	    "%s and accepts it from now on.\n", fi->pin_file);
+	t = xcalloc(1, sizeof *t);
+	t->entry = e;
+	t->why = f->why;
+	t->fetcher = f->fetcher;
+	f->fetcher = NULL;
+	t->peer = *peer;		/* takes its certificate */
+	memset(peer, 0, sizeof *peer);
+	e->asking = 1;
+	pager_open_text(ui, "Untrusted certificate", buf_str(&b), b.len);
+	buf_free(&b);
+	ui_prompt(ui, "Trust this certificate? (yes/no) ", NULL,
+	    pop3ui_trust_done, t);
+	return (0);
+}
+
 /* Loop thread: the fetch ended (not called when cancelled). */
 static void
 pop3ui_done(struct job *j, void *arg, int result, const struct error *err)
@@ -194,6 +297,8 @@ pop3ui_done(struct job *j, void *arg, int result, const struct error *err)
 			free(a->password);
 			a->password = NULL;
 		}
+		if (e != NULL && pop3ui_trust(ui, e, f, err) == 0)
+			return;
 		ui_error(ui, "%s", err->msg);
 	} else {
 		n = f->stats.fetched + f->stats.recovered;
@@ -216,8 +321,9 @@ pop3ui_job_free(void *arg)
 {
 	struct pop3ui_job	*f = arg;
 
-	pop3_secret_free(&f->password);
-	pop3_account_free(&f->pa);
+	fetcher_secret_free(&f->password);
+	fetcher_free(&f->fetcher);
+	tls_peer_clear(&f->peer);
 	free(f->tags);
 	if (f->cancel[0] != -1)
 		close(f->cancel[0]);
@@ -239,7 +345,7 @@ pop3ui_submit(struct ui *ui, struct pop3ui_entry *e, int why)
 	f->ui = ui;
 	f->account = a;
 	f->why = why;
-	if (pop3_account_new(a->config, &f->pa, &err) != 0) {
+	if (fetcher_new(a->config, &f->fetcher, &err) != 0) {
 		if (!e->failed_config || why == POP3UI_USER)
 			ui_error(ui, "%s", err.msg);
 		e->failed_config = 1;
@@ -248,7 +354,7 @@ pop3ui_submit(struct ui *ui, struct pop3ui_entry *e, int why)
 	}
 	if (pipe2(f->cancel, O_CLOEXEC | O_NONBLOCK) == -1) {
 		ui_error(ui, "%s: %s", a->name, strerror(errno));
-		pop3_account_free(&f->pa);
+		fetcher_free(&f->fetcher);
 		free(f);
 		return;
 	}
@@ -291,7 +397,7 @@ static void
 pop3ui_start(struct ui *ui, struct pop3ui_entry *e, int why)
 {
 	struct account		*a = e->account;
-	struct pop3_account	*pa;
+	struct fetcher		*fe;
 	struct error		 err;
 	char			 label[64];
 
@@ -315,13 +421,13 @@ pop3ui_start(struct ui *ui, struct pop3ui_entry *e, int why)
 		pop3ui_arm(e);
 		return;
 	}
-	if (pop3_account_new(a->config, &pa, &err) != 0) {
+	if (fetcher_new(a->config, &fe, &err) != 0) {
 		ui_error(ui, "%s", err.msg);
 		return;
 	}
-	snprintf(label, sizeof label, "Password for %s@%s: ", pa->user,
-	    pa->host);
-	pop3_account_free(&pa);
+	snprintf(label, sizeof label, "Password for %s@%s: ",
+	    fetcher_info(fe)->user, fetcher_info(fe)->host);
+	fetcher_free(&fe);
 	e->asking = 1;
 	e->ask_why = why;
 	ui_prompt_secret(ui, label, pop3ui_password_done, e);
@@ -356,18 +462,18 @@ void
 pop3ui_opened(struct ui *ui, struct account *a)
 {
 	struct pop3ui_entry	*e;
-	struct pop3_account	*pa;
+	struct fetcher		*fe;
 	struct error		 err;
 
 	if ((e = pop3ui_entry(ui, a)) == NULL)
 		return;
-	if (pop3_account_new(a->config, &pa, &err) != 0) {
+	if (fetcher_new(a->config, &fe, &err) != 0) {
 		e->failed_config = 1;
 		ui_error(ui, "%s", err.msg);
 		return;
 	}
-	e->poll_secs = pa->poll_secs;
-	pop3_account_free(&pa);
+	e->poll_secs = fetcher_info(fe)->poll_secs;
+	fetcher_free(&fe);
 	pop3ui_start(ui, e, POP3UI_START);
 }
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/fetcher.h"
 #include "backend/pop3/private.h"
 #include "config/config.h"
 #include "core/xmalloc.h"
@@ -415,22 +416,5 @@ pop3_secret_free(char **sp)
 int
 pop3_exit_status(enum error_kind kind)
 {
-	switch (kind) {
-	case ERR_NONE:
-		return (0);
-	case ERR_NET:
-	case ERR_REFUSED:
-	case ERR_CANCELLED:
-		return (75);	/* EX_TEMPFAIL */
-	case ERR_AUTH:
-	case ERR_TLS:
-		return (77);	/* EX_NOPERM */
-	case ERR_CONFIG:
-	case ERR_NOTFOUND:
-		return (78);	/* EX_CONFIG */
-	case ERR_IO:
-		return (74);	/* EX_IOERR */
-	default:
-		return (76);	/* EX_PROTOCOL */
-	}
+	return (fetcher_exit_status(kind));
 }
