@@ -224,7 +224,8 @@ t_fetch_option_exit_statuses() {
 }
 
 # --fetch and an untrusted certificate: the fingerprint and how to trust
-# it; from a terminal, "yes" pins the key (0600) and the fetch goes on.
+# it; from a terminal, "no" refuses and "yes" pins the key (0600) and the
+# fetch goes on.
 t_fetch_untrusted_certificate_shows_the_fingerprint_then_pins() {
 	local out st
 	server_clear
@@ -235,6 +236,15 @@ t_fetch_untrusted_certificate_shows_the_fingerprint_then_pins() {
 	fetch_status 77 'in a terminal and answer yes'
 	[ ! -e "$HOME/.local/share/facteur/known_hosts" ] ||
 	    fail "pinned without asking"
+	out=$(printf 'no\n' | script -qec "$FACTEUR -F $E2E_TMP/pop3.conf --fetch" /dev/null 2>&1)
+	st=$?
+	grep -q 'Trust this certificate for 127.0.0.1? (yes/no)' <<<"$out" ||
+	    fail "no question on a terminal: $out"
+	grep -Eq 'SHA-256: ([0-9A-F]{2}:){31}[0-9A-F]{2}' <<<"$out" ||
+	    fail "no fingerprint on a terminal: $out"
+	[ "$st" -ne 0 ] || fail "after no: exit 0: $out"
+	[ ! -e "$HOME/.local/share/facteur/known_hosts" ] || fail "pinned on no"
+	[ -z "$(ls "$E2E_TMP/Mail/new")" ] || fail "fetched on no"
 	out=$(printf 'yes\n' | script -qec "$FACTEUR -F $E2E_TMP/pop3.conf --fetch" /dev/null 2>&1)
 	st=$?
 	[ "$st" -eq 0 ] || fail "after yes: exit $st: $out"
@@ -243,6 +253,39 @@ t_fetch_untrusted_certificate_shows_the_fingerprint_then_pins() {
 	    fail "known_hosts is not 0600"
 	fetch_status 0 'bob: 0 new messages'
 	[ "$(ls "$E2E_TMP/Mail/new" | wc -l)" -eq 1 ] || fail "not delivered"
+}
+
+# In the interface: an untrusted certificate shows its fingerprint and
+# asks; "no" refuses (nothing pinned, nothing fetched), "yes" on the next
+# G pins the key (0600) and the fetch goes on.
+t_ui_untrusted_certificate_no_refuses_yes_pins() {
+	local kh=$HOME/.local/share/facteur/known_hosts
+	server_clear
+	server_put 70 70
+	write_config "echo bobpw" "$UNKNOWNCA_POP3S_PORT"
+	sed -i '/tls_ca_file/d' "$E2E_TMP/pop3.conf"
+	start -F "$E2E_TMP/pop3.conf"
+	wait_for 'Trust this certificate\? \(yes/no\)' || return
+	expect_screen 'SHA-256: +([0-9A-F]{2}:){15}[0-9A-F]{2}'
+	expect_screen 'Server: +pop3s://127\.0\.0\.1:'
+	expect_screen 'issuer is unknown|not trusted'
+	type_text no
+	keys Enter
+	wait_for 'bob: certificate not trusted; not fetched' || return
+	[ ! -e "$kh" ] || fail "pinned on no"
+	expect_no_screen 'Fetched message 70'
+	[ -z "$(ls "$E2E_TMP/Mail/new")" ] || fail "fetched on no"
+	keys G
+	wait_for 'Trust this certificate\? \(yes/no\)' || return
+	type_text yes
+	keys Enter
+	wait_for 'Fetched message 70' || return
+	[ -e "$kh" ] || fail "not pinned on yes"
+	[ "$(stat -c %a "$kh" 2>/dev/null)" = 600 ] ||
+	    fail "known_hosts is not 0600"
+	grep -q "127.0.0.1" "$kh" 2>/dev/null || fail "no pin for the host"
+	keys q
+	wait_for '\[exit 0\]' || return
 }
 
 # Last (it stops the servers): fetch with progress, then offline, open,
@@ -281,7 +324,8 @@ t_zz_offline_browsing_after_the_servers_stop() {
 	wait_for '\[exit 0\]' || return
 }
 
-for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
+# E2E_ONLY=PATTERN runs the matching cases only (while debugging).
+for t in $(declare -F | awk '{print $3}' | grep '^t_' | grep -E -- "${E2E_ONLY:-.}"); do
 	run_test "$t"
 done
 finish
