@@ -9,7 +9,8 @@ export LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=tmux-256color
 export NOTMUCH_CONFIG=/dev/null
 
 E2E_TMP=$(mktemp -d /tmp/facteur-e2e.XXXXXX)
-SOCK="facteur-e2e-$$"
+SOCK="facteur-e2e-$$-0"
+starts=0
 export HOME=$E2E_TMP/home XDG_CONFIG_HOME=$E2E_TMP/home/.config
 mkdir -p "$HOME"
 tests_run=0 tests_failed=0
@@ -21,9 +22,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts facteur with the given arguments in an 80x24 pane.
+# Starts facteur with the given arguments in an 80x24 pane. Each start
+# gets a tmux server on a socket of its own: kill-server returns before
+# the old server has gone, and a new session sent to the same socket can
+# land in the dying server ("server exited unexpectedly").
 start() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	starts=$((starts + 1))
+	SOCK="facteur-e2e-$$-$starts"
 	tmux -L "$SOCK" -f /dev/null new-session -d -s e2e -x "${COLS:-80}" -y "${ROWS:-24}" \
 		"env LANG=C.UTF-8 TERM=tmux-256color HOME=$HOME XDG_CONFIG_HOME=$XDG_CONFIG_HOME ASAN_OPTIONS=\${ASAN_OPTIONS:-} LSAN_OPTIONS=\${LSAN_OPTIONS:-} $FACTEUR $*; echo \"[exit \$?]\"; sleep 30"
 	tmux -L "$SOCK" set-option -t e2e remain-on-exit on >/dev/null

@@ -84,11 +84,7 @@ t_open_read_flag_and_idle_push() {
 	keys q
 }
 
-# Switched off: on some runs facteur leaves the pane before the password
-# prompt (seen in several full runs, not yet understood); the backend-level
-# pinning and prompt paths are covered in tests/integration/test-imap.c.
-# Turn it back on once the early exit is found.
-off_untrusted_certificate_is_shown_then_pinned_and_password_asked() {
+t_untrusted_certificate_is_shown_then_pinned_and_password_asked() {
 	conf "$UNKNOWNCA_IMAPS_PORT" ''
 	start -F "$E2E_TMP/imap.conf"
 	wait_for 'Trust this certificate' || return
