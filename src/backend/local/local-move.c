@@ -143,11 +143,10 @@ static int
 local_move_message(notmuch_database_t *db, const char *id, const char *dir,
     struct error *err)
 {
-	notmuch_message_t	*m = NULL, *m2;
-	notmuch_filenames_t	*fns;
+	notmuch_message_t	*m = NULL;
 	notmuch_status_t	 st;
-	char			**files = NULL, *to;
-	size_t			 n = 0, i, dlen = strlen(dir);
+	char			**files, *to;
+	size_t			 i, dlen = strlen(dir);
 	int			 rv = 0;
 
 	st = notmuch_database_find_message(db, id, &m);
@@ -155,42 +154,23 @@ local_move_message(notmuch_database_t *db, const char *id, const char *dir,
 		return (st != NOTMUCH_STATUS_SUCCESS ?
 		    local_nm_error(err, db, st, "message %s", id) :
 		    error_set(err, ERR_NOTFOUND, "message %s is gone", id));
-	fns = notmuch_message_get_filenames(m);
-	for (; notmuch_filenames_valid(fns);
-	    notmuch_filenames_move_to_next(fns)) {
-		files = xreallocarray(files, n + 1, sizeof *files);
-		files[n++] = xstrdup(notmuch_filenames_get(fns));
-	}
-	notmuch_filenames_destroy(fns);
+	files = local_message_files(m);
 	notmuch_message_destroy(m);
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; files[i] != NULL && rv == 0; i++) {
 		/* Already there: cur/ or new/ right below dir. */
-		if (rv != 0 || (strncmp(files[i], dir, dlen) == 0 &&
+		if (strncmp(files[i], dir, dlen) == 0 &&
 		    (strncmp(files[i] + dlen, "/cur/", 5) == 0 ||
-		    strncmp(files[i] + dlen, "/new/", 5) == 0)))
+		    strncmp(files[i] + dlen, "/new/", 5) == 0))
 			continue;
 		if ((to = local_move_file(files[i], dir, err)) == NULL) {
 			rv = -1;
 			continue;
 		}
-		m2 = NULL;
-		st = notmuch_database_index_file(db, to, NULL, &m2);
-		if (m2 != NULL)
-			notmuch_message_destroy(m2);
-		if (st == NOTMUCH_STATUS_SUCCESS ||
-		    st == NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID) {
-			st = notmuch_database_remove_message(db, files[i]);
-			if (st == NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID)
-				st = NOTMUCH_STATUS_SUCCESS;
-		}
-		if (st != NOTMUCH_STATUS_SUCCESS)
-			rv = local_nm_error(err, db, st, "indexing %s", to);
+		rv = local_reindex(db, files[i], to, err);
 		free(to);
 	}
-	for (i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
+	local_free_words(&files);
 	return (rv);
 }
 

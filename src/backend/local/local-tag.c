@@ -84,12 +84,10 @@ int
 local_trash_sync(notmuch_database_t *db, notmuch_message_t **mp,
     struct error *err)
 {
-	notmuch_message_t	*m2;
-	notmuch_filenames_t	*fns;
 	notmuch_tags_t		*tags;
 	notmuch_status_t	 st;
-	char			*id, **files = NULL, *to;
-	size_t			 n = 0, i;
+	char			*id, **files, *to;
+	size_t			 i;
 	int			 want = 0, rv = 0;
 
 	tags = notmuch_message_get_tags(*mp);
@@ -107,16 +105,10 @@ local_trash_sync(notmuch_database_t *db, notmuch_message_t **mp,
 		free(id);
 		return (rv);
 	}
-	fns = notmuch_message_get_filenames(*mp);
-	for (; notmuch_filenames_valid(fns);
-	    notmuch_filenames_move_to_next(fns)) {
-		files = xreallocarray(files, n + 1, sizeof *files);
-		files[n++] = xstrdup(notmuch_filenames_get(fns));
-	}
-	notmuch_filenames_destroy(fns);
+	files = local_message_files(*mp);
 
-	for (i = 0; i < n; i++) {
-		if (rv != 0 || (to = local_trash_name(files[i], want)) == NULL)
+	for (i = 0; files[i] != NULL && rv == 0; i++) {
+		if ((to = local_trash_name(files[i], want)) == NULL)
 			continue;
 		if (access(to, F_OK) == 0) {
 			log_warnx("%s: exists, not renaming %s", to, files[i]);
@@ -129,23 +121,10 @@ local_trash_sync(notmuch_database_t *db, notmuch_message_t **mp,
 			free(to);
 			continue;
 		}
-		m2 = NULL;
-		st = notmuch_database_index_file(db, to, NULL, &m2);
-		if (m2 != NULL)
-			notmuch_message_destroy(m2);
-		if (st == NOTMUCH_STATUS_SUCCESS ||
-		    st == NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID) {
-			st = notmuch_database_remove_message(db, files[i]);
-			if (st == NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID)
-				st = NOTMUCH_STATUS_SUCCESS;
-		}
-		if (st != NOTMUCH_STATUS_SUCCESS)
-			rv = local_nm_error(err, db, st, "indexing %s", to);
+		rv = local_reindex(db, files[i], to, err);
 		free(to);
 	}
-	for (i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
+	local_free_words(&files);
 	free(id);
 	return (rv);
 }

@@ -232,6 +232,51 @@ local_free_words(char ***vp)
 	*vp = NULL;
 }
 
+/* The file names of a message, as a NULL-ended array for
+   local_free_words. */
+char **
+local_message_files(notmuch_message_t *m)
+{
+	notmuch_filenames_t	*fns;
+	char			**v;
+	size_t			  n = 0;
+
+	v = xcalloc(1, sizeof *v);
+	fns = notmuch_message_get_filenames(m);
+	for (; notmuch_filenames_valid(fns);
+	    notmuch_filenames_move_to_next(fns)) {
+		v = xreallocarray(v, n + 2, sizeof *v);
+		v[n++] = xstrdup(notmuch_filenames_get(fns));
+		v[n] = NULL;
+	}
+	notmuch_filenames_destroy(fns);
+	return (v);
+}
+
+/* Tells the index that a message file was renamed from one name to
+   another: the new name is indexed before the old one is forgotten, so
+   the message is never absent from the index. */
+int
+local_reindex(notmuch_database_t *db, const char *from, const char *to,
+    struct error *err)
+{
+	notmuch_message_t	*m = NULL;
+	notmuch_status_t	 st;
+
+	st = notmuch_database_index_file(db, to, NULL, &m);
+	if (m != NULL)
+		notmuch_message_destroy(m);
+	if (st == NOTMUCH_STATUS_SUCCESS ||
+	    st == NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID) {
+		st = notmuch_database_remove_message(db, from);
+		if (st == NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID)
+			st = NOTMUCH_STATUS_SUCCESS;
+	}
+	if (st != NOTMUCH_STATUS_SUCCESS)
+		return (local_nm_error(err, db, st, "indexing %s", to));
+	return (0);
+}
+
 /* Releases the backend and everything it holds. */
 static void
 local_close(struct backend **bep)

@@ -57,6 +57,9 @@ int	 local_writer_close(struct backend *, notmuch_database_t **,
 	     struct error *);
 char	**local_split_words(const char *);
 void	 local_free_words(char ***);
+char	**local_message_files(notmuch_message_t *);
+int	 local_reindex(notmuch_database_t *, const char *, const char *,
+	     struct error *);
 
 /* local-folders.c */
 int	 local_folders_scan(const char *, char ***, size_t *, struct error *);
