@@ -28,59 +28,10 @@
 #include "mime/decode.h"
 #include "mime/render.h"
 #include "net/net.h"
+#include "tests/integration/mailtest.h"
 #include "send/send.h"
 
 #define T_TIMEOUT	10000
-
-/* --- the servers' env file ------------------------------------------- */
-
-static char	*env_keys[128], *env_values[128];
-static int	 env_count;
-
-static void
-env_load(void)
-{
-	const char	*path = getenv("MAILTEST_ENV");
-	char		 line[1024], *eq, *v;
-	FILE		*f;
-	size_t		 n;
-
-	if (env_count > 0)
-		return;
-	if (path == NULL)
-		cr_skip_test("MAILTEST_ENV unset: run tests/integration/"
-		    "run-smtp");
-	if ((f = fopen(path, "r")) == NULL)
-		cr_assert_fail("%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof line, f) != NULL && env_count < 128) {
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		v = eq + 1;
-		n = strlen(v);
-		if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
-			v[n - 1] = '\0';
-			v++;
-		}
-		env_keys[env_count] = strdup(line);
-		env_values[env_count++] = strdup(v);
-	}
-	fclose(f);
-}
-
-static const char *
-env(const char *key)
-{
-	int	i;
-
-	env_load();
-	for (i = 0; i < env_count; i++)
-		if (strcmp(env_keys[i], key) == 0)
-			return (env_values[i]);
-	cr_assert_fail("%s missing from the env file", key);
-	return (NULL);
-}
 
 /* --- helpers ---------------------------------------------------------- */
 
@@ -124,13 +75,13 @@ postfix(const char *port_key, int mode, const char *user, const char *pw)
 	struct send_transport	t = { 0 };
 
 	t.kind = SEND_SMTP;
-	t.host = xstrdup(env("MAILTEST_HOST"));
-	t.tls_name = env("MAILTEST_TLS_NAME");
-	t.port = atoi(env(port_key));
+	t.host = xstrdup(mailtest_env("MAILTEST_HOST"));
+	t.tls_name = mailtest_env("MAILTEST_TLS_NAME");
+	t.port = atoi(mailtest_env(port_key));
 	t.mode = mode;
 	t.user = user != NULL ? xstrdup(user) : NULL;
 	t.password = pw != NULL ? xstrdup(pw) : NULL;
-	t.ca_file = env("CA_FILE");
+	t.ca_file = mailtest_env("CA_FILE");
 	t.timeout_ms = T_TIMEOUT;
 	t.cancel_fd = -1;
 	t.transcript = record;
@@ -282,7 +233,7 @@ Test(smtp, submission_starttls_auth_plain_delivers_body_byte_for_byte)
 	cr_assert_eq(res.sent, 1);
 	cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
 	cr_assert_eq(n, 0, "the outbox still holds the message");
-	got = wait_delivery(env("MAILDIR_CAROL"), tok);
+	got = wait_delivery(mailtest_env("MAILDIR_CAROL"), tok);
 	cr_assert_not_null(got, "not delivered to carol");
 	cr_assert_str_eq(body_of(got), body_of(sent));
 	cr_assert_not_null(strstr(got, "\nSubject: =?utf-8?q?R=C3=A9union"));
@@ -320,7 +271,7 @@ Test(smtp, smtps_auth_login_delivers)
 	ob = queue("carol@localhost", "smtps", body, NULL);
 	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0,
 	    "%s\n%s", err.msg, buf_str(&transcript));
-	got = wait_delivery(env("MAILDIR_CAROL"), tok);
+	got = wait_delivery(mailtest_env("MAILDIR_CAROL"), tok);
 	cr_assert_not_null(got);
 	cr_assert_null(strstr(buf_str(&transcript), "bobpw"));
 	cr_assert_null(strstr(buf_str(&transcript), "Ym9icHc"));
@@ -941,7 +892,7 @@ Test(smtp, an_8bit_body_goes_as_body_8bitmime_and_arrives_unchanged)
 	cr_assert_eq(smtp_send(ss, b.from, b.rcpt, b.nrcpt, b.utf8,
 	    b.msg.data, b.msg.len, &err), SEND_OK, "%s", err.msg);
 	cr_assert_not_null(strstr(buf_str(&transcript), " BODY=8BITMIME"));
-	got = wait_delivery(env("MAILDIR_CAROL"), tok);
+	got = wait_delivery(mailtest_env("MAILDIR_CAROL"), tok);
 	cr_assert_not_null(got);
 	cr_assert_str_eq(body_of(got), body_of(b.msg.data));
 	free(got);
@@ -998,8 +949,8 @@ fb_tls(const char *service)
 {
 	struct tls_params	p = { 0 };
 
-	p.host = env("MAILTEST_TLS_NAME");
-	p.ca_file = env("CA_FILE");
+	p.host = mailtest_env("MAILTEST_TLS_NAME");
+	p.ca_file = mailtest_env("CA_FILE");
 	p.service = service;
 	p.timeout_ms = T_TIMEOUT;
 	p.cancel_fd = -1;
@@ -1037,8 +988,8 @@ fb_imap(const char *msgid)
 	char				*msg = NULL;
 	uint32_t			 uid;
 
-	cr_assert_eq(net_imap_connect(imap, env("MAILTEST_HOST"),
-	    atoi(env("IMAP_PORT")), NET_STARTTLS, &tp, &err), 0, "%s",
+	cr_assert_eq(net_imap_connect(imap, mailtest_env("MAILTEST_HOST"),
+	    atoi(mailtest_env("IMAP_PORT")), NET_STARTTLS, &tp, &err), 0, "%s",
 	    err.msg);
 	cr_assert_eq(mailimap_login(imap, "carol", "carolpw"),
 	    MAILIMAP_NO_ERROR);
@@ -1095,8 +1046,8 @@ fb_pop3(const char *msgid)
 	size_t			 len;
 	unsigned		 i;
 
-	cr_assert_eq(net_pop3_connect(pop3, env("MAILTEST_HOST"),
-	    atoi(env("POP3_PORT")), NET_STARTTLS, &tp, &err), 0, "%s",
+	cr_assert_eq(net_pop3_connect(pop3, mailtest_env("MAILTEST_HOST"),
+	    atoi(mailtest_env("POP3_PORT")), NET_STARTTLS, &tp, &err), 0, "%s",
 	    err.msg);
 	cr_assert_eq(mailpop3_user(pop3, "carol"), MAILPOP3_NO_ERROR);
 	cr_assert_eq(mailpop3_pass(pop3, "carolpw"), MAILPOP3_NO_ERROR);
@@ -1247,7 +1198,7 @@ fb_round_trip(const char *port_key, int mode, const char *mech)
 	cr_assert_eq(outbox_flush(ob, &t, 0, NULL, NULL, &res, &err), 0,
 	    "%s\n%s", err.msg, buf_str(&transcript));
 	cr_assert_eq(res.sent, 1);
-	got = wait_delivery(env("MAILDIR_CAROL"), tok);
+	got = wait_delivery(mailtest_env("MAILDIR_CAROL"), tok);
 	cr_assert_not_null(got, "not delivered to carol");
 	free(got);
 	for (k = 0; k < 2; k++) {
@@ -1462,9 +1413,9 @@ Test(smtp, postfix_killed_mid_data_keeps_the_message_and_a_retry_sends_it_once)
 	cr_assert_eq(res.sent, 1);
 	cr_assert_eq(outbox_list(ob, &v, &n, &err), 0);
 	cr_assert_eq(n, 0, "the outbox still holds the message");
-	free(wait_delivery(env("MAILDIR_CAROL"), subject));
+	free(wait_delivery(mailtest_env("MAILDIR_CAROL"), subject));
 	usleep(500000);
-	cr_assert_eq(count_delivered(env("MAILDIR_CAROL"), subject), 1);
+	cr_assert_eq(count_delivered(mailtest_env("MAILDIR_CAROL"), subject), 1);
 	outbox_free(&ob);
 	send_transport_clear(&t);
 }

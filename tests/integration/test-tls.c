@@ -28,70 +28,21 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "net/net.h"
+#include "tests/integration/mailtest.h"
 #include "net/private.h"
 
 #define T_TIMEOUT	10000
 
-/* --- the servers' env file ------------------------------------------- */
-
-static char	*env_keys[128], *env_values[128];
-static int	 env_count;
-
-static void
-env_load(void)
-{
-	const char	*path = getenv("MAILTEST_ENV");
-	char		 line[1024], *eq, *v;
-	FILE		*f;
-	size_t		 n;
-
-	if (env_count > 0)
-		return;
-	if (path == NULL)
-		cr_skip_test("MAILTEST_ENV unset: run tests/integration/run-net");
-	if ((f = fopen(path, "r")) == NULL)
-		cr_assert_fail("%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof line, f) != NULL && env_count < 128) {
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		v = eq + 1;
-		n = strlen(v);
-		if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
-			v[n - 1] = '\0';
-			v++;
-		}
-		env_keys[env_count] = strdup(line);
-		env_values[env_count++] = strdup(v);
-	}
-	fclose(f);
-}
-
-static const char *
-env(const char *key)
-{
-	int	i;
-
-	env_load();
-	for (i = 0; i < env_count; i++) {
-		if (strcmp(env_keys[i], key) == 0)
-			return (env_values[i]);
-	}
-	cr_assert_fail("%s missing from the env file", key);
-	return (NULL);
-}
-
 static int
 port(const char *key)
 {
-	return (atoi(env(key)));
+	return (atoi(mailtest_env(key)));
 }
 
 static const char *
 host(void)
 {
-	return (env("MAILTEST_HOST"));
+	return (mailtest_env("MAILTEST_HOST"));
 }
 
 /* Parameters that trust the test CA and verify "localhost". */
@@ -99,8 +50,8 @@ static struct tls_params
 params(const char *service)
 {
 	struct tls_params	p = {
-		.host = env("MAILTEST_TLS_NAME"),
-		.ca_file = env("CA_FILE"),
+		.host = mailtest_env("MAILTEST_TLS_NAME"),
+		.ca_file = mailtest_env("CA_FILE"),
 		.pin_file = NULL,
 		.service = service,
 		.timeout_ms = T_TIMEOUT,
@@ -114,7 +65,7 @@ params(const char *service)
 static void
 setup(void)
 {
-	env_load();
+	(void)mailtest_env("MAILTEST_HOST");	/* reads the env file */
 }
 
 TestSuite(net, .init = setup, .timeout = 30);
@@ -356,7 +307,7 @@ Test(net, unknown_issuer_fails_the_handshake_before_any_login)
 
 	/* Dovecot saw this connection end with no authentication at all. */
 	snprintf(needle, sizeof needle, "rport=%d,", rport);
-	line = log_line(env("DOVECOT_MAIN_LOG"), needle);
+	line = log_line(mailtest_env("DOVECOT_MAIN_LOG"), needle);
 	cr_assert_not_null(line, "no log line for %s", needle);
 	cr_assert(strstr(line, "user=<>") != NULL, "%s", line);
 	cr_assert(strstr(line, "Login:") == NULL, "%s", line);
@@ -426,7 +377,7 @@ Test(net, starttls_on_imap_encrypts_the_session_before_login)
 	cr_assert_eq(mailimap_login(imap, "bob", "bobpw"), MAILIMAP_NO_ERROR);
 
 	snprintf(needle, sizeof needle, "rport=%d,", rport);
-	line = log_line(env("DOVECOT_MAIN_LOG"), needle);
+	line = log_line(mailtest_env("DOVECOT_MAIN_LOG"), needle);
 	cr_assert_not_null(line, "no log line for %s", needle);
 	cr_assert(strstr(line, "Login: user=<bob>") != NULL, "%s", line);
 	cr_assert(strstr(line, ", TLS,") != NULL, "%s", line);
@@ -459,8 +410,8 @@ Test(net, imap_starttls_required_but_not_offered_sends_no_login)
 	cr_assert(strstr(buf_str(&transcript), "AUTHENTICATE") == NULL, "%s",
 	    buf_str(&transcript));
 	/* Nobody ever logged in on the plain-text server. */
-	cr_assert(!file_has(env("DOVECOT_PLAIN_LOG"), "Login:"));
-	cr_assert(!file_has(env("DOVECOT_PLAIN_LOG"), "auth failed"));
+	cr_assert(!file_has(mailtest_env("DOVECOT_PLAIN_LOG"), "Login:"));
+	cr_assert(!file_has(mailtest_env("DOVECOT_PLAIN_LOG"), "auth failed"));
 	mailimap_free(imap);
 	buf_free(&transcript);
 }
@@ -477,7 +428,7 @@ Test(net, pop3_stls_required_but_not_offered_is_refused)
 	cr_assert(strstr(err.msg, "does not offer STARTTLS") != NULL, "%s",
 	    err.msg);
 	cr_assert_null(pop3->pop3_stream);
-	cr_assert(!file_has(env("DOVECOT_PLAIN_LOG"), "Login:"));
+	cr_assert(!file_has(mailtest_env("DOVECOT_PLAIN_LOG"), "Login:"));
 	mailpop3_free(pop3);
 }
 
@@ -572,13 +523,13 @@ Test(net, pinning_accepts_a_key_the_user_trusted_and_rejects_another)
 	cr_assert_eq(err.kind, ERR_TLS);
 	cr_assert(strstr(err.msg, "issuer is unknown") != NULL, "%s", err.msg);
 	cr_assert_eq(peer.key_changed, 0);
-	pem_fingerprint(env("UNKNOWN_CA_FILE"), expected, sizeof expected);
+	pem_fingerprint(mailtest_env("UNKNOWN_CA_FILE"), expected, sizeof expected);
 	cr_assert_str_neq(peer.fingerprint, expected, "the CA, not the server");
 	{
 		char	path[1024];
 
 		snprintf(path, sizeof path, "%s/tls/unknownca.pem",
-		    env("MAILTEST_DIR"));
+		    mailtest_env("MAILTEST_DIR"));
 		pem_fingerprint(path, expected, sizeof expected);
 	}
 	cr_assert_str_eq(peer.fingerprint, expected);
@@ -621,11 +572,11 @@ deliver_to_bob(const char *tok)
 	char	path[1024];
 	FILE	*f;
 
-	snprintf(path, sizeof path, "%s/new/%s.test", env("MAILDIR_BOB"), tok);
+	snprintf(path, sizeof path, "%s/new/%s.test", mailtest_env("MAILDIR_BOB"), tok);
 	cr_assert_not_null(f = fopen(path, "w"));
 	fprintf(f, "From: a@localhost\r\nSubject: %s\r\n\r\nhello\r\n", tok);
 	fclose(f);
-	cr_assert_eq(chown(path, atoi(env("MAIL_UID")), atoi(env("MAIL_GID"))),
+	cr_assert_eq(chown(path, atoi(mailtest_env("MAIL_UID")), atoi(mailtest_env("MAIL_GID"))),
 	    0);
 }
 
@@ -700,7 +651,7 @@ submit_to_carol(const char *port_key, enum net_mode mode)
 	mailsmtp_quit(smtp);
 	mailsmtp_free(smtp);
 
-	cr_assert(maildir_has(env("MAILDIR_CAROL"), tok),
+	cr_assert(maildir_has(mailtest_env("MAILDIR_CAROL"), tok),
 	    "%s never reached carol's Maildir", tok);
 	/* EHLO named an address, never this machine. */
 	cr_assert(strstr(buf_str(&transcript), "C: EHLO [127.0.0.1]") != NULL,
