@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "core/buf.h"
 #include "core/worker.h"
 #include "core/xmalloc.h"
 #include "mail/account.h"
@@ -170,6 +172,60 @@ message_prompt_done(struct ui *ui, const char *text, void *arg)
 	free(mp);
 }
 
+/*
+ * Tab in the "Move to folder" prompt: the account's folders (not its
+ * saved searches) whose name starts with the text, case folded. One
+ * match completes; several extend the text to what they share and are
+ * listed.
+ */
+static void
+message_complete_folder(struct ui *ui, const char *text, void *arg,
+    struct ui_completion *out)
+{
+	struct message_prompt	*mp = arg;
+	struct account		*a = mp->mb->account;
+	struct folder_list	 fl = { NULL, 0 };
+	struct error		 err;
+	struct buf		 shown;
+	const char		*first = NULL, *name;
+	size_t			 i, len = strlen(text), common = 0, n = 0, k;
+
+	error_clear(&err);
+	if (a->ops->list_folders(a->backend, &fl, &err) != 0) {
+		ui_error(ui, "%s", err.msg);
+		return;
+	}
+	buf_init(&shown);
+	for (i = 0; i < fl.n; i++) {
+		name = fl.v[i].name;
+		if ((fl.v[i].flags & FOLDER_SEARCH) ||
+		    strncasecmp(name, text, len) != 0)
+			continue;
+		if (n++ == 0) {
+			first = name;
+			common = strlen(name);
+		} else {
+			for (k = 0; k < common && strncasecmp(first + k,
+			    name + k, 1) == 0; k++)
+				;
+			common = k;
+		}
+		if (shown.len < 1024)
+			buf_addf(&shown, "  %s", name);
+	}
+	if (n == 1)
+		out->text = xstrdup(first);
+	else if (n > 1) {
+		if (common > len)
+			out->text = xstrndup(first, common);
+		xasprintf(&out->shown, "%zu matches:%s", n,
+		    buf_str(&shown));
+	} else
+		out->shown = xstrdup("No folder starts with that.");
+	buf_free(&shown);
+	folder_list_free(&fl);
+}
+
 int
 ui_message_action(struct ui *ui, struct mailbox *mb, size_t i,
     const char *a)
@@ -223,8 +279,12 @@ ui_message_action(struct ui *ui, struct mailbox *mb, size_t i,
 			free(mp);
 			return (1);
 		}
-		ui_prompt(ui, mp->move ? "Move to folder: " : "Tags (+tag -tag): ",
-		    NULL, message_prompt_done, mp);
+		if (mp->move)
+			ui_prompt_complete(ui, "Move to folder: ", NULL,
+			    message_prompt_done, message_complete_folder, mp);
+		else
+			ui_prompt(ui, "Tags (+tag -tag): ", NULL,
+			    message_prompt_done, mp);
 		return (1);
 	} else
 		return (0);

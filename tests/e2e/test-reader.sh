@@ -219,14 +219,20 @@ t_save_moves_to_another_folder() {
 	wait_for '\[1/6' || return
 	keys s
 	wait_for 'Move to folder:' || return
-	type_text 'Archive'
+	# Tab completes the folder name, case folded.
+	type_text 'ar'
+	keys Tab
+	wait_for 'Move to folder: Archive' || return
 	keys Enter
 	wait_for 'Moved 1 message to Archive' || return
 	wait_for '\[1/5 messages\]' || return
 	expect_no_screen 'Long report'
 	ls "$MD"/.Archive/cur | grep -q '^1007\.a8\.test:2,S$' || fail "not in .Archive: $(ls "$MD"/.Archive/cur)"
 	keys s
-	type_text 'Nowhere'
+	type_text 'Nowh'
+	keys Tab
+	wait_for 'No folder starts with that' || return
+	type_text 'ere'
 	keys Enter
 	wait_for "no folder named 'Nowhere'" || return
 	keys q
