@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/path.h"
 #include "core/xmalloc.h"
 #include "mail/account.h"
 #include "ui/ui.h"
@@ -59,21 +60,6 @@ usage(FILE *f)
 "  -v, --version  show the version and exit\n"
 "\n"
 "Press ? inside facteur for the keys; see facteur(1) and facteur.conf(5).\n");
-}
-
-/* Expands a leading ~/ with $HOME. Returns an owned string. */
-static char *
-main_expand(const char *path)
-{
-	const char	*home = getenv("HOME");
-	char		*out;
-
-	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') &&
-	    home != NULL) {
-		xasprintf(&out, "%s%s", home, path + 1);
-		return (out);
-	}
-	return (xstrdup(path));
 }
 
 int
@@ -199,7 +185,7 @@ main(int argc, char **argv)
 	if (v == NULL || *v == '\0')
 		v = getenv("FACTEUR_LOG");
 	if (v != NULL && *v != '\0') {
-		path = main_expand(v);
+		path = path_expand_home(v);
 		if (log_open(path) != 0)
 			fprintf(stderr, "facteur: %s: %s (no log)\n", path,
 			    strerror(errno));

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "core/worker.h"
+#include "core/path.h"
 #include "core/xmalloc.h"
 #include "mail/account.h"
 
@@ -111,21 +112,6 @@ account_set_notify(struct account *a, account_notify_cb cb, void *arg)
 	a->params.notify_arg = an;
 }
 
-/* Expands a leading ~/ with $HOME. Returns an owned string. */
-static char *
-account_expand(const char *path)
-{
-	const char	*home = getenv("HOME");
-	char		*out;
-
-	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') &&
-	    home != NULL) {
-		xasprintf(&out, "%s%s", home, path + 1);
-		return (out);
-	}
-	return (xstrdup(path));
-}
-
 /* Checks that a Maildir can be opened. */
 static int
 account_check_maildir(const char *name, const char *path, struct error *err)
@@ -210,7 +196,7 @@ account_from_config(struct loop *loop, struct config *cfg,
 		    ca->file, ca->line, ca->name);
 		return (NULL);
 	}
-	path = account_expand(maildir);
+	path = path_expand_home(maildir);
 	if (account_check_maildir(name, path, err) != 0) {
 		free(path);
 		return (NULL);
