@@ -87,6 +87,9 @@ imap_cache_save(struct backend *be, struct imap_folder *fo)
 	size_t		 i;
 	int		 fd;
 
+	/* Only the file's first rows are in memory: it stays as it is. */
+	if (fo->cache_head)
+		return (0);
 	if ((path = imap_cache_path(be, fo->name)) == NULL)
 		return (0);
 	xasprintf(&tmp, "%s.tmp", path);
@@ -131,10 +134,16 @@ imap_cache_save(struct backend *be, struct imap_folder *fo)
 	return (0);
 }
 
-/* Reads one message line into the folder. */
+/* The messages read from a cache file, in the file's (display) order. */
+struct imap_cache_rows {
+	struct imap_msg	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+/* Reads one message line; u= comes first. */
 static void
-imap_cache_line(struct imap_folder *fo, char *line, uint32_t **order,
-    size_t *n, size_t *cap)
+imap_cache_line(struct imap_cache_rows *rows, char *line)
 {
 	struct imap_msg	*m = NULL;
 	char		*field, *val, *save = NULL;
@@ -149,17 +158,20 @@ imap_cache_line(struct imap_folder *fo, char *line, uint32_t **order,
 			uid = strtoul(val, NULL, 10);
 			if (uid == 0 || uid > UINT32_MAX || m != NULL)
 				return;
-			m = imap_msg_add(fo, (uint32_t)uid);
-			if (*n == *cap) {
-				*cap = *cap == 0 ? 256 : *cap * 2;
-				*order = xreallocarray(*order, *cap,
-				    sizeof **order);
+			if (rows->n == rows->cap) {
+				rows->cap = rows->cap == 0 ? 256 :
+				    rows->cap * 2;
+				rows->v = xreallocarray(rows->v, rows->cap,
+				    sizeof *rows->v);
 			}
-			(*order)[(*n)++] = (uint32_t)uid;
+			m = &rows->v[rows->n++];
+			memset(m, 0, sizeof *m);
+			m->uid = (uint32_t)uid;
+			m->flags = MSG_UNREAD;
 			continue;
 		}
 		if (m == NULL)
-			return;		/* u= comes first */
+			return;
 		switch (field[0]) {
 		case 'f':
 			m->flags = (unsigned)strtoul(val, NULL, 10);
@@ -203,20 +215,32 @@ imap_cache_line(struct imap_folder *fo, char *line, uint32_t **order,
 	}
 }
 
-/* Loads a folder's cache file into an empty folder (data_lock held).
-   Returns 0 when something was loaded. */
-int
-imap_cache_load(struct backend *be, struct imap_folder *fo)
+/* Compares messages by UID, for qsort. */
+static int
+imap_cache_uid_cmp(const void *a, const void *b)
+{
+	const struct imap_msg	*x = a, *y = b;
+
+	return (x->uid < y->uid ? -1 : x->uid > y->uid);
+}
+
+/*
+ * Reads a folder's cache file: at most max message lines (0: all) into
+ * rows, *uv and *modseq from its header, *more set when lines were left.
+ * Needs no lock: it touches no folder.
+ */
+static int
+imap_cache_read(struct backend *be, const char *name, size_t max,
+    struct imap_cache_rows *rows, uint32_t *uv, uint64_t *modseq,
+    int *more)
 {
 	char		*path, *line = NULL, *p;
-	uint32_t	*order = NULL;
-	size_t		 size = 0, n = 0, cap = 0;
-	unsigned long	 uv = 0;
-	unsigned long long modseq = 0;
+	size_t		 size = 0;
 	FILE		*f;
-	int		 version;
 
-	if ((path = imap_cache_path(be, fo->name)) == NULL)
+	memset(rows, 0, sizeof *rows);
+	*more = 0;
+	if ((path = imap_cache_path(be, name)) == NULL)
 		return (-1);
 	f = fopen(path, "r");
 	free(path);
@@ -224,37 +248,157 @@ imap_cache_load(struct backend *be, struct imap_folder *fo)
 		return (-1);
 	if (getline(&line, &size, f) <= 0 ||
 	    strncmp(line, IMAP_CACHE_MAGIC "\t", sizeof IMAP_CACHE_MAGIC) !=
-	    0) {
+	    0 || atoi(line + sizeof IMAP_CACHE_MAGIC) < 1) {
 		free(line);
 		fclose(f);
 		return (-1);
 	}
-	version = atoi(line + sizeof IMAP_CACHE_MAGIC);
-	if (version < 1) {
-		free(line);
-		fclose(f);
-		return (-1);
-	}
-	if ((p = strstr(line, "\tv=")) != NULL)
-		uv = strtoul(p + 3, NULL, 10);
-	if ((p = strstr(line, "\tm=")) != NULL)
-		modseq = strtoull(p + 3, NULL, 10);
-	imap_folder_clear(fo);
-	fo->uidvalidity = (uint32_t)uv;
-	fo->modseq = modseq;
+	*uv = (p = strstr(line, "\tv=")) != NULL ?
+	    (uint32_t)strtoul(p + 3, NULL, 10) : 0;
+	*modseq = (p = strstr(line, "\tm=")) != NULL ?
+	    strtoull(p + 3, NULL, 10) : 0;
 	while (getline(&line, &size, f) > 0) {
+		if (max != 0 && rows->n == max) {
+			*more = 1;
+			break;
+		}
 		line[strcspn(line, "\n")] = '\0';
-		imap_cache_line(fo, line, &order, &n, &cap);
+		imap_cache_line(rows, line);
 	}
 	free(line);
 	fclose(f);
-	free(fo->order);
-	fo->order = order;
-	fo->norder = n;
-	fo->total = n;
+	return (0);
+}
+
+/* Puts rows into an empty folder: the order as read, the messages sorted
+   by UID (one sort, not an insertion each) with duplicates dropped. */
+static void
+imap_cache_install(struct imap_folder *fo, struct imap_cache_rows *rows,
+    uint32_t uv, uint64_t modseq)
+{
+	struct imap_msg	*m;
+	size_t		 i, j, cap;
+	char		*seen;
+
+	imap_folder_clear(fo);
+	fo->uidvalidity = uv;
+	fo->modseq = modseq;
+	fo->order = xreallocarray(NULL, rows->n + 1, sizeof *fo->order);
+	for (i = 0; i < rows->n; i++)
+		fo->order[i] = rows->v[i].uid;
+	fo->norder = rows->n;
+	qsort(rows->v, rows->n, sizeof *rows->v, imap_cache_uid_cmp);
+	for (i = j = 0; i < rows->n; i++) {
+		if (j > 0 && rows->v[j - 1].uid == rows->v[i].uid) {
+			imap_msg_clear(&rows->v[i]);
+			continue;
+		}
+		rows->v[j++] = rows->v[i];
+	}
+	/* imap_msg_add grows the array at powers of two: keep that. */
+	for (cap = 16; cap < j; cap *= 2)
+		;
+	fo->msgs = xreallocarray(rows->v, cap, sizeof *fo->msgs);
+	fo->nmsgs = j;
+	if (j < rows->n) {	/* a duplicate line: keep the order unique */
+		seen = xcalloc(fo->nmsgs + 1, 1);
+		for (i = j = 0; i < fo->norder; i++) {
+			m = imap_msg_find(fo, fo->order[i]);
+			if (seen[m - fo->msgs])
+				continue;
+			seen[m - fo->msgs] = 1;
+			fo->order[j++] = fo->order[i];
+		}
+		free(seen);
+		fo->norder = j;
+	}
+	rows->v = NULL;
+	rows->n = rows->cap = 0;
+	fo->total = fo->norder;
 	fo->loaded = 0;		/* the server has not confirmed it yet */
 	fo->dirty = 0;
+}
+
+int
+imap_cache_load_rows(struct backend *be, struct imap_folder *fo, size_t max)
+{
+	struct imap_cache_rows	 rows;
+	uint64_t		 modseq;
+	uint32_t		 uv;
+	int			 more;
+
+	if (imap_cache_read(be, fo->name, max, &rows, &uv, &modseq,
+	    &more) != 0)
+		return (-1);
+	imap_cache_install(fo, &rows, uv, modseq);
+	fo->cache_head = more;
 	return (0);
+}
+
+/* Loads a folder's cache file into an empty folder (data_lock held).
+   Returns 0 when something was loaded. */
+int
+imap_cache_load(struct backend *be, struct imap_folder *fo)
+{
+	return (imap_cache_load_rows(be, fo, 0));
+}
+
+/*
+ * Completes the partial load of a folder (data_lock not held): the file
+ * is read and parsed unlocked, then put in place if the folder is still
+ * only partly loaded. Returns 1 when rows changed.
+ */
+int
+imap_cache_complete(struct backend *be, const char *name)
+{
+	struct imap_cache_rows	 rows;
+	struct imap_folder	*fo;
+	uint64_t		 modseq;
+	uint32_t		 uv;
+	size_t			 i;
+	int			 more, done = 0;
+
+	pthread_mutex_lock(&be->data_lock);
+	fo = imap_folder_find(be, name);
+	if (fo == NULL || !fo->cache_head || fo->loaded) {
+		pthread_mutex_unlock(&be->data_lock);
+		return (0);
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	if (imap_cache_read(be, name, 0, &rows, &uv, &modseq, &more) != 0) {
+		/* Gone meanwhile: what we have is all there is. */
+		pthread_mutex_lock(&be->data_lock);
+		if ((fo = imap_folder_find(be, name)) != NULL)
+			fo->cache_head = 0;
+		pthread_mutex_unlock(&be->data_lock);
+		return (0);
+	}
+	pthread_mutex_lock(&be->data_lock);
+	fo = imap_folder_find(be, name);
+	if (fo != NULL && fo->cache_head && !fo->loaded) {
+		imap_cache_install(fo, &rows, uv, modseq);
+		fo->cache_head = 0;
+		done = 1;
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	for (i = 0; i < rows.n; i++)
+		imap_msg_clear(&rows.v[i]);
+	free(rows.v);
+	return (done);
+}
+
+/* Whether a folder has a cache file. */
+int
+imap_cache_exists(struct backend *be, const char *name)
+{
+	char	*path;
+	int	 ok;
+
+	if ((path = imap_cache_path(be, name)) == NULL)
+		return (0);
+	ok = access(path, R_OK) == 0;
+	free(path);
+	return (ok);
 }
 
 /* Removes a folder's cache (its UIDVALIDITY changed). */

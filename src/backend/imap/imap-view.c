@@ -17,6 +17,7 @@
 #include "core/xmalloc.h"
 
 #define IMAP_THREAD_DEPTH_MAX	256
+#define IMAP_CACHE_HEAD_ROWS	(2 * IMAP_SCREEN_ROWS) /* read at once */
 
 struct view {
 	struct backend	*be;
@@ -255,9 +256,20 @@ imap_open_view(struct backend *be, const char *query, enum view_order order,
 	pthread_mutex_lock(&be->data_lock);
 	if (be->current == NULL || strcmp(be->current, folder) != 0)
 		imap_want(be, folder);
-	f = imap_folder_find(be, folder);
-	if (f != NULL && !f->loaded && f->nmsgs == 0)
-		imap_cache_load(be, f);
+	/* Before the folder list (or for a folder it lacks), a cached
+	   folder is shown; only the cache's first rows are read here, the
+	   background thread reads the rest and notifies. */
+	if ((f = imap_folder_find(be, folder)) == NULL &&
+	    imap_cache_exists(be, folder))
+		f = imap_folder_add(be, folder);
+	if (f != NULL && !f->loaded && f->nmsgs == 0 &&
+	    imap_cache_load_rows(be, f, IMAP_CACHE_HEAD_ROWS) == 0 &&
+	    f->cache_head) {
+		uint64_t one = 1;
+
+		if (write(be->wake_fd, &one, sizeof one) == -1)
+			log_warn("imap wake");
+	}
 	if (f == NULL || f->norder == 0) {
 		pthread_mutex_unlock(&be->data_lock);
 		free(limit);

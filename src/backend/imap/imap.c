@@ -249,43 +249,66 @@ imap_password_cmd(struct backend *be, struct error *err)
 	return (0);
 }
 
-/* Sends ID and ENABLE after login and notes the capabilities we use. */
+/* Sends ID (who we are; the server's answer is not used). */
 static void
-imap_after_login(struct backend *be)
+imap_send_id(struct backend *be)
 {
-	struct mailimap_capability_data	*want, *got = NULL;
 	struct mailimap_id_params_list	*idl, *idr = NULL;
-	mailimap			*s = be->s;
 	char				*idv[4];
 	int				 i;
 
-	if (mailimap_capability(s, &got) == MAILIMAP_NO_ERROR && got != NULL)
-		mailimap_capability_data_free(got);
-	got = NULL;
+	be->need_id = 0;
+	if (be->s == NULL || !mailimap_has_id(be->s))
+		return;
 	/*
 	 * libetpan 1.9.4's mailimap_id_param_free frees neither name nor
 	 * value (mailimap_id_basic leaks them): the strings stay ours.
 	 */
-	if (mailimap_has_id(s)) {
-		for (i = 0; i < 4; i++)
-			idv[i] = xstrdup(i == 0 ? "name" : i == 1 ? "facteur" :
-			    i == 2 ? "version" : PACKAGE_VERSION);
-		idl = mailimap_id_params_list_new_empty();
-		mailimap_id_params_list_add_name_value(idl, idv[0], idv[1]);
-		mailimap_id_params_list_add_name_value(idl, idv[2], idv[3]);
-		if (mailimap_id(s, idl, &idr) == MAILIMAP_NO_ERROR &&
-		    idr != NULL)
-			mailimap_id_params_list_free(idr);
-		mailimap_id_params_list_free(idl);
-		for (i = 0; i < 4; i++)
-			free(idv[i]);
+	for (i = 0; i < 4; i++)
+		idv[i] = xstrdup(i == 0 ? "name" : i == 1 ? "facteur" :
+		    i == 2 ? "version" : PACKAGE_VERSION);
+	idl = mailimap_id_params_list_new_empty();
+	mailimap_id_params_list_add_name_value(idl, idv[0], idv[1]);
+	mailimap_id_params_list_add_name_value(idl, idv[2], idv[3]);
+	if (mailimap_id(be->s, idl, &idr) == MAILIMAP_NO_ERROR && idr != NULL)
+		mailimap_id_params_list_free(idr);
+	mailimap_id_params_list_free(idl);
+	for (i = 0; i < 4; i++)
+		free(idv[i]);
+}
+
+/*
+ * After login: the capabilities (asked only if the LOGIN answer did not
+ * carry them, as Dovecot's does), and ENABLE CONDSTORE unless QRESYNC,
+ * which the first SELECT enables and which implies it. ID waits until
+ * the first screen is in: every round trip before it is time the user
+ * waits for, on a slow link most of all.
+ */
+static void
+imap_after_login(struct backend *be, int have_caps)
+{
+	struct mailimap_capability_data	*want, *got = NULL;
+	mailimap			*s = be->s;
+
+	if (!have_caps) {
+		/* libetpan reads the list it keeps without checking it is
+		   there: an empty one until the server's answer replaces it. */
+		if (s->imap_connection_info->imap_capability == NULL)
+			s->imap_connection_info->imap_capability =
+			    mailimap_capability_data_new(clist_new());
+		if (mailimap_capability(s, &got) == MAILIMAP_NO_ERROR &&
+		    got != NULL)
+			mailimap_capability_data_free(got);
+		got = NULL;
 	}
+	be->need_id = 1;
 	be->cap_sort = mailimap_has_extension(s, "SORT");
 	be->cap_condstore = mailimap_has_condstore(s);
 	be->cap_move = mailimap_has_extension(s, "MOVE");
 	be->cap_uidplus = mailimap_has_extension(s, "UIDPLUS");
 	be->cap_idle = mailimap_has_idle(s);
-	if (be->cap_condstore && mailimap_has_enable(s)) {
+	if (be->cap_condstore && mailimap_has_enable(s) &&
+	    !mailimap_has_qresync(s)) {
 		want = mailimap_capability_data_new(clist_new());
 		clist_append(want->cap_list, mailimap_capability_new(
 		    MAILIMAP_CAPABILITY_NAME, NULL, xstrdup("CONDSTORE")));
@@ -311,6 +334,13 @@ imap_login(struct backend *be, struct error *err)
 	if (mailimap_has_extension(be->s, "LOGINDISABLED"))
 		return (error_set(err, ERR_AUTH, "%s: the server refuses "
 		    "LOGIN here", be->name));
+	/* The greeting's capabilities go: the LOGIN answer's replace them. */
+	if (be->s->imap_connection_info != NULL &&
+	    be->s->imap_connection_info->imap_capability != NULL) {
+		mailimap_capability_data_free(
+		    be->s->imap_connection_info->imap_capability);
+		be->s->imap_connection_info->imap_capability = NULL;
+	}
 	be->log.authenticating = 1;
 	r = mailimap_login(be->s, be->user, be->password);
 	be->log.authenticating = 0;
@@ -324,7 +354,9 @@ imap_login(struct backend *be, struct error *err)
 		return (imap_session_error(be, r, "login", err));
 	}
 	be->stats.logins++;
-	imap_after_login(be);
+	imap_after_login(be, be->s->imap_connection_info != NULL &&
+	    be->s->imap_connection_info->imap_capability != NULL);
+	log_debug("imap: %s: logged in", be->name);
 	return (0);
 }
 
@@ -355,6 +387,8 @@ imap_connect(struct backend *be, struct error *err)
 	be->lit_skip = be->lit_refused = 0;
 	mailimap_set_logger(be->s, imap_logger, be);
 	be->stats.connects++;
+	log_debug("imap: %s: connecting to %s:%d", be->name, be->host,
+	    be->port);
 	r = net_imap_connect(be->s, be->host, be->port, be->mode, &tp, err);
 	if (r != 0) {
 		if (err != NULL && err->kind == ERR_TLS &&
@@ -368,6 +402,7 @@ imap_connect(struct backend *be, struct error *err)
 		return (-1);
 	}
 	tls_peer_clear(&peer);
+	log_debug("imap: %s: connected", be->name);
 	if (imap_login(be, err) != 0) {
 		imap_disconnect(be);
 		return (-1);
@@ -522,6 +557,110 @@ imap_backoff(struct backend *be, unsigned *backoff, const struct error *err)
 		*backoff *= 2;
 }
 
+/*
+ * The first screen of a folder we know nothing of: its last
+ * IMAP_SCREEN_ROWS messages by sequence number, the newest arrivals,
+ * which are the newest by date in nearly every folder. Their UIDs, then
+ * their summaries, and the UI is told; the display order (UID SORT,
+ * which costs Dovecot a pass over the whole folder) comes after, in
+ * imap_folder_sync. Needs conn.
+ */
+int
+imap_first_screen(struct backend *be, const char *name, struct error *err)
+{
+	struct mailimap_fetch_type	*ft;
+	struct mailimap_msg_att		*att;
+	struct mailimap_msg_att_item	*item;
+	struct mailimap_set		*set;
+	struct imap_folder		*f;
+	clist				*res = NULL;
+	clistiter			*it, *jt;
+	uint32_t			*uids, exists, lo;
+	size_t				 n = 0, i;
+	int				 r, known, more;
+
+	pthread_mutex_lock(&be->data_lock);
+	f = imap_folder_find(be, name);
+	known = f != NULL && (f->loaded || f->norder > 0);
+	pthread_mutex_unlock(&be->data_lock);
+	if (known || imap_cache_exists(be, name))
+		return (0);
+	if (imap_select(be, name, err) != 0)
+		return (-1);
+	exists = be->s->imap_selection_info->sel_exists;
+	if (exists == 0)
+		return (0);
+	lo = exists > IMAP_SCREEN_ROWS ? exists - IMAP_SCREEN_ROWS + 1 : 1;
+	ft = mailimap_fetch_type_new_fetch_att(mailimap_fetch_att_new_uid());
+	set = mailimap_set_new_interval(lo, exists);
+	r = mailimap_fetch(be->s, set, ft, &res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, "FETCH", err));
+	uids = xreallocarray(NULL, clist_count(res) + 1, sizeof *uids);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		att = clist_content(it);
+		for (jt = clist_begin(att->att_list); jt != NULL;
+		    jt = clist_next(jt)) {
+			item = clist_content(jt);
+			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
+			    item->att_data.att_static->att_type ==
+			    MAILIMAP_MSG_ATT_UID)
+				uids[n++] = item->att_data.att_static->
+				    att_data.att_uid;
+		}
+	}
+	mailimap_fetch_list_free(res);
+	pthread_mutex_lock(&be->data_lock);
+	f = imap_folder_add(be, name);
+	if (!f->loaded && f->norder == 0 && n > 0) {
+		/* Sequence order is UID order: newest last. */
+		f->order = xreallocarray(NULL, n, sizeof *f->order);
+		for (i = 0; i < n; i++) {
+			f->order[i] = uids[n - 1 - i];
+			imap_msg_add(f, uids[i]);
+		}
+		f->norder = n;
+		f->total = exists;
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	free(uids);
+	log_debug("imap: %s: %s: newest %zu of %u by sequence", be->name,
+	    name, n, exists);
+	if (imap_fill(be, name, IMAP_SCREEN_ROWS, &more, err) != 0)
+		return (-1);
+	imap_notify(be, BACKEND_CHANGED_ROWS);
+	log_debug("imap: %s: %s: first screen in", be->name, name);
+	return (0);
+}
+
+/* Completes the folders shown from their cache's first rows only. */
+static void
+imap_complete_heads(struct backend *be)
+{
+	char	**names;
+	size_t	  i, n = 0;
+	int	  changed = 0;
+
+	pthread_mutex_lock(&be->data_lock);
+	names = xcalloc(be->nfolders + 1, sizeof *names);
+	for (i = 0; i < be->nfolders; i++) {
+		if (be->folders[i]->cache_head)
+			names[n++] = xstrdup(be->folders[i]->name);
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	for (i = 0; i < n; i++) {
+		changed |= imap_cache_complete(be, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	if (changed) {
+		log_debug("imap: %s: header cache loaded", be->name);
+		imap_notify(be, BACKEND_CHANGED_ROWS);
+	}
+}
+
 /* One step of background work; called with conn held. Returns 1 when
    there was nothing to do but wait. */
 static int
@@ -532,6 +671,7 @@ imap_step(struct backend *be, unsigned *backoff)
 	int		 more = 0;
 
 	error_clear(&err);
+	imap_complete_heads(be);
 	if (be->s == NULL) {
 		imap_set_state(be, IMAP_RECONNECTING, "connecting...");
 		if (imap_connect(be, &err) != 0) {
@@ -558,7 +698,8 @@ imap_step(struct backend *be, unsigned *backoff)
 	cur = be->current != NULL ? xstrdup(be->current) : NULL;
 	pthread_mutex_unlock(&be->data_lock);
 	if (want != NULL) {
-		if (imap_folder_sync(be, want, &err) == 0) {
+		if (imap_first_screen(be, want, &err) == 0 &&
+		    imap_folder_sync(be, want, &err) == 0) {
 			pthread_mutex_lock(&be->data_lock);
 			free(be->current);
 			be->current = want;
@@ -570,6 +711,15 @@ imap_step(struct backend *be, unsigned *backoff)
 			}
 			pthread_mutex_unlock(&be->data_lock);
 			imap_notify(be, BACKEND_CHANGED_ROWS);
+			/* The first screen is in: what waited for it. */
+			if (be->need_list) {
+				if (imap_list(be, 0, &err) == 0)
+					be->need_list = 0;
+				else
+					imap_backoff(be, backoff, &err);
+			}
+			if (be->s != NULL && be->need_id)
+				imap_send_id(be);
 		} else if (err.kind == ERR_NET)
 			imap_backoff(be, backoff, &err);
 		else {
@@ -584,9 +734,13 @@ imap_step(struct backend *be, unsigned *backoff)
 		free(cur);
 		return (0);
 	}
-	if (cur == NULL && be->need_status) {
+	if (cur == NULL && (be->need_status || be->need_list)) {
 		if (imap_list(be, 1, &err) != 0)
 			imap_backoff(be, backoff, &err);
+		else
+			be->need_list = 0;
+		if (be->s != NULL && be->need_id)
+			imap_send_id(be);
 		return (0);
 	}
 	if (cur == NULL) {
@@ -610,10 +764,12 @@ imap_step(struct backend *be, unsigned *backoff)
 	}
 	free(cur);
 	/* The open folder is in: now the other folders' counts. */
-	if (err.kind == ERR_NONE && be->need_status &&
-	    imap_list(be, 1, &err) != 0) {
-		imap_backoff(be, backoff, &err);
-		return (0);
+	if (err.kind == ERR_NONE && (be->need_status || be->need_list)) {
+		if (imap_list(be, 1, &err) != 0) {
+			imap_backoff(be, backoff, &err);
+			return (0);
+		}
+		be->need_list = 0;
 	}
 	if (err.kind == ERR_NONE && imap_idle(be, &err) == 0) {
 		*backoff = 1;
@@ -735,10 +891,27 @@ imap_open(struct backend **bep, const struct backend_params *p,
 		goto fail;
 	}
 	snprintf(be->state_msg, sizeof be->state_msg, "connecting...");
-	if (imap_connect(be, err) != 0 || imap_list(be, 0, err) != 0)
+	if (be->password == NULL && be->password_cmd != NULL &&
+	    imap_password_cmd(be, err) != 0)
 		goto fail;
-	be->state = IMAP_ONLINE;
-	snprintf(be->state_msg, sizeof be->state_msg, "connected");
+	/*
+	 * With a header cache and a password, the UI shows the cached rows
+	 * at once and the thread connects behind them (a refused login then
+	 * shows in the status line). Without, the login is checked here, so
+	 * that the UI can ask for a password or about a certificate. The
+	 * folder list comes after the first screen either way.
+	 */
+	be->need_list = 1;
+	be->want = xstrdup("INBOX");	/* what the UI shows first */
+	if (be->password != NULL && imap_cache_exists(be, "INBOX")) {
+		be->state = IMAP_CONNECTING;
+		log_debug("imap: %s: opened from the header cache", be->name);
+	} else {
+		if (imap_connect(be, err) != 0)
+			goto fail;
+		be->state = IMAP_ONLINE;
+		snprintf(be->state_msg, sizeof be->state_msg, "connected");
+	}
 	if (pthread_create(&be->thread, NULL, imap_thread, be) != 0) {
 		error_set(err, ERR_IO, "cannot start a thread");
 		goto fail;
