@@ -556,8 +556,9 @@ imap_fetch_uids(struct backend *be, const char *folder,
 		    mailimap_fetch_att_new_envelope());
 		mailimap_fetch_type_new_fetch_att_list_add(ft,
 		    mailimap_fetch_att_new_internaldate());
-		mailimap_fetch_type_new_fetch_att_list_add(ft,
-		    mailimap_fetch_att_new_rfc822_size());
+		/* No RFC822.SIZE: no row shows it, and on a Maildir it
+		   makes Dovecot read its whole uidlist first (100k: 0.3 to
+		   0.5 s before the first summary). */
 		hl = clist_new();
 		clist_append(hl, xstrdup("References"));
 		mailimap_fetch_type_new_fetch_att_list_add(ft,
