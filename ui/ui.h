@@ -28,6 +28,8 @@ struct screen_ops {
 	void		(*free)(struct ui *, void *);
 	/* Optional: a short description for the status line. */
 	void		(*status)(struct ui *, void *, char *, size_t);
+	/* Optional: 1 keeps the previous frame (its content is due soon). */
+	int		(*held)(struct ui *, void *);
 };
 
 /* Prompt completion: called with the text the user typed (NULL when
