@@ -718,6 +718,10 @@ ui_paint(struct loop *loop, void *arg)
 		return;
 	}
 	s = &ui->stack[ui->depth - 1];
+	if (s->ops->held != NULL && s->ops->held(ui, s->data)) {
+		ui->dirty = 1;
+		return;
+	}
 	erase();
 	s->ops->draw(ui, s->data, 0, LINES - 2);
 	ui_draw_status(ui);
@@ -889,6 +893,8 @@ ui_run(struct ui *ui)
 	nonl();
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
+	/* A screen goes out in one write, not cut by checks for typing. */
+	typeahead(-1);
 	set_escdelay(25);
 	curs_set(0);
 	ui_colors(ui);
