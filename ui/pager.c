@@ -8,6 +8,7 @@
  * window runs on the worker. It also views text attachments (a message
  * in memory, without an account).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,14 @@ struct pager_vline {
 	size_t	folded;		/* > 0: this many quoted lines hidden */
 };
 
+/*
+ * A message is usually rendered within a millisecond or two: until this
+ * many milliseconds have passed the terminal keeps the previous screen,
+ * so the rendered message is the only frame drawn; only a slower render
+ * shows "Loading message...".
+ */
+#define PAGER_LOADING_MS	50
+
 /* The lines of the spool the pager holds at once, at most. */
 #define PAGER_WINDOW_LINES	4096
 #define PAGER_WINDOW_BYTES	(2 * 1024 * 1024)
@@ -46,10 +55,22 @@ struct pager {
 	struct render_spool	*spool;		/* the whole rendered text */
 	size_t			 total;		/* its lines */
 	size_t			 base;		/* spool line of r.lines[0] */
+	size_t			 wend;		/* spool line after it */
 	struct render		 r;		/* the window */
+	/*
+	 * A window read with quotes folded: the spool line of each window
+	 * line and how many lines from it on it stands for (a quoted run,
+	 * however long, is one line); NULL when lines are consecutive.
+	 */
+	size_t			*sline;
+	size_t			*hidden;
 	char			**urls;		/* a spool's URLs, or NULL */
 	struct job		*search_job;
+	long			 match_line;	/* spool line, -1: none */
+	size_t			 match_off;	/* byte in it */
 	int			 loaded;
+	int			 slow;		/* loading for a while */
+	struct loop_timer	*slow_timer;
 	struct job		*job;
 	int			 full_headers;
 	char			*error;
@@ -116,6 +137,19 @@ pager_free_urls(char ***urls)
 	*urls = NULL;
 }
 
+static int	pager_whole(const struct pager *);
+static int	pager_window(struct ui *, struct pager *, size_t);
+
+/* Forgets the spool line numbers of a folded window. */
+static void
+pager_free_lines(struct pager *p)
+{
+	free(p->sline);
+	free(p->hidden);
+	p->sline = NULL;
+	p->hidden = NULL;
+}
+
 static void
 pager_render_done(struct job *j, void *arg, int result,
     const struct error *err)
@@ -125,6 +159,7 @@ pager_render_done(struct job *j, void *arg, int result,
 
 	p->job = NULL;
 	p->loaded = 1;
+	loop_cancel_timer(ui_loop(p->ui), &p->slow_timer);
 	if (result != 0) {
 		free(p->error);
 		p->error = xstrdup(err->msg);
@@ -137,9 +172,15 @@ pager_render_done(struct job *j, void *arg, int result,
 		pr->spool = NULL;
 		p->total = render_spool_lines(p->spool);
 		p->base = 0;
+		p->wend = p->r.n;
+		pager_free_lines(p);
 		pager_free_urls(&p->urls);
 		p->urls = pr->urls;
 		pr->urls = NULL;
+		p->match_line = -1;
+		/* Quotes still folded from the last message: fold these. */
+		if (p->fold_quotes && !pager_whole(p))
+			pager_window(p->ui, p, 0);
 	}
 	p->wrapped_cols = 0;
 	ui_redraw(p->ui);
@@ -160,6 +201,26 @@ pager_render_free(void *arg)
 }
 
 static void	pager_load(struct ui *, struct pager *);
+
+/* The render is taking a while: show that it is loading. */
+static void
+pager_slow(struct loop *loop, void *arg)
+{
+	struct pager	*p = arg;
+
+	p->slow_timer = NULL;
+	p->slow = 1;
+	ui_redraw(p->ui);
+}
+
+/* Whether the terminal should keep its previous screen a little longer. */
+static int
+pager_held(struct ui *ui, void *data)
+{
+	struct pager	*p = data;
+
+	return (!p->loaded && !p->slow);
+}
 
 /* A message the backend has not fetched yet (IMAP): fetched on the
    account's worker, then loaded as usual. */
@@ -188,6 +249,7 @@ pager_fetch_done(struct job *j, void *arg, int result,
 	p->job = NULL;
 	if (result != 0) {
 		p->loaded = 1;
+		loop_cancel_timer(ui_loop(p->ui), &p->slow_timer);
 		free(p->error);
 		p->error = xstrdup(err->msg);
 		ui_redraw(p->ui);
@@ -220,8 +282,13 @@ pager_load(struct ui *ui, struct pager *p)
 	if (p->search_job != NULL)
 		job_cancel(p->search_job);
 	p->search_job = NULL;
+	if (p->loaded)
+		p->slow = 0;
 	p->loaded = 0;
 	p->top = 0;
+	if (p->slow_timer == NULL && !p->slow)
+		p->slow_timer = loop_add_timer(ui_loop(ui), PAGER_LOADING_MS,
+		    pager_slow, p);
 	free(p->error);
 	p->error = NULL;
 	error_clear(&err);
@@ -242,6 +309,7 @@ pager_load(struct ui *ui, struct pager *p)
 			return;
 		}
 		p->loaded = 1;
+		loop_cancel_timer(ui_loop(ui), &p->slow_timer);
 		p->error = xstrdup(err.msg);
 		return;
 	}
@@ -292,6 +360,7 @@ pager_open(struct ui *ui, struct account *a, const char *id,
 	p->account = a;
 	p->id = xstrdup(id);
 	p->subject = xstrdup(subject != NULL ? subject : "");
+	p->match_line = -1;
 	ui_push(ui, &pager_screen_ops, p);
 	pager_load(ui, p);
 	pager_mark_read(ui, p);
@@ -313,6 +382,45 @@ pager_vadd(struct pager *p, size_t *cap, size_t line, size_t off, size_t len,
 	p->nv++;
 }
 
+/* The spool line of window line i. */
+static size_t
+pager_sline(const struct pager *p, size_t i)
+{
+	return (p->sline != NULL ? p->sline[i] : p->base + i);
+}
+
+/* How many quoted lines window line i stands for when folded (0: one). */
+static size_t
+pager_hidden(const struct pager *p, size_t i)
+{
+	return (p->hidden != NULL ? p->hidden[i] : 0);
+}
+
+/* The window line that shows spool line line (which is in the window). */
+static size_t
+pager_windex(const struct pager *p, size_t line)
+{
+	size_t	lo = 0, hi = p->r.n, mid;
+
+	if (p->sline == NULL)
+		return (line - p->base);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (p->sline[mid] <= line)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo > 0 ? lo - 1 : 0);
+}
+
+/* Whether spool line line is in the window. */
+static int
+pager_in_window(const struct pager *p, size_t line)
+{
+	return (p->r.n > 0 && line >= p->base && line < p->wend);
+}
+
 /*
  * Splits rendered lines into screen lines of at most cols columns, at the
  * last blank that fits when there is one (so flowed paragraphs reflow to
@@ -328,6 +436,11 @@ pager_wrap(struct pager *p, int cols)
 
 	p->nv = 0;
 	for (i = 0; i < p->r.n; i++) {
+		if (pager_hidden(p, i) > 0) {
+			/* A whole quoted run, read folded from the spool. */
+			pager_vadd(p, &cap, i, 0, 0, pager_hidden(p, i));
+			continue;
+		}
 		if (p->fold_quotes && p->r.lines[i].kind == RENDER_QUOTE) {
 			for (j = i; j < p->r.n &&
 			    p->r.lines[j].kind == RENDER_QUOTE; j++)
@@ -363,11 +476,12 @@ pager_wrap(struct pager *p, int cols)
 	p->wrapped_cols = cols;
 }
 
-/* Whether the window holds the whole message. */
+/* Whether the window holds the whole message, line for line. */
 static int
 pager_whole(const struct pager *p)
 {
-	return (p->spool == NULL || (p->base == 0 && p->r.n >= p->total));
+	return (p->spool == NULL || (p->sline == NULL && p->base == 0 &&
+	    p->r.n >= p->total));
 }
 
 /* Wraps the window now if the width changed. */
@@ -395,22 +509,138 @@ pager_vfind(const struct pager *p, size_t line, size_t off)
 	return (lo > 0 ? lo - 1 : 0);
 }
 
+/* The screen line that shows byte off of spool line line (in the window). */
+static size_t
+pager_vfind_spool(const struct pager *p, size_t line, size_t off)
+{
+	size_t	i = pager_windex(p, line);
+
+	return (pager_vfind(p, i, pager_sline(p, i) == line ? off : 0));
+}
+
+/* Appends a line (text owned) to a folded window. */
+static void
+pager_fold_add(struct render *r, size_t **sline, size_t **hidden,
+    size_t *cap, struct render_line *l, size_t at, size_t n)
+{
+	if (r->n == *cap) {
+		*cap = *cap == 0 ? 256 : *cap * 2;
+		r->lines = xreallocarray(r->lines, *cap, sizeof *r->lines);
+		*sline = xreallocarray(*sline, *cap, sizeof **sline);
+		*hidden = xreallocarray(*hidden, *cap, sizeof **hidden);
+	}
+	r->cap = *cap;
+	r->bytes += strlen(l->text);
+	r->lines[r->n] = *l;
+	(*sline)[r->n] = at;
+	(*hidden)[r->n] = n;
+	r->n++;
+	l->text = NULL;
+}
+
+/*
+ * Reads a window from spool line first on with each run of quoted lines,
+ * however long and wherever it starts, as one line that stands for the
+ * whole run (so a run split by a window edge still folds as one block).
+ * Sets *wend to the spool line after the window; 0 or -1.
+ */
+static int
+pager_read_folded(struct pager *p, size_t first, struct render *r,
+    size_t **slinep, size_t **hiddenp, size_t *wend, struct error *err)
+{
+	struct render	 c;
+	size_t		*sline = NULL, *hidden = NULL, cap = 0, pos = first;
+	size_t		 k, j, s, e, len;
+	int		 full = 0, jumped;
+
+	memset(r, 0, sizeof *r);
+	while (!full && pos < p->total) {
+		if (render_spool_read(p->spool, pos, 256, 256 * 1024, &c,
+		    err) != 0)
+			goto fail;
+		if (c.n == 0)
+			break;
+		jumped = 0;
+		for (k = 0; k < c.n; ) {
+			len = strlen(c.lines[k].text);
+			if (r->n >= PAGER_WINDOW_LINES || (r->n > 0 &&
+			    r->bytes + len > PAGER_WINDOW_BYTES)) {
+				full = 1;
+				break;
+			}
+			if (c.lines[k].kind != RENDER_QUOTE) {
+				pager_fold_add(r, &sline, &hidden, &cap,
+				    &c.lines[k], pos + k, 0);
+				k++;
+				continue;
+			}
+			for (j = k; j < c.n && c.lines[j].kind ==
+			    RENDER_QUOTE; j++)
+				;
+			s = pos + k;
+			e = pos + j;
+			/* The run goes on before or after this chunk. */
+			if ((k == 0 && pos > 0) || j == c.n) {
+				if (render_spool_span(p->spool, pos + k, &s,
+				    &e, err) != 0) {
+					render_free(&c);
+					goto fail;
+				}
+			}
+			pager_fold_add(r, &sline, &hidden, &cap, &c.lines[k],
+			    s, e - s);
+			if (e >= pos + c.n) {
+				pos = e;
+				jumped = 1;
+				break;
+			}
+			k = e - pos;
+		}
+		if (!jumped)
+			pos += k;
+		render_free(&c);
+	}
+	*wend = r->n > 0 ? sline[r->n - 1] + (hidden[r->n - 1] > 0 ?
+	    hidden[r->n - 1] : 1) : first;
+	*slinep = sline;
+	*hiddenp = hidden;
+	return (0);
+fail:
+	render_free(r);
+	free(sline);
+	free(hidden);
+	return (-1);
+}
+
 /* Loads the window from spool line first and wraps it; 0 or -1. */
 static int
 pager_window(struct ui *ui, struct pager *p, size_t first)
 {
-	struct render	r;
-	struct error	err;
+	struct render	 r;
+	struct error	 err;
+	size_t		*sline = NULL, *hidden = NULL, wend;
+	int		 rc;
 
 	error_clear(&err);
-	if (render_spool_read(p->spool, first, PAGER_WINDOW_LINES,
-	    PAGER_WINDOW_BYTES, &r, &err) != 0) {
+	if (p->fold_quotes)
+		rc = pager_read_folded(p, first, &r, &sline, &hidden, &wend,
+		    &err);
+	else {
+		rc = render_spool_read(p->spool, first, PAGER_WINDOW_LINES,
+		    PAGER_WINDOW_BYTES, &r, &err);
+		wend = first + r.n;
+	}
+	if (rc != 0) {
 		ui_error(ui, "%s", err.msg);
 		return (-1);
 	}
 	render_free(&p->r);
+	pager_free_lines(p);
 	p->r = r;
-	p->base = first;
+	p->sline = sline;
+	p->hidden = hidden;
+	p->base = sline != NULL && r.n > 0 ? sline[0] : first;
+	p->wend = wend;
 	pager_wrap(p, ui_cols(ui));
 	return (0);
 }
@@ -423,12 +653,12 @@ static size_t
 pager_goto(struct ui *ui, struct pager *p, size_t line, size_t off,
     size_t before)
 {
-	if (line < p->base || line >= p->base + p->r.n)
+	if (!pager_in_window(p, line))
 		pager_window(ui, p, line > before ? line - before : 0);
 	pager_rewrap(ui, p);
-	if (line < p->base || line >= p->base + p->r.n)
+	if (!pager_in_window(p, line))
 		return (0);
-	return (pager_vfind(p, line - p->base, off));
+	return (pager_vfind_spool(p, line, off));
 }
 
 /* Loads the window that ends with the message's last line. */
@@ -443,10 +673,10 @@ pager_window_end(struct ui *ui, struct pager *p)
 	for (i = 0; i < 64; i++) {
 		if (pager_window(ui, p, first) != 0)
 			return;
-		if (p->base + p->r.n >= p->total)
+		if (p->wend >= p->total)
 			return;
 		/* Fewer lines fit (the byte bound): start later. */
-		first += p->total - (p->base + p->r.n);
+		first += p->total - p->wend;
 	}
 	pager_window(ui, p, p->total - 1);
 }
@@ -502,6 +732,30 @@ pager_highlight(struct ui *ui, int y, char *slice, const char *needle,
 	attrset(A_NORMAL);
 }
 
+/* Underlines the current match, n bytes at byte off of the slice. */
+static void
+pager_highlight_current(struct ui *ui, int y, char *slice, size_t off,
+    size_t n, int cols)
+{
+	char	saved;
+	int	x;
+
+	saved = slice[off];
+	slice[off] = '\0';
+	x = sanitize_width(slice);
+	slice[off] = saved;
+	if (x >= cols)
+		return;
+	if (off + n > strlen(slice))
+		n = strlen(slice) - off;
+	saved = slice[off + n];
+	slice[off + n] = '\0';
+	attrset(ui_attr(ui, UC_SEARCH) | A_UNDERLINE);
+	ui_put(y, x, slice + off, cols - x, 0);
+	attrset(A_NORMAL);
+	slice[off + n] = saved;
+}
+
 static void
 pager_draw(struct ui *ui, void *data, int top, int height)
 {
@@ -551,8 +805,15 @@ pager_draw(struct ui *ui, void *data, int top, int height)
 			ui_put(top + i, w, colon + 1, cols - w, 0);
 		} else
 			ui_put(top + i, 0, slice, cols, 0);
-		if (p->search != NULL && *p->search != '\0')
+		if (p->search != NULL && *p->search != '\0') {
 			pager_highlight(ui, top + i, slice, p->search, cols);
+			if (p->match_line >= 0 && pager_sline(p, v->line) ==
+			    (size_t)p->match_line && p->match_off >= v->off &&
+			    p->match_off < v->off + v->len)
+				pager_highlight_current(ui, top + i, slice,
+				    p->match_off - v->off, strlen(p->search),
+				    cols);
+		}
 		free(slice);
 		attrset(A_NORMAL);
 	}
@@ -568,8 +829,8 @@ pager_status(struct ui *ui, void *data, char *out, size_t len)
 	if (p->nv == 0)
 		pct = 100;
 	else if (!pager_whole(p) && p->total > 0)
-		pct = (int)((p->base + (end >= p->nv ? p->r.n :
-		    p->v[end].line)) * 100 / p->total);
+		pct = (int)((end >= p->nv ? p->wend :
+		    pager_sline(p, p->v[end].line)) * 100 / p->total);
 	else if (end >= p->nv)
 		pct = 100;
 	else
@@ -586,7 +847,7 @@ pager_scroll(struct ui *ui, struct pager *p, long delta)
 {
 	long	top = (long)p->top + delta, rel, h;
 	long	max;
-	size_t	a, line, off, keep, first;
+	size_t	a, line, off, keep, first, k;
 	int	i;
 
 	h = p->height > 0 ? p->height : 1;
@@ -594,19 +855,22 @@ pager_scroll(struct ui *ui, struct pager *p, long delta)
 		pager_rewrap(ui, p);
 	for (i = 0; p->spool != NULL && p->nv > 0 && i < 64; i++) {
 		max = (long)p->nv - h;
-		if (top > max && p->base + p->r.n < p->total) {
+		if (top > max && p->wend < p->total) {
 			a = top < (long)p->nv ? (size_t)top : p->nv - 1;
-			line = p->base + p->v[a].line;
+			line = pager_sline(p, p->v[a].line);
 			off = p->v[a].off;
 			rel = top - (long)a;
+			/* Keep a quarter of the window above; drop one line
+			   at least (a folded run counts as one). */
 			keep = p->r.n / 4;
-			first = line > keep ? line - keep : 0;
-			if (first <= p->base)
-				first = p->base + 1;
+			k = p->v[a].line > keep ? p->v[a].line - keep : 0;
+			if (k == 0)
+				k = 1;
+			first = k < p->r.n ? pager_sline(p, k) : p->wend;
 			if (pager_window(ui, p, first) != 0)
 				break;
-			top = line >= p->base ? (long)pager_vfind(p,
-			    line - p->base, off) + rel : rel;
+			top = pager_in_window(p, line) ? (long)pager_vfind_spool(p,
+			    line, off) + rel : rel;
 			continue;
 		}
 		if (top < 0 && p->base > 0) {
@@ -615,8 +879,8 @@ pager_scroll(struct ui *ui, struct pager *p, long delta)
 			first = line > keep ? line - keep : 0;
 			if (pager_window(ui, p, first) != 0)
 				break;
-			if (line < p->base + p->r.n)
-				top += (long)pager_vfind(p, line - p->base, 0);
+			if (pager_in_window(p, line))
+				top += (long)pager_vfind_spool(p, line, 0);
 			else
 				top += (long)p->nv;
 			continue;
@@ -632,14 +896,63 @@ pager_scroll(struct ui *ui, struct pager *p, long delta)
 	ui_redraw(ui);
 }
 
+/*
+ * Where the next search starts: just after (before) the current match
+ * when it is on the screen, so n visits every match of a line in turn;
+ * else at the top line of the screen.
+ */
+static void
+pager_search_from(struct pager *p, int dir, size_t *line, size_t *off)
+{
+	size_t	v;
+
+	if (p->match_line >= 0 && pager_in_window(p, (size_t)p->match_line)) {
+		v = pager_vfind_spool(p, (size_t)p->match_line, p->match_off);
+		if (v >= p->top && v < p->top + (size_t)(p->height > 0 ?
+		    p->height : 1)) {
+			*line = (size_t)p->match_line;
+			*off = dir > 0 ? p->match_off + 1 : p->match_off;
+			return;
+		}
+	}
+	if (p->nv == 0) {
+		*line = p->base;
+		*off = 0;
+		return;
+	}
+	*line = pager_sline(p, p->v[p->top].line);
+	*off = p->v[p->top].folded > 0 ? 0 : p->v[p->top].off;
+	if (p->v[p->top].folded > 0 && dir > 0)
+		*line += p->v[p->top].folded;
+}
+
+/* Shows the match at byte off of spool line line as the current one. */
+static void
+pager_show_match(struct ui *ui, struct pager *p, size_t line, size_t off)
+{
+	size_t	v, h = p->height > 0 ? (size_t)p->height : 1;
+	int	moved = !pager_in_window(p, line);
+
+	v = pager_goto(ui, p, line, off, 2);
+	p->match_line = (long)line;
+	p->match_off = off;
+	if (moved || v < p->top || v >= p->top + h)
+		p->top = v;
+	ui_message(ui, "%s", "");
+	ui_redraw(ui);
+}
+
 /* A search over a spool bigger than the window, on the worker. */
 struct pager_find {
 	struct pager		*pager;
 	struct render_spool	*spool;
 	char			*needle;
 	size_t			 from;
+	size_t			 off;
 	int			 dir;
+	int			 skip;
 	long			 hit;
+	size_t			 at;
 };
 
 static int
@@ -647,8 +960,8 @@ pager_find_run(struct job *j, void *arg)
 {
 	struct pager_find	*f = arg;
 
-	f->hit = render_spool_find(f->spool, f->from, f->dir, f->needle,
-	    job_cancel_flag(j), job_error(j));
+	f->hit = render_spool_find_at(f->spool, f->from, f->off, f->dir,
+	    f->needle, f->skip, &f->at, job_cancel_flag(j), job_error(j));
 	return (f->hit == -2 ? -1 : 0);
 }
 
@@ -659,8 +972,6 @@ pager_find_done(struct job *j, void *arg, int result,
 	struct pager_find	*f = arg;
 	struct pager		*p = f->pager;
 	struct ui		*ui = p->ui;
-	size_t			 v, line;
-	char			*slice;
 
 	p->search_job = NULL;
 	if (result != 0) {
@@ -671,25 +982,7 @@ pager_find_done(struct job *j, void *arg, int result,
 		ui_message(ui, "Not found: %s", f->needle);
 		return;
 	}
-	v = pager_goto(ui, p, (size_t)f->hit, 0, 2);
-	if (p->nv == 0)
-		return;
-	/* The screen line of that line where the match starts. */
-	for (line = p->v[v].line; v < p->nv && p->v[v].line == line &&
-	    p->v[v].folded == 0; v++) {
-		slice = xstrndup(p->r.lines[line].text + p->v[v].off,
-		    p->v[v].len);
-		if (strcasestr(slice, f->needle) != NULL) {
-			free(slice);
-			break;
-		}
-		free(slice);
-	}
-	if (v >= p->nv || p->v[v].line != line)
-		v = pager_vfind(p, line, 0);
-	p->top = v;
-	ui_message(ui, "%s", "");
-	ui_redraw(ui);
+	pager_show_match(ui, p, (size_t)f->hit, f->at);
 }
 
 static void
@@ -702,30 +995,13 @@ pager_find_free(void *arg)
 	free(f);
 }
 
-/* Starts a search of the whole spool from the line at the top. */
+/* Starts a search of the whole spool, on the worker. */
 static void
-pager_search_spool(struct ui *ui, struct pager *p, int dir, int skip)
+pager_search_spool(struct ui *ui, struct pager *p, int dir, size_t from,
+    size_t off)
 {
 	struct pager_find	*f;
-	size_t			 cur, from;
 
-	pager_rewrap(ui, p);
-	cur = p->base + (p->nv > 0 ? p->v[p->top].line : 0);
-	from = cur;
-	if (skip && dir > 0)
-		from = cur + (p->nv > 0 && p->v[p->top].folded > 0 ?
-		    p->v[p->top].folded : 1);
-	else if (skip && dir < 0) {
-		if (cur == 0) {
-			ui_message(ui, "Not found: %s", p->search);
-			return;
-		}
-		from = cur - 1;
-	}
-	if (from >= p->total) {
-		ui_message(ui, "Not found: %s", p->search);
-		return;
-	}
 	if (p->search_job != NULL)
 		job_cancel(p->search_job);
 	f = xcalloc(1, sizeof *f);
@@ -733,39 +1009,55 @@ pager_search_spool(struct ui *ui, struct pager *p, int dir, int skip)
 	f->spool = render_spool_ref(p->spool);
 	f->needle = xstrdup(p->search);
 	f->from = from;
+	f->off = off;
 	f->dir = dir;
+	f->skip = p->fold_quotes ? RENDER_QUOTE : -1;
 	p->search_job = job_new("search", pager_find_run, pager_find_done, f);
 	job_set_free(p->search_job, pager_find_free);
 	worker_submit(pager_worker, p->search_job);
 	ui_message(ui, "Searching for %s...", p->search);
 }
 
+/*
+ * Finds the next (dir > 0) or previous match of the search, every match
+ * of a line in turn; quoted lines are passed over while folded.
+ */
 static void
-pager_search(struct ui *ui, struct pager *p, int dir, int skip)
+pager_search(struct ui *ui, struct pager *p, int dir)
 {
-	long		 i;
-	char		*slice;
-	int		 found;
+	struct render_line	*l;
+	size_t			 line, off, at;
+	long			 i;
 
 	if (p->search == NULL) {
 		ui_message(ui, "No search pattern.");
 		return;
 	}
+	if (!p->loaded || p->error != NULL)
+		return;
+	pager_rewrap(ui, p);
+	pager_search_from(p, dir, &line, &off);
+	if (dir < 0 && off == 0) {
+		if (line == 0) {
+			ui_message(ui, "Not found: %s", p->search);
+			return;
+		}
+		line--;
+		off = SIZE_MAX;
+	}
 	if (!pager_whole(p)) {
-		pager_search_spool(ui, p, dir, skip);
+		if (line >= p->total)
+			ui_message(ui, "Not found: %s", p->search);
+		else
+			pager_search_spool(ui, p, dir, line, off);
 		return;
 	}
-	for (i = (long)p->top + (skip ? dir : 0); i >= 0 && (size_t)i < p->nv;
-	    i += dir) {
-		if (p->v[i].folded > 0)
-			continue;
-		slice = xstrndup(p->r.lines[p->v[i].line].text + p->v[i].off,
-		    p->v[i].len);
-		found = strcasestr(slice, p->search) != NULL;
-		free(slice);
-		if (found) {
-			p->top = (size_t)i;
-			ui_redraw(ui);
+	for (i = (long)line; i >= 0 && (size_t)i < p->r.n; i += dir) {
+		l = &p->r.lines[i];
+		if (!(p->fold_quotes && l->kind == RENDER_QUOTE) &&
+		    render_find_in(l->text, (size_t)i == line ? off :
+		    (dir > 0 ? 0 : SIZE_MAX), dir, p->search, &at)) {
+			pager_show_match(ui, p, (size_t)i, at);
 			return;
 		}
 	}
@@ -784,7 +1076,8 @@ pager_search_done(struct ui *ui, const char *text, void *arg)
 		return;
 	free(p->search);
 	p->search = xstrdup(text);
-	pager_search(ui, p, dir, 1);
+	p->match_line = -1;
+	pager_search(ui, p, dir);
 }
 
 /* Moves to the next or previous message of the index. */
@@ -856,6 +1149,7 @@ pager_action(struct ui *ui, void *data, const char *a)
 	long		 page = p->height > 1 ? p->height - 1 : 1;
 	struct mailbox	*mb;
 	long		 at;
+	size_t		 line;
 
 	if (strcmp(a, "next-line") == 0 || strcmp(a, "next-entry") == 0)
 		pager_scroll(ui, p, 1);
@@ -877,7 +1171,7 @@ pager_action(struct ui *ui, void *data, const char *a)
 		pager_scroll(ui, p, -(long)p->nv);
 	} else if (strcmp(a, "bottom") == 0 ||
 	    strcmp(a, "last-entry") == 0) {
-		if (!pager_whole(p) && p->base + p->r.n < p->total)
+		if (!pager_whole(p) && p->wend < p->total)
 			pager_window_end(ui, p);
 		pager_scroll(ui, p, (long)p->nv);
 	}
@@ -895,15 +1189,21 @@ pager_action(struct ui *ui, void *data, const char *a)
 		    "Reverse search: ", NULL, pager_search_done,
 		    (void *)(intptr_t)(strcmp(a, "search") == 0 ? 1 : -1));
 	} else if (strcmp(a, "search-next") == 0)
-		pager_search(ui, p, 1, 1);
+		pager_search(ui, p, 1);
 	else if (strcmp(a, "search-previous") == 0)
-		pager_search(ui, p, -1, 1);
+		pager_search(ui, p, -1);
 	else if (strcmp(a, "sync") == 0)
 		ui_message(ui, "Leave the message to sync.");
 	else if (strcmp(a, "toggle-quoted") == 0) {
+		line = p->nv > 0 ? pager_sline(p, p->v[p->top].line) : 0;
 		p->fold_quotes ^= 1;
 		p->wrapped_cols = 0;
 		p->top = 0;
+		/* A window of a big message is read again, (un)folded, from
+		   the line at the top. */
+		if (p->loaded && p->error == NULL && !pager_whole(p) &&
+		    pager_window(ui, p, line) == 0 && pager_in_window(p, line))
+			p->top = pager_vfind_spool(p, line, 0);
 		ui_redraw(ui);
 	} else if (strcmp(a, "list-urls") == 0) {
 		if (p->loaded && p->error == NULL)
@@ -938,9 +1238,11 @@ pager_free(struct ui *ui, void *data)
 		job_cancel(p->job);
 	if (p->search_job != NULL)
 		job_cancel(p->search_job);
+	loop_cancel_timer(ui_loop(ui), &p->slow_timer);
 	if (pager_prompting == p)
 		pager_prompting = NULL;
 	render_free(&p->r);
+	pager_free_lines(p);
 	render_spool_free(&p->spool);
 	pager_free_urls(&p->urls);
 	free(p->v);
@@ -963,6 +1265,7 @@ pager_open_text(struct ui *ui, const char *title, const char *msg,
 	p->ui = ui;
 	p->id = xstrdup("");
 	p->subject = xstrdup(title != NULL ? title : "");
+	p->match_line = -1;
 	p->mem = xmalloc(len + 1);
 	memcpy(p->mem, msg, len);
 	p->mem[len] = '\0';
@@ -986,4 +1289,5 @@ const struct screen_ops pager_screen_ops = {
 	.action = pager_action,
 	.free = pager_free,
 	.status = pager_status,
+	.held = pager_held,
 };

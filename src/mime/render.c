@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,13 @@ struct render_ctx {
 /*
  * A render spooled to an unlinked temporary file: each line is an 8-byte
  * record header (text length, kind, flags, quote depth) and its text.
- * Only every RENDER_SPOOL_STEP-th line's offset is kept in memory.
+ * Only every RENDER_SPOOL_STEP-th line's offset is kept in memory. A
+ * render smaller than RENDER_SPOOL_MEM never gets a file: its records
+ * stay in memory (mem), which is most mail.
  */
 struct render_spool {
-	int		 fd;
+	int		 fd;		/* -1: no file (yet) */
+	char		*mem;		/* the records, when there is no file */
 	size_t		 n;		/* lines */
 	size_t		 bytes;		/* text bytes */
 	off_t		 size;		/* file bytes */
@@ -58,6 +62,9 @@ struct render_spool {
 };
 
 #define RENDER_SPOOL_RECORD	8
+#define RENDER_SPOOL_MEM	(256 * 1024)
+
+static int	render_spool_open(struct render_spool *);
 
 /* A header field as found in a raw header block. */
 struct render_field {
@@ -74,6 +81,10 @@ render_spool_flush(struct render_spool *sp)
 	size_t	 off = 0;
 	ssize_t	 n;
 
+	if (sp->fd == -1 && sp->out.len > 0 && render_spool_open(sp) != 0) {
+		buf_reset(&sp->out);
+		return (-1);
+	}
 	while (off < sp->out.len && sp->werrno == 0) {
 		n = write(sp->fd, sp->out.data + off, sp->out.len - off);
 		if (n == -1 && errno == EINTR)
@@ -117,7 +128,7 @@ render_spool_add(struct render_spool *sp, const struct render_line *l)
 	sp->n++;
 	sp->bytes += len;
 	sp->size += (off_t)(sizeof h + len);
-	if (sp->out.len >= 256 * 1024)
+	if (sp->out.len >= RENDER_SPOOL_MEM)
 		render_spool_flush(sp);
 }
 
@@ -1459,28 +1470,35 @@ render_free(struct render *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* Creates an empty spool in an unlinked temporary file. */
-static struct render_spool *
-render_spool_new(struct error *err)
+/* Gives the spool its unlinked temporary file; 0 or -1 (werrno set). */
+static int
+render_spool_open(struct render_spool *sp)
 {
-	struct render_spool	*sp;
-	const char		*dir = getenv("TMPDIR");
-	char			*path;
-	int			 fd;
+	const char	*dir = getenv("TMPDIR");
+	char		*path;
 
 	if (dir == NULL || *dir != '/')
 		dir = "/tmp";
 	xasprintf(&path, "%s/facteur-render.XXXXXX", dir);
-	if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
-		error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+	if ((sp->fd = mkostemp(path, O_CLOEXEC)) == -1) {
+		sp->werrno = errno;
 		free(path);
-		return (NULL);
+		return (-1);
 	}
 	/* mkostemp creates it 0600; nothing is left behind on a crash. */
 	unlink(path);
 	free(path);
+	return (0);
+}
+
+/* Creates an empty spool; its file is made once it outgrows memory. */
+static struct render_spool *
+render_spool_new(void)
+{
+	struct render_spool	*sp;
+
 	sp = xcalloc(1, sizeof *sp);
-	sp->fd = fd;
+	sp->fd = -1;
 	buf_init(&sp->out);
 	sp->refs = 1;
 	return (sp);
@@ -1497,13 +1515,15 @@ render_spool_run(const char *msg, size_t got, size_t total,
 	struct render_spool	*sp;
 
 	*out = NULL;
-	if ((sp = render_spool_new(err)) == NULL)
-		return (-1);
+	sp = render_spool_new();
 	render_start(&ctx, opts, &r);
 	ctx.spool = sp;
 	ctx.max_bytes = RENDER_SPOOL_MAX_BYTES;
 	render_mem(&ctx, msg, got, total);
-	render_spool_flush(sp);
+	if (sp->fd == -1)
+		sp->mem = buf_steal(&sp->out);
+	else
+		render_spool_flush(sp);
 	buf_free(&sp->out);
 	if (sp->werrno != 0) {
 		error_set(err, ERR_IO, "temporary file for the message: %s",
@@ -1572,6 +1592,11 @@ render_spool_pread(struct render_spool *sp, void *to, size_t len, off_t off,
 	size_t	 got = 0;
 	ssize_t	 n;
 
+	if (sp->fd == -1) {
+		/* In memory; the callers stay within sp->size. */
+		memcpy(to, sp->mem + off, len);
+		return (0);
+	}
 	while (got < len) {
 		n = pread(sp->fd, (char *)to + got, len - got,
 		    off + (off_t)got);
@@ -1699,15 +1724,40 @@ render_spool_read(struct render_spool *sp, size_t first, size_t max_lines,
 	return (0);
 }
 
-/* Whether line text[0..len) holds needle, case-insensitively. */
+int
+render_find_in(const char *text, size_t off, int dir, const char *needle,
+    size_t *at)
+{
+	const char	*m, *last = NULL;
+	size_t		 len = strlen(text);
+
+	if (*needle == '\0')
+		return (0);
+	if (dir > 0) {
+		if (off > len || (m = strcasestr(text + off, needle)) == NULL)
+			return (0);
+		*at = (size_t)(m - text);
+		return (1);
+	}
+	for (m = text; (m = strcasestr(m, needle)) != NULL &&
+	    (size_t)(m - text) < off; m++)
+		last = m;
+	if (last == NULL)
+		return (0);
+	*at = (size_t)(last - text);
+	return (1);
+}
+
+/* render_find_in on text[0..len), which is not NUL-terminated. */
 static int
-render_spool_match(const char *text, size_t len, const char *needle)
+render_spool_match(const char *text, size_t len, size_t off, int dir,
+    const char *needle, size_t *at)
 {
 	char	*s;
 	int	 found;
 
 	s = xstrndup(text, len);
-	found = strcasestr(s, needle) != NULL;
+	found = render_find_in(s, off, dir, needle, at);
 	free(s);
 	return (found);
 }
@@ -1716,15 +1766,30 @@ long
 render_spool_find(struct render_spool *sp, size_t from, int dir,
     const char *needle, volatile int *cancel, struct error *err)
 {
+	size_t	at;
+
+	return (render_spool_find_at(sp, from, dir > 0 ? 0 : SIZE_MAX, dir,
+	    needle, -1, &at, cancel, err));
+}
+
+long
+render_spool_find_at(struct render_spool *sp, size_t from, size_t off,
+    int dir, const char *needle, int skip, size_t *match,
+    volatile int *cancel, struct error *err)
+{
 	struct render_spool_cursor	 c;
 	struct render_line		 l;
-	size_t				 len, block, start, end, i;
+	size_t				 len, block, start, end, i, at;
+	size_t				 hit_at = 0;
 	long				 hit;
 
+	memset(&c, 0, sizeof c);
 	if (sp->n == 0 || *needle == '\0')
 		return (-1);
-	if (from >= sp->n)
+	if (from >= sp->n) {
 		from = sp->n - 1;
+		off = SIZE_MAX;
+	}
 	if (dir > 0) {
 		if (render_spool_seek(sp, from, &c, err) != 0)
 			goto fail;
@@ -1733,8 +1798,11 @@ render_spool_find(struct render_spool *sp, size_t from, int dir,
 				break;
 			if (render_spool_next(&c, &l, &len, err) != 0)
 				goto fail;
-			if (render_spool_match(l.text, len, needle)) {
+			if ((skip < 0 || l.kind != (enum render_kind)skip) &&
+			    render_spool_match(l.text, len, c.line - 1 == from ?
+			    off : 0, 1, needle, &at)) {
 				free(c.buf);
+				*match = at;
 				return ((long)c.line - 1);
 			}
 		}
@@ -1755,17 +1823,80 @@ render_spool_find(struct render_spool *sp, size_t from, int dir,
 		for (i = start; i <= end; i++) {
 			if (render_spool_next(&c, &l, &len, err) != 0)
 				goto fail;
-			if (render_spool_match(l.text, len, needle))
+			if ((skip < 0 || l.kind != (enum render_kind)skip) &&
+			    render_spool_match(l.text, len, i == from ? off :
+			    SIZE_MAX, -1, needle, &at)) {
 				hit = (long)i;
+				hit_at = at;
+			}
 		}
 		free(c.buf);
-		if (hit != -1)
+		c.buf = NULL;
+		if (hit != -1) {
+			*match = hit_at;
 			return (hit);
+		}
 	}
 	return (-1);
 fail:
 	free(c.buf);
 	return (-2);
+}
+
+int
+render_spool_span(struct render_spool *sp, size_t at, size_t *start,
+    size_t *end, struct error *err)
+{
+	struct render_spool_cursor	 c;
+	struct render_line		 l;
+	enum render_kind		 kind;
+	size_t				 len, block, first, i, s;
+
+	memset(&c, 0, sizeof c);
+	if (at >= sp->n) {
+		*start = *end = at;
+		return (0);
+	}
+	if (render_spool_seek(sp, at, &c, err) != 0 ||
+	    render_spool_next(&c, &l, &len, err) != 0)
+		goto fail;
+	kind = l.kind;
+	while (c.line < sp->n) {
+		if (render_spool_next(&c, &l, &len, err) != 0)
+			goto fail;
+		if (l.kind != kind) {
+			c.line--;
+			break;
+		}
+	}
+	*end = c.line;
+	free(c.buf);
+	c.buf = NULL;
+	/* Backwards, a block of STEP lines at a time. */
+	s = at;
+	for (block = at / RENDER_SPOOL_STEP + 1; block > 0; block--) {
+		first = (block - 1) * RENDER_SPOOL_STEP;
+		if (render_spool_seek(sp, first, &c, err) != 0)
+			goto fail;
+		for (i = first; i < s; i++) {
+			if (render_spool_next(&c, &l, &len, err) != 0)
+				goto fail;
+			if (l.kind != kind)
+				first = i + 1;
+		}
+		free(c.buf);
+		c.buf = NULL;
+		if (first > (block - 1) * RENDER_SPOOL_STEP || first == 0) {
+			s = first;
+			break;
+		}
+		s = first;
+	}
+	*start = s;
+	return (0);
+fail:
+	free(c.buf);
+	return (-1);
 }
 
 size_t
@@ -1828,7 +1959,9 @@ render_spool_free(struct render_spool **spp)
 	*spp = NULL;
 	if (--sp->refs > 0)
 		return;
-	close(sp->fd);
+	if (sp->fd != -1)
+		close(sp->fd);
+	free(sp->mem);
 	buf_free(&sp->out);
 	free(sp->index);
 	free(sp);

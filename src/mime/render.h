@@ -103,6 +103,29 @@ int	render_spool_read(struct render_spool *, size_t first,
  */
 long	render_spool_find(struct render_spool *, size_t from, int dir,
 	    const char *needle, volatile int *cancel, struct error *);
+/*
+ * As render_spool_find, from byte off of line from: dir > 0 finds the
+ * first match at off or after it, dir < 0 the last one that starts
+ * before it (SIZE_MAX: anywhere in the line); then the lines after
+ * (before) it. Lines of kind skip are passed over (skip < 0: none).
+ * *match is the byte offset of the match in its line.
+ */
+long	render_spool_find_at(struct render_spool *, size_t from, size_t off,
+	    int dir, const char *needle, int skip, size_t *match,
+	    volatile int *cancel, struct error *);
+/*
+ * The run of lines of the same kind as line at: *start is its first
+ * line, *end the one after its last (a folded quote, whole). 0 or -1.
+ */
+int	render_spool_span(struct render_spool *, size_t at, size_t *start,
+	    size_t *end, struct error *);
+/*
+ * In a NUL-terminated line: the first match of needle (any case) at byte
+ * off or after (dir > 0), or the last one starting before off (dir < 0).
+ * 1 and *at set when there is one, else 0.
+ */
+int	render_find_in(const char *text, size_t off, int dir,
+	    const char *needle, size_t *at);
 /* As render_urls, over the whole spool. */
 size_t	render_spool_urls(struct render_spool *, char ***out);
 /* Another reference; render_spool_free drops one (thread-safe). */
