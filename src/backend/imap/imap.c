@@ -630,6 +630,12 @@ imap_first_screen(struct backend *be, const char *name, struct error *err)
 	    name, n, exists);
 	if (imap_fill(be, name, IMAP_SCREEN_ROWS, &more, err) != 0)
 		return (-1);
+	/* Those rows' flags are as of this SELECT: the order's sync then
+	   asks only for changes since (not every message's flags). */
+	pthread_mutex_lock(&be->data_lock);
+	if ((f = imap_folder_find(be, name)) != NULL && f->modseq == 0)
+		f->modseq = be->sel_modseq;
+	pthread_mutex_unlock(&be->data_lock);
 	imap_notify(be, BACKEND_CHANGED_ROWS);
 	log_debug("imap: %s: %s: first screen in", be->name, name);
 	return (0);
@@ -996,6 +1002,14 @@ imap_sync(struct backend *be, backend_progress_cb progress, void *arg,
 	int	 rv = 0;
 
 	*added = *removed = 0;
+	/* Just opened: the thread is bringing in the first screen, then
+	   the list and counts; a sync now would only delay them. */
+	pthread_mutex_lock(&be->data_lock);
+	if (be->need_list) {
+		pthread_mutex_unlock(&be->data_lock);
+		return (0);
+	}
+	pthread_mutex_unlock(&be->data_lock);
 	imap_conn_acquire(be);
 	if (be->s == NULL && imap_connect(be, err) != 0) {
 		imap_conn_release(be);
