@@ -122,3 +122,30 @@ finish() {
 	echo "[====] Synthesis: Tested: $tests_run | Passing: $((tests_run - tests_failed)) | Failing: $tests_failed | Crashing: 0"
 	[ "$tests_failed" -eq 0 ]
 }
+
+# Starts the private servers of tests/servers for this script (exit 77,
+# a skip, without root or Dovecot; 99 when they do not start) and loads
+# their env (ports, CA, users). They are stopped when the script exits;
+# servers_stop stops them earlier.
+e2e_start_servers() {
+	if [ "$(id -u)" != 0 ] || ! command -v dovecot >/dev/null 2>&1; then
+		echo "SKIP: the test servers need root and dovecot"
+		exit 77
+	fi
+	# Not under E2E_TMP (0700): Postfix and Dovecot drop root.
+	SRV=$(mktemp -d /tmp/facteur-e2e-srv.XXXXXX) || exit 99
+	trap 'servers_stop; cleanup' EXIT
+	trap 'exit 130' INT TERM HUP
+	if ! "$top_srcdir/tests/servers/start" "$SRV" >"$E2E_TMP/start.log" 2>&1; then
+		tail -n 20 "$E2E_TMP/start.log" "$SRV"/log/* 2>/dev/null
+		exit 99
+	fi
+	. "$SRV/env"
+}
+
+servers_stop() {
+	[ -n "${SRV:-}" ] || return 0
+	"$top_srcdir/tests/servers/stop" "$SRV" >/dev/null 2>&1 || true
+	rm -rf "$SRV"
+	SRV=
+}

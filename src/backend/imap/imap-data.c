@@ -213,3 +213,86 @@ imap_query_folder(const char *q)
 	}
 	return (buf_steal(&b));
 }
+
+/* Whether uid falls in one of the n sorted, disjoint ranges. */
+static int
+imap_in_ranges(uint32_t uid, const uint32_t *lo, const uint32_t *hi,
+    size_t n)
+{
+	size_t	a = 0, b = n, mid;
+
+	while (a < b) {
+		mid = a + (b - a) / 2;
+		if (uid < lo[mid])
+			b = mid;
+		else if (uid > hi[mid])
+			a = mid + 1;
+		else
+			return (1);
+	}
+	return (0);
+}
+
+/* Compares ranges by their low end, for qsort. */
+static int
+imap_range_cmp(const void *a, const void *b)
+{
+	const uint32_t	*x = a, *y = b;
+
+	return (x[0] < y[0] ? -1 : x[0] > y[0]);
+}
+
+/*
+ * Forgets the messages in the ranges (VANISHED): one pass over the
+ * messages and one over the order, whatever the number of ranges. Returns
+ * how many went.
+ */
+size_t
+imap_folder_drop(struct imap_folder *f, const uint32_t *lo,
+    const uint32_t *hi, size_t n)
+{
+	uint32_t	*r, *slo, *shi;
+	size_t		 i, j, gone;
+
+	if (n == 0 || f->nmsgs == 0)
+		return (0);
+	/* Sorted and merged copies, so that a binary search works. */
+	r = xreallocarray(NULL, n, 2 * sizeof *r);
+	for (i = 0; i < n; i++) {
+		r[2 * i] = lo[i] <= hi[i] ? lo[i] : hi[i];
+		r[2 * i + 1] = lo[i] <= hi[i] ? hi[i] : lo[i];
+	}
+	qsort(r, n, 2 * sizeof *r, imap_range_cmp);
+	slo = xreallocarray(NULL, n, sizeof *slo);
+	shi = xreallocarray(NULL, n, sizeof *shi);
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && r[2 * i] <= shi[j - 1] + 1) {
+			if (r[2 * i + 1] > shi[j - 1])
+				shi[j - 1] = r[2 * i + 1];
+			continue;
+		}
+		slo[j] = r[2 * i];
+		shi[j++] = r[2 * i + 1];
+	}
+	free(r);
+	n = j;
+	for (i = j = 0; i < f->nmsgs; i++) {
+		if (imap_in_ranges(f->msgs[i].uid, slo, shi, n)) {
+			imap_msg_clear(&f->msgs[i]);
+			continue;
+		}
+		f->msgs[j++] = f->msgs[i];
+	}
+	gone = f->nmsgs - j;
+	f->nmsgs = j;
+	for (i = j = 0; i < f->norder; i++) {
+		if (!imap_in_ranges(f->order[i], slo, shi, n))
+			f->order[j++] = f->order[i];
+	}
+	f->norder = j;
+	free(slo);
+	free(shi);
+	if (gone > 0)
+		f->dirty = 1;
+	return (gone);
+}

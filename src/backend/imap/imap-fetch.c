@@ -220,19 +220,329 @@ imap_list(struct backend *be, int with_status, struct error *err)
 	return (be->s == NULL ? -1 : 0);
 }
 
-/* SELECT, with CONDSTORE when offered; the folder's UIDVALIDITY decides
+/* ENABLE QRESYNC once per session, before its first SELECT (RFC 7162
+   allows it only then); remembers whether the server took it. */
+static void
+imap_enable_qresync(struct backend *be)
+{
+	struct mailimap_capability_data	*want, *got = NULL;
+	struct mailimap_capability	*c;
+	clistiter			*it;
+
+	if (be->qresync_conn == be->stats.connects)
+		return;
+	be->qresync_conn = be->stats.connects;
+	be->qresync_on = 0;
+	if (be->selected != NULL || !mailimap_has_qresync(be->s) ||
+	    !mailimap_has_enable(be->s))
+		return;
+	want = mailimap_capability_data_new(clist_new());
+	clist_append(want->cap_list, mailimap_capability_new(
+	    MAILIMAP_CAPABILITY_NAME, NULL, xstrdup("QRESYNC")));
+	if (mailimap_enable(be->s, want, &got) == MAILIMAP_NO_ERROR &&
+	    got != NULL) {
+		for (it = clist_begin(got->cap_list); it != NULL;
+		    it = clist_next(it)) {
+			c = clist_content(it);
+			if (c->cap_type == MAILIMAP_CAPABILITY_NAME &&
+			    c->cap_data.cap_name != NULL &&
+			    strcasecmp(c->cap_data.cap_name, "QRESYNC") == 0)
+				be->qresync_on = 1;
+		}
+		mailimap_capability_data_free(got);
+	}
+	mailimap_capability_data_free(want);
+}
+
+/* The UIDs we know of a folder as a sequence set (msgs are sorted). */
+static void
+imap_known_uids(struct imap_folder *f, struct buf *b)
+{
+	size_t	i, j;
+
+	for (i = 0; i < f->nmsgs; i = j) {
+		for (j = i + 1; j < f->nmsgs &&
+		    f->msgs[j].uid == f->msgs[j - 1].uid + 1; j++)
+			;
+		if (i > 0)
+			buf_addc(b, ',');
+		if (j - 1 == i)
+			buf_addf(b, "%u", f->msgs[i].uid);
+		else
+			buf_addf(b, "%u:%u", f->msgs[i].uid,
+			    f->msgs[j - 1].uid);
+	}
+}
+
+/* What the answer to SELECT ... (QRESYNC ...) said. */
+struct imap_resync {
+	struct backend		*be;
+	struct imap_folder	*f;		/* data_lock held by each */
+	uint32_t		 exists, uidvalidity, uidnext;
+	uint64_t		 modseq;
+	size_t			 vanished;
+	int			 bad;
+	char			**keep;		/* VANISHED and FETCH lines */
+	size_t			 nkeep;
+};
+
+/* A number at *s, moved past; -1 when there is none. */
+static int
+imap_text_number(const char **s, const char *end, uint64_t *out)
+{
+	uint64_t	v = 0;
+	const char	*p = *s;
+
+	if (p >= end || *p < '0' || *p > '9')
+		return (-1);
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (v > UINT64_MAX / 10 - 10)
+			return (-1);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*s = p;
+	*out = v;
+	return (0);
+}
+
+/* Applies "FETCH (UID 3 FLAGS (\Seen kw) MODSEQ (7))" to the folder. */
+static void
+imap_resync_fetch(struct imap_resync *rs, const char *s, const char *end)
+{
+	struct imap_msg	*m;
+	struct buf	 kw;
+	const char	*w, *fl = NULL, *flend = NULL;
+	uint64_t	 uid = 0;
+	unsigned	 flags = MSG_UNREAD;
+	size_t		 wl;
+
+	for (; s < end; s++) {
+		if (end - s > 4 && strncasecmp(s, "UID ", 4) == 0) {
+			s += 4;
+			if (imap_text_number(&s, end, &uid) != 0)
+				return;
+		}
+		if (end - s > 6 && strncasecmp(s, "FLAGS ", 6) == 0 &&
+		    s[6] == '(') {
+			fl = s + 7;
+			for (flend = fl; flend < end && *flend != ')'; flend++)
+				;
+			s = flend;
+		}
+	}
+	rs->be->stats.fetch_responses++;
+	if (uid == 0 || uid > UINT32_MAX || fl == NULL ||
+	    (m = imap_msg_find(rs->f, (uint32_t)uid)) == NULL)
+		return;
+	buf_init(&kw);
+	for (s = fl; s < flend; s = w + wl) {
+		while (s < flend && *s == ' ')
+			s++;
+		w = s;
+		while (s < flend && *s != ' ')
+			s++;
+		if ((wl = s - w) == 0)
+			break;
+		if (wl == 5 && strncasecmp(w, "\\Seen", 5) == 0)
+			flags &= ~MSG_UNREAD;
+		else if (wl == 8 && strncasecmp(w, "\\Flagged", 8) == 0)
+			flags |= MSG_FLAGGED;
+		else if (wl == 9 && strncasecmp(w, "\\Answered", 9) == 0)
+			flags |= MSG_REPLIED;
+		else if (wl == 8 && strncasecmp(w, "\\Deleted", 8) == 0)
+			flags |= MSG_DELETED;
+		else if (wl == 6 && strncasecmp(w, "\\Draft", 6) == 0)
+			flags |= MSG_DRAFT;
+		else if (*w != '\\') {
+			if (wl == 10 && strncasecmp(w, "$Forwarded", 10) == 0)
+				flags |= MSG_PASSED;
+			if (kw.len > 0)
+				buf_addc(&kw, ' ');
+			buf_add(&kw, w, wl);
+		}
+	}
+	m->flags = flags;
+	free(m->keywords);
+	m->keywords = buf_steal(&kw);
+	rs->f->dirty = 1;
+}
+
+/* Applies a VANISHED or FETCH line kept from the answer (data_lock
+   held). */
+static void
+imap_resync_apply(struct imap_resync *rs, const char *s, size_t len)
+{
+	const char	*end = s + len, *p = s;
+	uint32_t	*lo, *hi;
+	uint64_t	 v;
+	size_t		 n;
+
+	if (len > 9 && strncasecmp(s, "VANISHED ", 9) == 0) {
+		n = len > 19 && strncasecmp(s, "VANISHED (EARLIER) ", 19) ==
+		    0 ? 19 : 9;
+		if (imap_seqset_parse(s + n, len - n, &lo, &hi, &n) != 0) {
+			rs->bad = 1;
+			return;
+		}
+		rs->vanished += imap_folder_drop(rs->f, lo, hi, n);
+		free(lo);
+		free(hi);
+		return;
+	}
+	if (imap_text_number(&p, end, &v) == 0 && end - p > 7 &&
+	    strncasecmp(p, " FETCH ", 7) == 0)
+		imap_resync_fetch(rs, p + 7, end);
+}
+
+/* Takes one untagged line of the SELECT answer (no lock held): the
+   counters now, VANISHED and FETCH kept for later. */
+static void
+imap_resync_line(void *arg, const char *s, size_t len)
+{
+	struct imap_resync	*rs = arg;
+	const char		*end = s + len, *p = s;
+	uint64_t		 v;
+
+	if ((len > 9 && strncasecmp(s, "VANISHED ", 9) == 0) ||
+	    (imap_text_number(&p, end, &v) == 0 && end - p > 7 &&
+	    strncasecmp(p, " FETCH ", 7) == 0)) {
+		rs->keep = xreallocarray(rs->keep, rs->nkeep + 1,
+		    sizeof *rs->keep);
+		rs->keep[rs->nkeep++] = xstrndup(s, len);
+		return;
+	}
+	p = s;
+	if (len > 4 && strncasecmp(s, "OK [", 4) == 0) {
+		p = s + 4;
+		if (end - p > 12 && strncasecmp(p, "UIDVALIDITY ", 12) == 0) {
+			p += 12;
+			if (imap_text_number(&p, end, &v) == 0 &&
+			    v <= UINT32_MAX)
+				rs->uidvalidity = (uint32_t)v;
+		} else if (end - p > 8 && strncasecmp(p, "UIDNEXT ", 8) == 0) {
+			p += 8;
+			if (imap_text_number(&p, end, &v) == 0 &&
+			    v <= UINT32_MAX)
+				rs->uidnext = (uint32_t)v;
+		} else if (end - p > 14 &&
+		    strncasecmp(p, "HIGHESTMODSEQ ", 14) == 0) {
+			p += 14;
+			if (imap_text_number(&p, end, &v) == 0)
+				rs->modseq = v;
+		}
+		return;
+	}
+	if (imap_text_number(&p, end, &v) != 0 || p >= end || *p != ' ')
+		return;
+	p++;
+	if (end - p >= 6 && strncasecmp(p, "EXISTS", 6) == 0 &&
+	    v <= UINT32_MAX)
+		rs->exists = (uint32_t)v;
+}
+
+/*
+ * SELECT "name" (QRESYNC (uidvalidity modseq known-uids)) through the raw
+ * path: libetpan 1.9.4's mailimap_select_qresync leaves out the
+ * parentheses around QRESYNC, which Dovecot takes as a plain SELECT. The
+ * answer's VANISHED (EARLIER) and FETCH lines are applied to the folder
+ * as they come; then libetpan is told a folder is selected.
+ */
+static int
+imap_select_qresync(struct backend *be, const char *name, uint32_t uv,
+    uint64_t modseq, uint64_t *now, struct error *err)
+{
+	struct mailimap_selection_info	*si;
+	struct imap_resync		 rs;
+	struct buf			 cmd;
+	const char			*c;
+	size_t				 i;
+	int				 rv;
+
+	buf_init(&cmd);
+	buf_adds(&cmd, "SELECT \"");
+	for (c = name; *c != '\0'; c++) {
+		if (*c == '"' || *c == '\\')
+			buf_addc(&cmd, '\\');
+		buf_addc(&cmd, *c);
+	}
+	buf_addf(&cmd, "\" (QRESYNC (%u %llu", uv, (unsigned long long)modseq);
+	memset(&rs, 0, sizeof rs);
+	rs.be = be;
+	pthread_mutex_lock(&be->data_lock);
+	rs.f = imap_folder_add(be, name);
+	if (rs.f->nmsgs > 0) {
+		buf_addc(&cmd, ' ');
+		imap_known_uids(rs.f, &cmd);
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	buf_adds(&cmd, "))");
+	rv = imap_raw(be, buf_str(&cmd), imap_resync_line, &rs, err);
+	buf_free(&cmd);
+	pthread_mutex_lock(&be->data_lock);
+	rs.f = imap_folder_add(be, name);
+	for (i = 0; i < rs.nkeep; i++) {
+		if (rv == 0 && rs.uidvalidity == uv)
+			imap_resync_apply(&rs, rs.keep[i], strlen(rs.keep[i]));
+		free(rs.keep[i]);
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	free(rs.keep);
+	if (rv != 0)
+		return (-1);
+	if (rs.bad || rs.uidvalidity == 0) {
+		imap_disconnect(be);
+		return (error_set(err, ERR_PROTO, "%s: %s: bad answer to "
+		    "SELECT", be->name, name));
+	}
+	be->s->imap_state = MAILIMAP_STATE_SELECTED;
+	if ((si = mailimap_selection_info_new()) != NULL) {
+		if (be->s->imap_selection_info != NULL)
+			mailimap_selection_info_free(
+			    be->s->imap_selection_info);
+		be->s->imap_selection_info = si;
+		si->sel_uidvalidity = rs.uidvalidity;
+		si->sel_uidnext = rs.uidnext;
+		si->sel_exists = rs.exists;
+		si->sel_has_exists = 1;
+		si->sel_perm = MAILIMAP_MAILBOX_READWRITE;
+	}
+	*now = rs.modseq;
+	be->sel_resynced = rs.uidvalidity == uv;
+	if (rs.vanished > 0)
+		log_debug("imap: %s: %s: %zu vanished", be->name, name,
+		    rs.vanished);
+	return (0);
+}
+
+/* SELECT, with QRESYNC when the folder is cached and the server offers
+   it, else with CONDSTORE when offered; the folder's UIDVALIDITY decides
    whether what we know of it still holds. */
 int
 imap_select(struct backend *be, const char *name, struct error *err)
 {
 	struct imap_folder	*f;
-	uint64_t		 modseq = 0;
-	uint32_t		 uv;
+	uint64_t		 modseq = 0, known_modseq;
+	uint32_t		 uv, known_uv;
 	int			 r;
 
+	imap_enable_qresync(be);
 	free(be->selected);
 	be->selected = NULL;
-	if (be->cap_condstore)
+	be->sel_resynced = 0;
+	pthread_mutex_lock(&be->data_lock);
+	f = imap_folder_add(be, name);
+	if (!f->loaded && f->nmsgs == 0)
+		imap_cache_load(be, f);
+	known_uv = f->uidvalidity;
+	known_modseq = f->modseq;
+	pthread_mutex_unlock(&be->data_lock);
+	if (be->qresync_on && known_uv != 0 && known_modseq != 0 &&
+	    strpbrk(name, "\r\n") == NULL) {
+		if (imap_select_qresync(be, name, known_uv, known_modseq,
+		    &modseq, err) != 0)
+			return (-1);
+		r = MAILIMAP_NO_ERROR;
+	} else if (be->cap_condstore)
 		r = mailimap_select_condstore(be->s, name, &modseq);
 	else
 		r = mailimap_select(be->s, name);
@@ -243,8 +553,6 @@ imap_select(struct backend *be, const char *name, struct error *err)
 	uv = be->s->imap_selection_info->sel_uidvalidity;
 	pthread_mutex_lock(&be->data_lock);
 	f = imap_folder_add(be, name);
-	if (!f->loaded && f->nmsgs == 0)
-		imap_cache_load(be, f);
 	if (f->uidvalidity != 0 && f->uidvalidity != uv) {
 		log_warnx("%s: %s: UIDVALIDITY changed, cache dropped",
 		    be->name, name);
@@ -256,8 +564,125 @@ imap_select(struct backend *be, const char *name, struct error *err)
 	return (0);
 }
 
+/* What an ESEARCH answer to UID SEARCH RETURN (ALL) gave. */
+struct imap_esearch {
+	const char	*tag;
+	uint32_t	*lo, *hi;
+	size_t		 n;
+	int		 seen;		/* our ESEARCH came */
+	int		 bad;		/* it did not parse */
+};
+
+/* Takes "ESEARCH (TAG "F1") UID ALL 1:5,9" apart (other lines pass). */
+static void
+imap_esearch_line(void *arg, const char *s, size_t len)
+{
+	struct imap_esearch	*es = arg;
+	const char		*end = s + len, *w;
+	size_t			 wl;
+
+	if (len < 7 || strncasecmp(s, "ESEARCH", 7) != 0 ||
+	    (len > 7 && s[7] != ' '))
+		return;
+	es->seen = 1;
+	s += 7;
+	while (s < end) {
+		while (s < end && *s == ' ')
+			s++;
+		if (s < end && *s == '(') {	/* the (TAG "...") */
+			while (s < end && *s != ')')
+				s++;
+			s++;
+			continue;
+		}
+		w = s;
+		while (s < end && *s != ' ')
+			s++;
+		wl = s - w;
+		if (wl == 3 && strncasecmp(w, "UID", 3) == 0)
+			continue;
+		while (s < end && *s == ' ')
+			s++;
+		if (wl == 3 && strncasecmp(w, "ALL", 3) == 0) {
+			w = s;
+			while (s < end && *s != ' ')
+				s++;
+			free(es->lo);
+			free(es->hi);
+			if (imap_seqset_parse(w, s - w, &es->lo, &es->hi,
+			    &es->n) != 0)
+				es->bad = 1;
+			continue;
+		}
+		while (s < end && *s != ' ')	/* MIN 3, COUNT 5... */
+			s++;
+	}
+}
+
+/* Compares UIDs, greatest first, for qsort. */
+static int
+imap_uid_desc(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x < y ? 1 : x > y ? -1 : 0);
+}
+
+/* UIDs, newest first, from UID SEARCH RETURN (ALL) ALL (RFC 4731): a
+   compact sequence set instead of every UID spelt out. */
+static int
+imap_order_esearch(struct backend *be, uint32_t **out, size_t *n,
+    struct error *err)
+{
+	struct imap_esearch	 es;
+	uint32_t		*v, u;
+	uint64_t		 total = 0, limit;
+	size_t			 i, k = 0;
+
+	memset(&es, 0, sizeof es);
+	if (imap_raw(be, "UID SEARCH RETURN (ALL) ALL", imap_esearch_line,
+	    &es, err) != 0) {
+		free(es.lo);
+		free(es.hi);
+		return (-1);
+	}
+	/* No more UIDs than messages: a lying range is an error. */
+	limit = (uint64_t)be->s->imap_selection_info->sel_exists;
+	for (i = 0; i < es.n && !es.bad; i++) {
+		if (es.hi[i] == UINT32_MAX || es.lo[i] == 0)
+			es.bad = 1;
+		total += (uint64_t)es.hi[i] - es.lo[i] + 1;
+	}
+	if (!es.seen || es.bad || total > limit + 1024) {
+		free(es.lo);
+		free(es.hi);
+		imap_disconnect(be);
+		return (error_set(err, ERR_PROTO, "%s: bad ESEARCH answer",
+		    be->name));
+	}
+	v = xreallocarray(NULL, total + 1, sizeof *v);
+	for (i = es.n; i > 0; i--) {
+		for (u = es.hi[i - 1]; ; u--) {
+			v[k++] = u;
+			if (u == es.lo[i - 1])
+				break;
+		}
+	}
+	free(es.lo);
+	free(es.hi);
+	/* Ranges come in ascending order; make sure of it. */
+	for (i = 1; i < k && v[i] < v[i - 1]; i++)
+		;
+	if (i < k)
+		qsort(v, k, sizeof *v, imap_uid_desc);
+	*out = v;
+	*n = k;
+	return (0);
+}
+
 /* The display order, newest first: UID SORT (REVERSE DATE), else UIDs
-   from UID SEARCH ALL in reverse. */
+   from UID SEARCH RETURN (ALL) ALL with ESEARCH, else from UID SEARCH
+   ALL, in reverse. */
 static int
 imap_order(struct backend *be, uint32_t **out, size_t *n,
     struct error *err)
@@ -269,6 +694,8 @@ imap_order(struct backend *be, uint32_t **out, size_t *n,
 	size_t				 i = 0;
 	int				 r;
 
+	if (!be->cap_sort && mailimap_has_extension(be->s, "ESEARCH"))
+		return (imap_order_esearch(be, out, n, err));
 	key = mailimap_search_key_new_all();
 	if (be->cap_sort) {
 		struct mailimap_sort_key *sk = mailimap_sort_key_new_date(1);
@@ -626,6 +1053,17 @@ imap_folder_sync(struct backend *be, const char *name, struct error *err)
 	if (imap_select(be, name, err) != 0)
 		return (-1);
 	now = be->sel_modseq;
+	pthread_mutex_lock(&be->data_lock);
+	f = imap_folder_add(be, name);
+	/* QRESYNC told what vanished and what changed: when nothing was
+	   added either, the cached order holds and no search is needed. */
+	if (be->sel_resynced && f->norder == f->nmsgs &&
+	    f->nmsgs == be->s->imap_selection_info->sel_exists) {
+		f->loaded = 1;
+		pthread_mutex_unlock(&be->data_lock);
+		goto counted;
+	}
+	pthread_mutex_unlock(&be->data_lock);
 	if (imap_order(be, &order, &n, err) != 0)
 		return (-1);
 	pthread_mutex_lock(&be->data_lock);
@@ -635,7 +1073,7 @@ imap_folder_sync(struct backend *be, const char *name, struct error *err)
 	imap_folder_keep(f, order, n);
 	pthread_mutex_unlock(&be->data_lock);
 	free(order);
-	if (had && n > 0) {
+	if (had && n > 0 && !be->sel_resynced) {
 		if (be->cap_condstore && old != 0 && now != 0) {
 			if (old != now && imap_fetch_uids(be, name, NULL, 0, 0,
 			    old, err) != 0)
@@ -643,6 +1081,7 @@ imap_folder_sync(struct backend *be, const char *name, struct error *err)
 		} else if (imap_fetch_uids(be, name, NULL, 0, 0, 0, err) != 0)
 			return (-1);
 	}
+counted:
 	pthread_mutex_lock(&be->data_lock);
 	if ((f = imap_folder_find(be, name)) != NULL) {
 		if (f->modseq != now)

@@ -1,0 +1,554 @@
+/*
+ * The IMAP backend's protocol extensions against the private Dovecot of
+ * tests/servers (run by tests/integration/run-imap-proto): QRESYNC on a
+ * warm cache and while a folder is open, ESEARCH and plain SEARCH for the
+ * order, a 20 MB download cancelled half way, and big messages fetched
+ * part by part (the attachment only when asked).
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "backend/imap/private.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/xmalloc.h"
+#include "net/net.h"
+
+/* --- the servers' env file ------------------------------------------- */
+
+static char	*env_keys[128], *env_values[128];
+static int	 env_count;
+
+static const char *
+env(const char *key)
+{
+	const char	*path = getenv("MAILTEST_ENV");
+	char		 line[1024], *eq, *v;
+	FILE		*f;
+	size_t		 n;
+	int		 i;
+
+	if (env_count == 0) {
+		if (path == NULL)
+			cr_skip_test("MAILTEST_ENV unset: run "
+			    "tests/integration/run-imap");
+		if ((f = fopen(path, "r")) == NULL)
+			cr_assert_fail("%s: %s", path, strerror(errno));
+		while (fgets(line, sizeof line, f) != NULL &&
+		    env_count < 128) {
+			line[strcspn(line, "\n")] = '\0';
+			if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
+				continue;
+			*eq = '\0';
+			v = eq + 1;
+			n = strlen(v);
+			if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
+				v[n - 1] = '\0';
+				v++;
+			}
+			env_keys[env_count] = strdup(line);
+			env_values[env_count++] = strdup(v);
+		}
+		fclose(f);
+	}
+	for (i = 0; i < env_count; i++) {
+		if (strcmp(env_keys[i], key) == 0)
+			return (env_values[i]);
+	}
+	cr_assert_fail("%s missing from the env file", key);
+	return (NULL);
+}
+
+/* --- fixtures ---------------------------------------------------------- */
+
+static char		 tmpdir[] = "/tmp/test-imap-proto.XXXXXX";
+static char		*pin_file, *cache_dir, *url;
+static pthread_mutex_t	 note_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 note_cond = PTHREAD_COND_INITIALIZER;
+static int		 notes;
+static struct buf	 transcript;
+
+static void
+on_notify(void *arg, unsigned what)
+{
+	pthread_mutex_lock(&note_lock);
+	notes++;
+	pthread_cond_broadcast(&note_cond);
+	pthread_mutex_unlock(&note_lock);
+}
+
+static void
+on_line(void *arg, const char *line)
+{
+	pthread_mutex_lock(&note_lock);
+	buf_adds(&transcript, line);
+	buf_addc(&transcript, '\n');
+	pthread_mutex_unlock(&note_lock);
+}
+
+static void
+setup(void)
+{
+	cr_assert_not_null(mkdtemp(tmpdir));
+	xasprintf(&pin_file, "%s/known_hosts", tmpdir);
+	xasprintf(&cache_dir, "%s/cache", tmpdir);
+	xasprintf(&url, "imaps://%s:%s", env("MAILTEST_HOST"),
+	    env("IMAPS_PORT"));
+	buf_init(&transcript);
+	imap_set_transcript(on_line, NULL);
+}
+
+static void
+teardown(void)
+{
+	char	*cmd;
+
+	imap_set_transcript(NULL, NULL);
+	xasprintf(&cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	free(cmd);
+	free(pin_file);
+	free(cache_dir);
+	free(url);
+	buf_free(&transcript);
+}
+
+static struct backend_params
+params(const char *u, const char *user, const char *password)
+{
+	struct backend_params	p;
+
+	memset(&p, 0, sizeof p);
+	p.name = "test";
+	p.imap = u;
+	p.user = user;
+	p.password = password;
+	p.tls_ca_file = env("CA_FILE");
+	p.pin_file = pin_file;
+	p.cache_dir = cache_dir;
+	p.notify = on_notify;
+	return (p);
+}
+
+static struct backend *
+open_ok(const char *u, const char *user, const char *pw)
+{
+	struct backend_params	 p = params(u, user, pw);
+	struct backend		*be = NULL;
+	struct error		 err;
+
+	error_clear(&err);
+	if (imap_backend_ops.open(&be, &p, &err) != 0)
+		cr_assert_fail("open: %s", err.msg);
+	return (be);
+}
+
+/* Waits until cond(be) holds or ms pass. */
+static int
+wait_for(struct backend *be, int (*cond)(struct backend *, const void *),
+    const void *arg, int ms)
+{
+	struct timespec	ts;
+	int		ok;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&note_lock);
+	while (!(ok = cond(be, arg))) {
+		if (pthread_cond_timedwait(&note_cond, &note_lock, &ts) != 0) {
+			ok = cond(be, arg);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&note_lock);
+	return (ok);
+}
+
+/* Writes n messages into a Maildir folder ("" is INBOX). */
+static void
+deliver(const char *folder, int n, const char *subject, int seen)
+{
+	char	*dir, *path, *sub;
+	FILE	*f;
+	int	 i, uid = atoi(env("MAIL_UID")), gid = atoi(env("MAIL_GID"));
+	static int serial;
+
+	if (*folder == '\0')
+		xasprintf(&dir, "%s", env("MAILDIR_BOB"));
+	else {
+		xasprintf(&dir, "%s/.%s", env("MAILDIR_BOB"), folder);
+		mkdir(dir, 0700);
+		if (chown(dir, uid, gid) != 0)
+			cr_assert_fail("chown");
+		for (i = 0; i < 3; i++) {
+			xasprintf(&sub, "%s/%s", dir, i == 0 ? "cur" : i == 1 ?
+			    "new" : "tmp");
+			mkdir(sub, 0700);
+			if (chown(sub, uid, gid) != 0)
+				cr_assert_fail("chown");
+			free(sub);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		xasprintf(&path, "%s/cur/%d.M%dP%d.test:2,%s", dir,
+		    1700000000 + i, serial++, (int)getpid(), seen ? "S" : "");
+		cr_assert_not_null(f = fopen(path, "w"));
+		fprintf(f, "From: Sender %d <s%d@example.org>\r\n"
+		    "To: bob@localhost\r\nSubject: %s %d\r\n"
+		    "Date: Tue, 14 Nov 2023 %02d:%02d:%02d +0000\r\n"
+		    "Message-ID: <m%d.%s@example.org>\r\n\r\nBody %d\r\n",
+		    i, i, subject, i, (i / 3600) % 24, (i / 60) % 60, i % 60,
+		    i, subject, i);
+		fclose(f);
+		if (chown(path, uid, gid) != 0)
+			cr_assert_fail("chown");
+		free(path);
+	}
+	free(dir);
+}
+
+/* A second, plain libetpan session as bob, to check the server. */
+static mailimap *
+peer(void)
+{
+	struct tls_params	 tp;
+	struct error		 err;
+	mailimap		*s = mailimap_new(0, NULL);
+
+	memset(&tp, 0, sizeof tp);
+	tp.ca_file = env("CA_FILE");
+	tp.service = "imap";
+	tp.timeout_ms = 10000;
+	tp.cancel_fd = -1;
+	if (net_imap_connect(s, env("MAILTEST_HOST"),
+	    atoi(env("IMAPS_PORT")), NET_TLS_IMPLICIT, &tp, &err) != 0)
+		cr_assert_fail("peer: %s", err.msg);
+	cr_assert_eq(mailimap_login(s, "bob", "bobpw"), MAILIMAP_NO_ERROR);
+	return (s);
+}
+
+/* Whether folder has n rows with summaries. */
+static int
+filled(struct backend *be, const void *arg)
+{
+	const char		*folder = arg;
+	struct imap_folder	*f;
+	size_t			 i, have = 0, n = 0;
+
+	pthread_mutex_lock(&be->data_lock);
+	if ((f = imap_folder_find(be, folder)) != NULL && f->loaded) {
+		n = f->norder;
+		for (i = 0; i < f->nmsgs; i++)
+			have += f->msgs[i].have;
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	return (n > 0 && have == n);
+}
+
+/* Whether folder's order is known. */
+static int
+loaded(struct backend *be, const void *arg)
+{
+	struct imap_folder	*f;
+	int			 ok;
+
+	pthread_mutex_lock(&be->data_lock);
+	ok = (f = imap_folder_find(be, arg)) != NULL && f->loaded &&
+	    be->current != NULL && strcmp(be->current, arg) == 0;
+	pthread_mutex_unlock(&be->data_lock);
+	return (ok);
+}
+
+/* Opens a view on folder and waits for the thread to load it. */
+static struct view *
+view_on(struct backend *be, const char *folder, unsigned flags)
+{
+	struct view	*v = NULL;
+	struct error	 err;
+	char		*q = imap_folder_query(folder);
+
+	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, flags,
+	    &v, &err), 0);
+	imap_backend_ops.close_view(&v);
+	cr_assert(wait_for(be, loaded, folder, 15000), "%s never loaded\n%s",
+	    folder, buf_str(&transcript));
+	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, flags,
+	    &v, &err), 0);
+	free(q);
+	return (v);
+}
+
+/* Expunges uids of folder from a second connection. */
+static void
+peer_expunge(const char *folder, const uint32_t *uids, size_t n)
+{
+	struct mailimap_store_att_flags	*sf;
+	struct mailimap_flag_list	*fl;
+	struct mailimap_set		*set;
+	mailimap			*s = peer();
+	size_t				 i;
+
+	cr_assert_eq(mailimap_select(s, folder), MAILIMAP_NO_ERROR);
+	set = mailimap_set_new_empty();
+	for (i = 0; i < n; i++)
+		mailimap_set_add_single(set, uids[i]);
+	fl = mailimap_flag_list_new_empty();
+	mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
+	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
+	cr_assert_eq(mailimap_uid_store(s, set, sf), MAILIMAP_NO_ERROR);
+	cr_assert_eq(mailimap_uid_expunge(s, set), MAILIMAP_NO_ERROR);
+	mailimap_store_att_flags_free(sf);
+	mailimap_set_free(set);
+	mailimap_logout(s);
+	mailimap_free(s);
+}
+
+/* Forgets the transcript so far. */
+static void
+transcript_reset(void)
+{
+	pthread_mutex_lock(&note_lock);
+	buf_free(&transcript);
+	buf_init(&transcript);
+	pthread_mutex_unlock(&note_lock);
+}
+
+/* Whether the transcript has s. */
+static int
+transcript_has(const char *s)
+{
+	int	found;
+
+	pthread_mutex_lock(&note_lock);
+	found = strstr(buf_str(&transcript), s) != NULL;
+	pthread_mutex_unlock(&note_lock);
+	return (found);
+}
+
+/* Whether folder has uid. */
+static int
+has_uid(struct backend *be, const char *folder, uint32_t uid)
+{
+	struct imap_folder	*f;
+	size_t			 i;
+	int			 found = 0;
+
+	pthread_mutex_lock(&be->data_lock);
+	if ((f = imap_folder_find(be, folder)) != NULL) {
+		found = imap_msg_find(f, uid) != NULL;
+		for (i = 0; i < f->norder; i++)
+			found += f->order[i] == uid;
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	return (found);
+}
+
+/* Opens folder with its summaries all fetched, then closes: a warm cache. */
+static void
+warm(const char *u, const char *folder)
+{
+	struct backend	*be = open_ok(u, "bob", "bobpw");
+	struct view	*v = view_on(be, folder, 0);
+
+	imap_backend_ops.close_view(&v);
+	cr_assert(wait_for(be, filled, folder, 20000), "%s filled", folder);
+	imap_backend_ops.close(&be);
+}
+
+TestSuite(proto, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(proto, qresync_reopen_drops_exactly_the_expunged_and_fetches_nothing)
+{
+	struct backend		*be;
+	struct view		*v;
+	struct imap_stats	 st;
+	const uint32_t		 gone[] = { 4, 9 };
+	uint32_t		 uid;
+
+	deliver("Qr", 30, "qr", 0);
+	warm(url, "Qr");
+	peer_expunge("Qr", gone, 2);
+	transcript_reset();
+
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Qr", 0);
+	cr_assert_eq(imap_backend_ops.view_count(v), 28);
+	imap_backend_ops.close_view(&v);
+	for (uid = 1; uid <= 30; uid++)
+		cr_assert_eq(has_uid(be, "Qr", uid), uid == 4 || uid == 9 ?
+		    0 : 2, "uid %u", uid);
+	cr_assert(filled(be, "Qr"), "the other 28 summaries came from the "
+	    "cache");
+	imap_get_stats(be, &st);
+	cr_assert_eq(st.fetch_commands, 0, "no FETCH at all (%lu)",
+	    st.fetch_commands);
+	cr_assert_eq(st.fetch_responses, 0, "no FETCH response (%lu)",
+	    st.fetch_responses);
+	cr_assert(transcript_has("ENABLE QRESYNC"));
+	cr_assert(transcript_has("QRESYNC ("), "SELECT with QRESYNC");
+	cr_assert_not(transcript_has("UID SORT"), "the cached order held");
+	imap_backend_ops.close(&be);
+}
+
+Test(proto, qresync_changed_flags_come_with_the_select)
+{
+	struct backend		*be;
+	struct view		*v;
+	struct imap_stats	 st;
+	struct mailimap_store_att_flags *sf;
+	struct mailimap_flag_list *fl;
+	struct mailimap_set	*set;
+	mailimap		*s;
+	unsigned		 flags;
+
+	deliver("Qf", 10, "qf", 0);
+	warm(url, "Qf");
+	s = peer();
+	cr_assert_eq(mailimap_select(s, "Qf"), MAILIMAP_NO_ERROR);
+	fl = mailimap_flag_list_new_empty();
+	mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
+	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
+	set = mailimap_set_new_single(3);
+	cr_assert_eq(mailimap_uid_store(s, set, sf), MAILIMAP_NO_ERROR);
+	mailimap_set_free(set);
+	mailimap_store_att_flags_free(sf);
+	mailimap_logout(s);
+	mailimap_free(s);
+
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Qf", 0);
+	cr_assert_eq(imap_backend_ops.view_count(v), 10);
+	imap_backend_ops.close_view(&v);
+	pthread_mutex_lock(&be->data_lock);
+	flags = imap_msg_find(imap_folder_find(be, "Qf"), 3)->flags;
+	pthread_mutex_unlock(&be->data_lock);
+	imap_get_stats(be, &st);
+	cr_assert(flags & MSG_FLAGGED, "the flag set elsewhere is seen "
+	    "(%lu FETCH, %lu responses)\n%s", st.fetch_commands,
+	    st.fetch_responses, buf_str(&transcript));
+	cr_assert_eq(st.fetch_commands, 0, "no FETCH command (%lu)",
+	    st.fetch_commands);
+	cr_assert_eq(st.fetch_responses, 1, "one FETCH, in the SELECT (%lu)",
+	    st.fetch_responses);
+	imap_backend_ops.close(&be);
+}
+
+/* Whether folder "Qo" is down to 8 rows. */
+static int
+down_to_8(struct backend *be, const void *arg)
+{
+	struct imap_folder	*f;
+	int			 ok;
+
+	pthread_mutex_lock(&be->data_lock);
+	ok = (f = imap_folder_find(be, "Qo")) != NULL && f->norder == 8;
+	pthread_mutex_unlock(&be->data_lock);
+	return (ok);
+}
+
+Test(proto, qresync_expunges_by_another_client_apply_while_open)
+{
+	struct backend	*be;
+	struct view	*v;
+	const uint32_t	 gone[] = { 2, 3 };
+	uint32_t	 uid;
+
+	deliver("Qo", 10, "qo", 0);
+	warm(url, "Qo");
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Qo", 0);
+	imap_backend_ops.close_view(&v);
+	usleep(300000);		/* let the thread enter IDLE */
+	peer_expunge("Qo", gone, 2);
+	cr_assert(wait_for(be, down_to_8, NULL, 5000),
+	    "the expunges arrive by IDLE");
+	for (uid = 1; uid <= 10; uid++)
+		cr_assert_eq(has_uid(be, "Qo", uid), uid == 2 || uid == 3 ?
+		    0 : 2, "uid %u", uid);
+	imap_backend_ops.close(&be);
+}
+
+Test(proto, without_qresync_the_uid_list_comparison_still_drops_expunged)
+{
+	struct backend	*be;
+	struct view	*v;
+	const uint32_t	 gone[] = { 2, 5 };
+	uint32_t	 uid;
+	char		*u;
+
+	xasprintf(&u, "imaps://%s:%s", env("MAILTEST_HOST"),
+	    env("OLDCAP_IMAPS_PORT"));
+	deliver("Qold", 10, "qold", 0);
+	warm(u, "Qold");
+	peer_expunge("Qold", gone, 2);
+	transcript_reset();
+	be = open_ok(u, "bob", "bobpw");
+	v = view_on(be, "Qold", 0);
+	cr_assert_eq(imap_backend_ops.view_count(v), 8);
+	imap_backend_ops.close_view(&v);
+	for (uid = 1; uid <= 10; uid++)
+		cr_assert_eq(has_uid(be, "Qold", uid), uid == 2 || uid == 5 ?
+		    0 : 2, "uid %u", uid);
+	cr_assert_not(transcript_has("QRESYNC"));
+	cr_assert(transcript_has("UID SEARCH ALL"), "plain SEARCH");
+	cr_assert_not(transcript_has("RETURN"), "no ESEARCH asked");
+	imap_backend_ops.close(&be);
+	free(u);
+}
+
+Test(proto, esearch_gives_the_order_when_sort_is_not_offered)
+{
+	struct backend		*be;
+	struct view		*v;
+	struct summary_batch	 b;
+	struct error		 err;
+	const uint32_t		 gone[] = { 5, 6 };
+	size_t			 i;
+	uint32_t		 uv, uid, prev = UINT32_MAX;
+	char			*folder;
+
+	deliver("Es", 12, "es", 0);
+	peer_expunge("Es", gone, 2);
+	be = open_ok(url, "bob", "bobpw");
+	imap_conn_acquire(be);
+	be->cap_sort = 0;	/* Dovecot has both: take SORT away */
+	imap_conn_release(be);
+	v = view_on(be, "Es", 0);
+	cr_assert_eq(imap_backend_ops.view_count(v), 10);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 10, &b, &err), 10);
+	for (i = 0; i < b.n; i++) {
+		cr_assert_eq(imap_id_parse(b.v[i].id, &uv, &uid, &folder), 0);
+		free(folder);
+		cr_assert_lt(uid, prev, "newest UID first");
+		cr_assert(uid != 5 && uid != 6);
+		prev = uid;
+	}
+	cr_assert_str_eq(b.v[0].subject, "es 11");
+	cr_assert(transcript_has("UID SEARCH RETURN (ALL) ALL"));
+	cr_assert_not(transcript_has("UID SORT"));
+	/* The session is still in step after the raw command. */
+	cr_assert_eq(imap_backend_ops.fetch_message(be, b.v[0].id, &folder,
+	    &err), 0, "%s", err.msg);
+	free(folder);
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	imap_backend_ops.close(&be);
+}
