@@ -834,14 +834,16 @@ Test(imap, reopening_with_the_cache_fetches_only_changes)
 	cr_assert_eq(imap_backend_ops.view_count(v), 300);
 	imap_backend_ops.close_view(&v);
 	imap_get_stats(be, &st);
-	cr_assert_eq(st.changedsince, 1, "one FETCH CHANGEDSINCE");
+	/* With QRESYNC the change comes with the SELECT (test-imap-proto
+	   has the details); else with one FETCH CHANGEDSINCE. */
+	cr_assert(st.changedsince == 1 || strstr(buf_str(&transcript),
+	    "(QRESYNC (") != NULL, "one FETCH CHANGEDSINCE, or QRESYNC");
 	cr_assert_leq(st.fetch_responses, 2,
 	    "only the changed message came back (%lu)", st.fetch_responses);
 	pthread_mutex_lock(&be->data_lock);
 	cr_assert(imap_msg_find(imap_folder_find(be, "Cached"), 7)->flags &
 	    MSG_FLAGGED);
 	pthread_mutex_unlock(&be->data_lock);
-	cr_assert_not_null(strstr(buf_str(&transcript), "CHANGEDSINCE"));
 	imap_backend_ops.close(&be);
 }
 
