@@ -37,13 +37,13 @@ struct imap_msg {
 	uint32_t	 uid;
 	unsigned	 flags;		/* MSG_* */
 	int		 have;		/* summary fetched */
+	uint32_t	 size;		/* before date: no padding */
 	int64_t		 date;
-	uint32_t	 size;
 	char		*from;		/* decoded display name or address */
 	char		*subject;	/* decoded */
 	char		*msgid;		/* "<...>" */
 	char		*refs;		/* References then In-Reply-To ids */
-	char		*keywords;	/* space-separated, "" if none */
+	char		*keywords;	/* space-separated, "" or NULL if none */
 };
 
 struct imap_search;
