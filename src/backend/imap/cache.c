@@ -195,13 +195,13 @@ imap_cache_line(struct imap_cache_rows *rows, char *line)
 			free(m->msgid);
 			m->msgid = xstrdup(val);
 			break;
-		case 'r':
+		case 'r':	/* "" is NULL: 100k empty strings are 3 MB */
 			free(m->refs);
-			m->refs = xstrdup(val);
+			m->refs = *val != '\0' ? xstrdup(val) : NULL;
 			break;
 		case 'k':
 			free(m->keywords);
-			m->keywords = xstrdup(val);
+			m->keywords = *val != '\0' ? xstrdup(val) : NULL;
 			break;
 		default:	/* a newer release's field */
 			break;

@@ -667,6 +667,32 @@ imap_complete_heads(struct backend *be)
 	}
 }
 
+/* Frees the empty References and keyword strings of a folder's
+   messages (NULL means the same): with 100k messages they are 6 MB. */
+static void
+imap_compact(struct backend *be, const char *name)
+{
+	struct imap_folder	*f;
+	struct imap_msg		*m;
+	size_t			 i;
+
+	pthread_mutex_lock(&be->data_lock);
+	if ((f = imap_folder_find(be, name)) != NULL) {
+		for (i = 0; i < f->nmsgs; i++) {
+			m = &f->msgs[i];
+			if (m->refs != NULL && *m->refs == '\0') {
+				free(m->refs);
+				m->refs = NULL;
+			}
+			if (m->keywords != NULL && *m->keywords == '\0') {
+				free(m->keywords);
+				m->keywords = NULL;
+			}
+		}
+	}
+	pthread_mutex_unlock(&be->data_lock);
+}
+
 /* One step of background work; called with conn held. Returns 1 when
    there was nothing to do but wait. */
 static int
@@ -764,6 +790,7 @@ imap_step(struct backend *be, unsigned *backoff)
 	}
 	if (imap_fill(be, cur, IMAP_BATCH_ROWS, &more, &err) == 0 && more) {
 		*backoff = 1;
+		imap_compact(be, cur);
 		imap_notify(be, BACKEND_CHANGED_ROWS);
 		free(cur);
 		return (0);
