@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/xmalloc.h"
+#include "mime/render.h"
 #include "net/net.h"
 
 /* --- the servers' env file ------------------------------------------- */
@@ -550,5 +552,312 @@ Test(proto, esearch_gives_the_order_when_sort_is_not_offered)
 	free(folder);
 	summary_batch_free(&b);
 	imap_backend_ops.close_view(&v);
+	imap_backend_ops.close(&be);
+}
+
+/* --- big messages --------------------------------------------------- */
+
+/* Writes a message file into folder's Maildir, owned as Dovecot wants. */
+static void
+deliver_file(const char *folder, const char *name, const char *head,
+    const char *body, size_t len)
+{
+	char	*dir, *sub, *path;
+	FILE	*f;
+	int	 i, uid = atoi(env("MAIL_UID")), gid = atoi(env("MAIL_GID"));
+
+	xasprintf(&dir, "%s/.%s", env("MAILDIR_BOB"), folder);
+	mkdir(dir, 0700);
+	cr_assert_eq(chown(dir, uid, gid), 0);
+	for (i = 0; i < 3; i++) {
+		xasprintf(&sub, "%s/%s", dir, i == 0 ? "cur" : i == 1 ?
+		    "new" : "tmp");
+		mkdir(sub, 0700);
+		cr_assert_eq(chown(sub, uid, gid), 0);
+		free(sub);
+	}
+	xasprintf(&path, "%s/cur/%s:2,S", dir, name);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(head, f);
+	cr_assert_eq(fwrite(body, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(chown(path, uid, gid), 0);
+	free(path);
+	free(dir);
+}
+
+/* n bytes of base64 lines (76 columns, CRLF) of pseudo-random data;
+   *raw gets the data itself. */
+static char *
+base64_lines(size_t n, unsigned char **raw, size_t *len)
+{
+	static const char	 a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char		*d = xmalloc(n);
+	struct buf		 b;
+	uint32_t		 x = 12345;
+	size_t			 i, col = 0;
+	unsigned		 v;
+
+	for (i = 0; i < n; i++) {
+		x = x * 1103515245 + 12345;
+		d[i] = (unsigned char)(x >> 16);
+	}
+	buf_init(&b);
+	for (i = 0; i < n; i += 3) {
+		v = (unsigned)d[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)d[i + 1] << 8;
+		if (i + 2 < n)
+			v |= d[i + 2];
+		buf_addc(&b, a[(v >> 18) & 63]);
+		buf_addc(&b, a[(v >> 12) & 63]);
+		buf_addc(&b, i + 1 < n ? a[(v >> 6) & 63] : '=');
+		buf_addc(&b, i + 2 < n ? a[v & 63] : '=');
+		if ((col += 4) == 76) {
+			buf_adds(&b, "\r\n");
+			col = 0;
+		}
+	}
+	if (col > 0)
+		buf_adds(&b, "\r\n");
+	*raw = d;
+	*len = b.len;
+	return (buf_steal(&b));
+}
+
+/* The id of the row of folder whose subject is subject. */
+static char *
+row_id(struct backend *be, const char *folder, const char *subject)
+{
+	struct summary_batch	 b;
+	struct error		 err;
+	struct view		*v = view_on(be, folder, 0);
+	char			*id = NULL;
+	size_t			 i;
+
+	summary_batch_init(&b);
+	cr_assert_geq(imap_backend_ops.view_next(v, 100, &b, &err), 1);
+	for (i = 0; i < b.n; i++) {
+		if (strcmp(b.v[i].subject, subject) == 0)
+			id = xstrdup(b.v[i].id);
+	}
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	cr_assert_not_null(id, "no row \"%s\"", subject);
+	return (id);
+}
+
+/* Files in the cache directory whose name ends with suffix. */
+static int
+cache_files(const char *suffix)
+{
+	struct dirent	*de;
+	char		*dir;
+	DIR		*d;
+	size_t		 n = strlen(suffix), l;
+	int		 count = 0;
+
+	xasprintf(&dir, "%s/test", cache_dir);
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			l = strlen(de->d_name);
+			if (l >= n && strcmp(de->d_name + l - n, suffix) == 0)
+				count++;
+		}
+		closedir(d);
+	}
+	free(dir);
+	return (count);
+}
+
+/* Sets *cancel once a download has put its first bytes in a .tmp file. */
+struct canceller {
+	volatile int	 cancel;
+	volatile int	 stop;
+	off_t		 seen;
+	pthread_t	 thread;
+};
+
+static void *
+canceller_run(void *arg)
+{
+	struct canceller	*c = arg;
+	struct dirent		*de;
+	struct stat		 sb;
+	char			*dir, *path;
+	DIR			*d;
+	int			 i;
+
+	xasprintf(&dir, "%s/test", cache_dir);
+	for (i = 0; i < 30000 && !c->stop && !c->cancel; i++) {
+		if ((d = opendir(dir)) != NULL) {
+			while ((de = readdir(d)) != NULL) {
+				if (strstr(de->d_name, ".tmp") == NULL)
+					continue;
+				xasprintf(&path, "%s/%s", dir, de->d_name);
+				if (stat(path, &sb) == 0 && sb.st_size > 0) {
+					c->seen = sb.st_size;
+					c->cancel = 1;
+				}
+				free(path);
+			}
+			closedir(d);
+		}
+		usleep(500);
+	}
+	free(dir);
+	return (NULL);
+}
+
+Test(proto, a_cancelled_20mb_download_leaves_nothing_and_the_next_works,
+    .timeout = 120)
+{
+	struct backend		*be;
+	struct imap_stats	 st0, st1;
+	struct error		 err;
+	struct canceller	 c;
+	struct stat		 sb;
+	unsigned char		*raw;
+	char			*body, *big, *small, *path = NULL;
+	const char		*head = "From: a@example.org\r\n"
+				    "Subject: huge\r\nMIME-Version: 1.0\r\n"
+				    "Content-Type: application/octet-stream\r\n"
+				    "Content-Transfer-Encoding: base64\r\n\r\n";
+	size_t			 len;
+
+	body = base64_lines(15 * 1024 * 1024, &raw, &len);
+	cr_assert_gt(len, 20 * 1000 * 1000);
+	deliver_file("Big", "1700000001.M1P1.big", head, body, len);
+	deliver_file("Big", "1700000002.M2P1.big",
+	    "From: a@example.org\r\nSubject: small\r\n\r\n", "hi\r\n", 4);
+	be = open_ok(url, "bob", "bobpw");
+	big = row_id(be, "Big", "huge");
+	small = row_id(be, "Big", "small");
+
+	memset(&c, 0, sizeof c);
+	cr_assert_eq(pthread_create(&c.thread, NULL, canceller_run, &c), 0);
+	cr_assert_not_null(imap_backend_ops.fetch_message_cancel);
+	imap_get_stats(be, &st0);
+	cr_assert_eq(imap_backend_ops.fetch_message_cancel(be, big, &path,
+	    &c.cancel, &err), -1, "the download was not cancelled");
+	c.stop = 1;
+	pthread_join(c.thread, NULL);
+	cr_assert_eq(err.kind, ERR_CANCELLED, "%s", err.msg);
+	cr_assert_gt(c.seen, 0, "cancelled after the first bytes");
+	cr_assert_lt(c.seen, (off_t)len, "cancelled before the end");
+	cr_assert_eq(cache_files(".eml"), 0, "no message file cached");
+	cr_assert_eq(cache_files(".tmp"), 0, "no partial file left");
+
+	/* The next operations work, on a new connection. */
+	cr_assert_eq(imap_backend_ops.fetch_message(be, small, &path, &err),
+	    0, "%s", err.msg);
+	free(path);
+	cr_assert_eq(imap_backend_ops.fetch_message(be, big, &path, &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq((size_t)sb.st_size, strlen(head) + len);
+	free(path);
+	imap_get_stats(be, &st1);
+	cr_assert_gt(st1.connects, st0.connects, "reconnected");
+	free(big);
+	free(small);
+	free(body);
+	free(raw);
+	imap_backend_ops.close(&be);
+}
+
+/* Reads a whole file. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	struct buf	 b;
+	char		 chunk[65536];
+	size_t		 n;
+	FILE		*f;
+
+	cr_assert_not_null(f = fopen(path, "r"), "%s", path);
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	*len = b.len;
+	return (buf_steal(&b));
+}
+
+Test(proto, a_big_attachment_is_fetched_only_when_asked, .timeout = 120)
+{
+	struct backend		*be;
+	struct error		 err;
+	struct buf		 msg, got;
+	struct mime_parts	 parts;
+	unsigned char		*raw;
+	char			*b64, *id, *path = NULL, *path2 = NULL;
+	char			*sidecar, *text;
+	size_t			 len, rawlen = 5 * 1024 * 1024, flen;
+
+	b64 = base64_lines(rawlen, &raw, &len);
+	buf_init(&msg);
+	buf_adds(&msg, "--sep\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "\r\nHello Bob, the blob is attached.\r\n"
+	    "--sep\r\nContent-Type: application/octet-stream; name=blob.bin"
+	    "\r\nContent-Disposition: attachment; filename=blob.bin\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n");
+	buf_add(&msg, b64, len);
+	buf_adds(&msg, "--sep--\r\n");
+	deliver_file("Att", "1700000003.M3P1.att", "From: a@example.org\r\n"
+	    "Subject: with blob\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=sep\r\n\r\n",
+	    msg.data, msg.len);
+	buf_free(&msg);
+	be = open_ok(url, "bob", "bobpw");
+	id = row_id(be, "Att", "with blob");
+
+	transcript_reset();
+	cr_assert_eq(imap_backend_ops.fetch_message(be, id, &path, &err), 0,
+	    "%s", err.msg);
+	text = slurp(path, &flen);
+	cr_assert_lt(flen, 64 * 1024, "the attachment stayed on the server "
+	    "(%zu bytes cached)", flen);
+	cr_assert_not_null(strstr(text, "the blob is attached"),
+	    "the text part is there at once");
+	cr_assert_not(transcript_has("BODY.PEEK[2]"));
+	cr_assert_not(transcript_has("BODY.PEEK[]"));
+	free(text);
+	xasprintf(&sidecar, "%s%s", path, BACKEND_PARTS_SUFFIX);
+	text = slurp(sidecar, &flen);
+	cr_assert_not_null(strstr(text, "\nmissing 2 2 "), "%s", text);
+	cr_assert_not_null(strstr(text, "\naccount test\n"), "%s", text);
+	free(text);
+	cr_assert_eq(mime_parts_file(path, &parts, &err), 0);
+	cr_assert_eq(parts.n, 2);
+	cr_assert_str_eq(parts.v[1].name, "blob.bin");
+	mime_parts_free(&parts);
+
+	/* Saving it: exactly that section, spliced in; the bytes equal. */
+	cr_assert_not_null(imap_backend_ops.fetch_part);
+	cr_assert_eq(imap_backend_ops.fetch_part(be, id, "2", &path2, NULL,
+	    &err), 0, "%s", err.msg);
+	cr_assert_str_eq(path2, path);
+	cr_assert(transcript_has("BODY.PEEK[2]"));
+	cr_assert_not(transcript_has("BODY.PEEK[]"));
+	cr_assert_eq(access(sidecar, F_OK), -1, "nothing is missing now");
+	buf_init(&got);
+	cr_assert_eq(mime_part_extract_file(path, 2, &got, &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(got.len, rawlen);
+	cr_assert(memcmp(got.data, raw, rawlen) == 0, "the saved bytes "
+	    "equal the original");
+	buf_free(&got);
+	buf_init(&got);
+	cr_assert_eq(mime_part_extract_file(path, 1, &got, &err), 0);
+	cr_assert_not_null(strstr(buf_str(&got), "the blob is attached"));
+	buf_free(&got);
+	free(sidecar);
+	free(path);
+	free(path2);
+	free(id);
+	free(b64);
+	free(raw);
 	imap_backend_ops.close(&be);
 }

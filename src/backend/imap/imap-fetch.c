@@ -1509,12 +1509,14 @@ imap_body_path(struct backend *be, const char *folder, uint32_t uv,
 }
 
 struct imap_body {
-	int	 fd;
-	size_t	 len;
-	int	 failed;
+	int		 fd;
+	size_t		 len;
+	int		 failed;
+	volatile int	*cancel;
 };
 
-/* Streams a body section to the file, bounded by IMAP_LITERAL_MAX. */
+/* Streams a body section to the file, bounded by IMAP_LITERAL_MAX;
+   stops when cancelled. */
 static bool
 imap_body_write(int type, struct mailimap_msg_att_body_section *sec,
     const char *bytes, size_t len, void *arg)
@@ -1522,6 +1524,10 @@ imap_body_write(int type, struct mailimap_msg_att_body_section *sec,
 	struct imap_body	*b = arg;
 	ssize_t			 w;
 
+	if (b->cancel != NULL && *b->cancel) {
+		b->failed = ECANCELED;
+		return (false);
+	}
 	b->len += len;
 	if (b->len > IMAP_LITERAL_MAX) {
 		b->failed = EFBIG;
@@ -1540,17 +1546,129 @@ imap_body_write(int type, struct mailimap_msg_att_body_section *sec,
 	return (true);
 }
 
+/* A libetpan section from its IMAP spelling: "" (the whole message),
+   "HEADER", "TEXT", "1.2", "1.2.MIME", "1.2.HEADER", "1.2.TEXT". NULL
+   when malformed. */
+struct mailimap_section *
+imap_section_new(const char *s)
+{
+	struct mailimap_section_part	*part;
+	clist				*ids;
+	uint32_t			*id;
+	unsigned long			 n;
+	char				*end;
+
+	if (*s == '\0')
+		return (mailimap_section_new(NULL));
+	if (strcmp(s, "HEADER") == 0)
+		return (mailimap_section_new_header());
+	if (strcmp(s, "TEXT") == 0)
+		return (mailimap_section_new_text());
+	ids = clist_new();
+	while (*s >= '0' && *s <= '9') {
+		errno = 0;
+		n = strtoul(s, &end, 10);
+		if (errno != 0 || n == 0 || n > 100000)
+			break;
+		id = xmalloc(sizeof *id);
+		*id = (uint32_t)n;
+		clist_append(ids, id);
+		s = end;
+		if (*s != '.')
+			break;
+		s++;
+	}
+	if (clist_count(ids) == 0 || (*s != '\0' && strcmp(s, "MIME") != 0 &&
+	    strcmp(s, "HEADER") != 0 && strcmp(s, "TEXT") != 0)) {
+		for (clistiter *it = clist_begin(ids); it != NULL;
+		    it = clist_next(it))
+			free(clist_content(it));
+		clist_free(ids);
+		return (NULL);
+	}
+	part = mailimap_section_part_new(ids);
+	if (*s == '\0')
+		return (mailimap_section_new_part(part));
+	if (strcmp(s, "MIME") == 0)
+		return (mailimap_section_new_part_mime(part));
+	if (strcmp(s, "HEADER") == 0)
+		return (mailimap_section_new_part_header(part));
+	return (mailimap_section_new_part_text(part));
+}
+
+/*
+ * Streams BODY.PEEK[section] of uid in the selected folder to fd; *len
+ * gets its size. When *cancel becomes true (checked as bytes arrive) the
+ * command is abandoned mid-literal: the session is dropped, to be
+ * re-established by whoever needs it next, and the call fails with
+ * ERR_CANCELLED.
+ */
 int
-imap_fetch_body(struct backend *be, const char *id, char **path,
-    struct error *err)
+imap_stream_section(struct backend *be, uint32_t uid, const char *section,
+    int fd, volatile int *cancel, size_t *len, struct error *err)
 {
 	struct mailimap_fetch_type	*ft;
+	struct mailimap_section		*sec;
 	struct mailimap_set		*set;
 	struct imap_body		 b;
 	clist				*res = NULL;
-	uint32_t			 uv, uid;
-	char				*folder, *file, *tmp;
 	int				 r;
+
+	if ((sec = imap_section_new(section)) == NULL)
+		return (error_set(err, ERR_NOTFOUND, "%s: bad section %s",
+		    be->name, section));
+	memset(&b, 0, sizeof b);
+	b.fd = fd;
+	b.cancel = cancel;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section(sec));
+	set = mailimap_set_new_single(uid);
+	mailimap_set_msg_body_handler(be->s, imap_body_write, &b);
+	be->stats.fetch_commands++;
+	r = mailimap_uid_fetch(be->s, set, ft, &res);
+	if (be->s != NULL)
+		mailimap_set_msg_body_handler(be->s, NULL, NULL);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r == MAILIMAP_NO_ERROR)
+		mailimap_fetch_list_free(res);
+	*len = b.len;
+	if (b.failed != 0) {
+		/* The literal was left half read: the session is lost. */
+		if (r != MAILIMAP_NO_ERROR)
+			imap_disconnect(be);
+		if (b.failed == ECANCELED)
+			return (error_set(err, ERR_CANCELLED, "%s: download "
+			    "cancelled", be->name));
+		return (error_set(err, ERR_IO, "%s: message: %s", be->name,
+		    strerror(b.failed)));
+	}
+	if (r != MAILIMAP_NO_ERROR)
+		return (imap_session_error(be, r, "FETCH", err));
+	if (b.len == 0 && *section == '\0')
+		return (error_set(err, ERR_NOTFOUND, "%s: message %u is gone "
+		    "from the server", be->name, uid));
+	return (0);
+}
+
+/* Makes sure folder is selected and uid's UIDVALIDITY still holds, for
+   the part fetches of imap-parts.c. */
+int
+imap_select_msg(struct backend *be, const char *folder, uint32_t uv,
+    struct error *err)
+{
+	return (imap_select_for(be, folder, uv, err));
+}
+
+int
+imap_fetch_body_cancel(struct backend *be, const char *id, char **path,
+    volatile int *cancel, struct error *err)
+{
+	uint32_t	 uv, uid;
+	char		*folder, *file, *tmp;
+	size_t		 len;
+	int		 fd, r;
 
 	*path = NULL;
 	if (imap_id_parse(id, &uv, &uid, &folder) != 0)
@@ -1572,48 +1690,28 @@ imap_fetch_body(struct backend *be, const char *id, char **path,
 		return (-1);
 	}
 	free(folder);
+	/* Big, with attachments: the text parts only, the rest on demand. */
+	if ((r = imap_fetch_partial(be, id, uid, file, cancel, err)) <= 0) {
+		if (r == 0)
+			*path = file;
+		else
+			free(file);
+		return (r);
+	}
 	xasprintf(&tmp, "%s.tmp", file);
-	memset(&b, 0, sizeof b);
-	if ((b.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1) {
 		error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
 		free(tmp);
 		free(file);
 		return (-1);
 	}
-	ft = mailimap_fetch_type_new_fetch_att_list_empty();
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_body_peek_section(mailimap_section_new(
-	    NULL)));
-	set = mailimap_set_new_single(uid);
-	mailimap_set_msg_body_handler(be->s, imap_body_write, &b);
-	be->stats.fetch_commands++;
-	r = mailimap_uid_fetch(be->s, set, ft, &res);
-	if (be->s != NULL)
-		mailimap_set_msg_body_handler(be->s, NULL, NULL);
-	mailimap_set_free(set);
-	mailimap_fetch_type_free(ft);
-	if (r == MAILIMAP_NO_ERROR)
-		mailimap_fetch_list_free(res);
-	if (close(b.fd) == -1 && b.failed == 0)
-		b.failed = errno;
-	if (r != MAILIMAP_NO_ERROR || b.failed != 0 || b.len == 0) {
-		unlink(tmp);
-		free(tmp);
-		free(file);
-		if (b.failed != 0) {
-			if (r != MAILIMAP_NO_ERROR)
-				imap_disconnect(be);
-			return (error_set(err, ERR_IO, "%s: message: %s",
-			    be->name, strerror(b.failed)));
-		}
-		if (r == MAILIMAP_NO_ERROR)
-			return (error_set(err, ERR_NOTFOUND, "%s: message %u "
-			    "is gone from the server", be->name, uid));
-		return (imap_session_error(be, r, "FETCH", err));
-	}
-	if (rename(tmp, file) == -1) {
-		error_set(err, ERR_IO, "%s: %s", file, strerror(errno));
+	r = imap_stream_section(be, uid, "", fd, cancel, &len, err);
+	if (close(fd) == -1 && r == 0)
+		r = error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
+	if (r == 0 && rename(tmp, file) == -1)
+		r = error_set(err, ERR_IO, "%s: %s", file, strerror(errno));
+	if (r != 0) {
 		unlink(tmp);
 		free(tmp);
 		free(file);
@@ -1622,4 +1720,11 @@ imap_fetch_body(struct backend *be, const char *id, char **path,
 	free(tmp);
 	*path = file;
 	return (0);
+}
+
+int
+imap_fetch_body(struct backend *be, const char *id, char **path,
+    struct error *err)
+{
+	return (imap_fetch_body_cancel(be, id, path, NULL, err));
 }
