@@ -195,7 +195,41 @@ struct backend_ops {
 	   through send_record). */
 	int	(*append)(struct backend *, const char *folder_role_or_name,
 		    const char *path, unsigned flags, struct error *);
+	/* [worker] fetch_message, cancellable: *cancel (NULL: never) is
+	   looked at as bytes arrive; once set, the download stops, nothing
+	   is left in the cache, the call fails with ERR_CANCELLED and the
+	   connection is re-established for the next operation. NULL: use
+	   fetch_message. */
+	int	(*fetch_message_cancel)(struct backend *, const char *id,
+		    char **path, volatile int *cancel, struct error *);
+	/* [worker] Fills in a part that a message file left out (see
+	   BACKEND_PARTS_SUFFIX below): section as its PATH.parts names it.
+	   The message file is rewritten with the part in place and its
+	   path returned (owned by the caller); cancel as above. NULL: the
+	   backend always fetches whole messages. */
+	int	(*fetch_part)(struct backend *, const char *id,
+		    const char *section, char **path, volatile int *cancel,
+		    struct error *);
 };
+
+/*
+ * Messages fetched part by part. A backend may give (message_path,
+ * fetch_message) a message file that leaves some parts out: every header
+ * and the whole MIME structure are there, but the bodies of the parts
+ * left out are empty. It then writes beside it PATH.parts, a text file:
+ *
+ *	facteur-parts 1
+ *	account NAME		the account (struct account's name)
+ *	id ID			the message, as the backend names it
+ *	size N			bytes of PATH it describes (else stale)
+ *	missing INDEX SECTION BYTES OFFSET
+ *
+ * with one "missing" line per part left out: INDEX numbers it as the
+ * pager and mime_parts do, SECTION is what fetch_part takes, BYTES its
+ * size as sent (transfer encoded), OFFSET where its body goes in PATH.
+ * fetch_part removes the line, and the file when nothing is missing.
+ */
+#define BACKEND_PARTS_SUFFIX	".parts"
 
 extern const struct backend_ops local_backend_ops;
 extern const struct backend_ops imap_backend_ops;
