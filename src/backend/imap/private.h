@@ -160,6 +160,13 @@ int	imap_move_msgs(struct backend *, const char *const *, size_t,
 	    const char *, struct error *);
 int	imap_fetch_body(struct backend *, const char *, char **,
 	    struct error *);
+int	imap_fetch_body_cancel(struct backend *, const char *, char **,
+	    volatile int *, struct error *);
+struct mailimap_section *imap_section_new(const char *);
+int	imap_stream_section(struct backend *, uint32_t, const char *, int,
+	    volatile int *, size_t *, struct error *);
+int	imap_select_msg(struct backend *, const char *, uint32_t,
+	    struct error *);
 char	*imap_body_path(struct backend *, const char *, uint32_t,
 	    uint32_t);
 int	imap_id_parse(const char *, uint32_t *, uint32_t *, char **);
@@ -189,12 +196,16 @@ int	imap_raw(struct backend *, const char *,
 int	imap_seqset_parse(const char *, size_t, uint32_t **lo, uint32_t **hi,
 	    size_t *n);
 
-/* imap-parts.c: messages over IMAP_PARTIAL_MIN, text parts first. */
+/* imap-parts.c: messages over IMAP_PARTIAL_MIN with attachments get
+   their text parts only (file + file.parts); 1: fetch it whole. */
 int	imap_fetch_partial(struct backend *, const char *id, uint32_t uid,
 	    const char *file, volatile int *cancel, struct error *);
-int	imap_fetch_section(struct backend *, const char *id,
+/* The backend ops fetch_part and fetch_message_cancel. */
+int	imap_op_fetch_part(struct backend *, const char *id,
 	    const char *section, char **path, volatile int *cancel,
 	    struct error *);
+int	imap_op_fetch_message_cancel(struct backend *, const char *id,
+	    char **path, volatile int *cancel, struct error *);
 
 /* imap-view.c: the [reader] operations. */
 int	imap_refresh(struct backend *, struct error *);
