@@ -1314,4 +1314,6 @@ const struct backend_ops imap_backend_ops = {
 	.rename_folder = imap_rename_folder,
 	.delete_folder = imap_delete_folder,
 	.append = imap_append,
+	.fetch_message_cancel = imap_op_fetch_message_cancel,
+	.fetch_part = imap_op_fetch_part,
 };
