@@ -570,3 +570,76 @@ Test(pop3, killed_fetches_neither_lose_nor_duplicate, .timeout = 120)
 	pop3_account_free(&pa);
 	sleep(1);	/* the killed sessions' server processes wind down */
 }
+
+/* What the first "indexed" notice of a fetch saw, for the test below. */
+static struct {
+	volatile int	 indexed;	/* set by the writer thread */
+	unsigned	 count;		/* messages a fresh reader saw */
+	unsigned	 first;		/* of which message 0 (0 or 1) */
+	size_t		 total;
+	int		 waited;	/* progress held until indexed */
+} early;
+
+/* Writer thread: the first batch is indexed; a new reader looks. */
+static void
+early_indexed(void *arg)
+{
+	char	q[64];
+
+	if (early.indexed)
+		return;
+	early.count = index_count("*");
+	snprintf(q, sizeof q, "id:m0.%ld@test", (long)getpid());
+	early.first = index_count(q);
+	__atomic_store_n(&early.indexed, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Download thread: holds the download (up to 20 s) after a message
+   arrived until the first batch was indexed, so that the test proves
+   the order, not a race. */
+static void
+early_progress(void *arg, size_t done, size_t total, uint64_t bytes,
+    double secs)
+{
+	int	i;
+
+	early.total = total;
+	if (done == 0 || done >= total || early.waited)
+		return;
+	early.waited = 1;
+	for (i = 0; i < 2000 &&
+	    !__atomic_load_n(&early.indexed, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+}
+
+Test(pop3, first_message_is_readable_while_the_download_runs)
+{
+	struct pop3_account		*pa = account("pop3s", "POP3S_PORT",
+					    NULL, NULL);
+	struct pop3_fetch_params	 fp;
+	struct pop3_stats		 st;
+	struct backend			*be = local_open();
+	struct error			 err;
+
+	put_corpus(0, 600);
+	memset(&early, 0, sizeof early);
+	memset(&fp, 0, sizeof fp);
+	fp.password = "bobpw";
+	fp.local = be;
+	fp.tags = "+inbox +unread +bob";
+	fp.cancel_fd = -1;
+	fp.progress = early_progress;
+	fp.indexed = early_indexed;
+	cr_assert_eq(pop3_fetch(pa, &fp, &st, &err), 0, "%s", err.msg);
+	local_backend_ops.close(&be);
+	cr_assert_eq(st.fetched, 600);
+	cr_assert(early.waited, "no progress while the download ran");
+	cr_assert(early.indexed, "never indexed");
+	/* Message 0, the oldest, was readable while the download ran. */
+	cr_expect_eq(early.first, 1, "message 0 not in the first batch");
+	cr_expect(early.count >= 1 && early.count < 600, "the first batch "
+	    "held %u of 600 messages: indexed only after the download",
+	    early.count);
+	cr_expect_eq(index_count("*"), 600);
+	pop3_account_free(&pa);
+}

@@ -1,16 +1,19 @@
 /*
  * One fetch: lock, list, recognise what an interrupted run delivered,
- * stream new messages into the Maildir (RETRs pipelined when the server
- * allows), index and record them in batches, then DELE what the policy
- * says and QUIT. The order of the steps is the crash-safety argument of
- * pop3.h: nothing is recorded before it is durable, nothing deleted
- * before it is recorded.
+ * stream new messages into tmp/ (RETRs pipelined when the server allows)
+ * while a writer thread makes them durable, links them into new/, indexes
+ * and records them in batches (the first message alone, at once, so that
+ * it is readable early), then DELE what the policy says and QUIT. The
+ * order of the steps is the crash-safety argument of pop3.h: nothing is
+ * linked before it is fsynced, nothing recorded before it is indexed,
+ * nothing deleted before it is recorded.
  */
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,19 @@ struct pop3_run {
 	unsigned			 seq;
 	struct pop3_msg			**batch;
 	size_t				 nbatch;
+
+	/* The writer thread and the queue of files in tmp/ it takes. */
+	pthread_t			 writer;
+	int				 writer_on;
+	pthread_mutex_t			 lock;
+	pthread_cond_t			 cond;
+	struct pop3_msg			**queue;
+	size_t				 nqueue;
+	int				 eof;		/* no more to come */
+	int				 wfailed;	/* werr is set */
+	struct error			 werr;
+	size_t				 ncommits;
+
 	double				 t0;
 	double				 last_commit;
 	double				 last_progress;
@@ -271,12 +287,208 @@ pop3_recover(struct pop3_run *r, struct pop3_msg **todo, size_t ntodo)
 	free(sorted);
 }
 
-/* Reads one RETR answer into a new file and links it into new/. */
+/*
+ * Writer thread: makes files of tmp/ durable before they are linked. A
+ * few files are fsynced one by one (the first batch must be quick);
+ * many at once, the filesystem is (syncfs: one flush instead of one per
+ * message, though it also flushes what others wrote), or each file when
+ * syncfs fails.
+ */
+static int
+pop3_sync_files(struct pop3_run *r, struct pop3_msg **v, size_t n,
+    struct error *err)
+{
+	size_t	i;
+	int	fd;
+
+	if (n > POP3_SYNCFS_MIN && (fd = open(r->dirs[0],
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		if (syncfs(fd) == 0) {
+			close(fd);
+			return (0);
+		}
+		log_warn("%s: syncfs", r->dirs[0]);
+		close(fd);
+	}
+	for (i = 0; i < n; i++) {
+		if ((fd = open(v[i]->tmp, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fsync(fd) != 0) {
+			error_set(err, ERR_IO, "%s: %s", v[i]->tmp,
+			    strerror(errno));
+			if (fd != -1)
+				close(fd);
+			return (-1);
+		}
+		close(fd);
+	}
+	return (0);
+}
+
+/*
+ * Writer thread: links a durable file of tmp/ into new/ and adds it to
+ * the batch. On error the file stays in tmp/ (removed at the end).
+ */
+static int
+pop3_link(struct pop3_run *r, struct pop3_msg *m, struct error *err)
+{
+	char	*dst;
+
+	xasprintf(&dst, "%s/%s", r->dirs[1], m->tmp + strlen(r->dirs[0]) + 1);
+	if (link(m->tmp, dst) != 0 && rename(m->tmp, dst) != 0) {
+		error_set(err, ERR_IO, "%s: %s", dst, strerror(errno));
+		free(dst);
+		return (-1);
+	}
+	unlink(m->tmp);
+	free(m->tmp);
+	m->tmp = NULL;
+	m->path = dst;
+	pthread_mutex_lock(&r->lock);
+	r->stats->fetched++;
+	pthread_mutex_unlock(&r->lock);
+	pop3_batch_add(r, m);
+	pop3_test_kill("deliver");
+	return (0);
+}
+
+/*
+ * The writer thread: takes the files the download queued, links and
+ * commits them: the first one alone and at once, then in batches of
+ * POP3_BATCH or every POP3_BATCH_MS. On error it records it, drops the
+ * rest of the queue (left in tmp/) and stops; the download sees wfailed.
+ */
+static void *
+pop3_writer(void *arg)
+{
+	struct pop3_run	 *r = arg;
+	struct pop3_msg	**take = NULL;
+	struct error	  err, err2;
+	struct timespec	  ts;
+	size_t		  ntake, i;
+	double		  due;
+	int		  failed = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		/* Wait for a batch: full, due, or the end. */
+		while (!r->eof && (r->nqueue == 0 || (r->ncommits > 0 &&
+		    r->nqueue < POP3_BATCH &&
+		    pop3_clock() - r->last_commit < POP3_BATCH_MS / 1000.0))) {
+			if (r->nqueue == 0 || r->ncommits == 0)
+				pthread_cond_wait(&r->cond, &r->lock);
+			else {
+				due = r->last_commit + POP3_BATCH_MS / 1000.0 -
+				    pop3_clock();
+				if (due < 0)
+					due = 0;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += (time_t)due;
+				ts.tv_nsec += (long)((due - (double)(time_t)due) *
+				    1e9);
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+			}
+		}
+		if (r->nqueue == 0)
+			break;		/* the end, all done */
+		take = xreallocarray(take, r->nqueue, sizeof *take);
+		memcpy(take, r->queue, r->nqueue * sizeof *take);
+		ntake = r->nqueue;
+		r->nqueue = 0;
+		pthread_cond_broadcast(&r->cond);	/* room in the queue */
+		pthread_mutex_unlock(&r->lock);
+
+		if (pop3_sync_files(r, take, ntake, &err) != 0)
+			failed = 1;
+		for (i = 0; i < ntake && !failed; i++) {
+			if (pop3_link(r, take[i], &err) != 0)
+				failed = 1;
+		}
+		/* What was linked is kept, even after an error. */
+		if (!failed && pop3_commit(r, &err) != 0)
+			failed = 1;
+		else if (failed && pop3_commit(r, &err2) != 0)
+			log_warnx("%s: %s", r->pa->name, err2.msg);
+
+		pthread_mutex_lock(&r->lock);
+		r->ncommits++;
+		if (failed) {
+			r->werr = err;
+			r->wfailed = 1;
+			r->nqueue = 0;
+			pthread_cond_broadcast(&r->cond);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	free(take);
+	return (NULL);
+}
+
+/* Starts the writer thread. */
+static int
+pop3_writer_start(struct pop3_run *r, struct error *err)
+{
+	int	e;
+
+	if ((e = pthread_create(&r->writer, NULL, pop3_writer, r)) != 0)
+		return (error_set(err, ERR_IO, "%s: writer thread: %s",
+		    r->pa->name, strerror(e)));
+	r->writer_on = 1;
+	return (0);
+}
+
+/*
+ * Tells the writer that nothing more comes, waits until it has committed
+ * the queue, and returns its error if it had one.
+ */
+static int
+pop3_writer_finish(struct pop3_run *r, struct error *err)
+{
+	if (!r->writer_on)
+		return (0);
+	pthread_mutex_lock(&r->lock);
+	r->eof = 1;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->writer, NULL);
+	r->writer_on = 0;
+	if (r->wfailed) {
+		if (err != NULL)
+			*err = r->werr;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Hands a file of tmp/ to the writer; waits while the queue is full.
+   Returns -1 (the writer's error in err) once the writer failed. */
+static int
+pop3_queue(struct pop3_run *r, struct pop3_msg *m, struct error *err)
+{
+	pthread_mutex_lock(&r->lock);
+	while (!r->wfailed && r->nqueue >= POP3_QUEUE_MAX)
+		pthread_cond_wait(&r->cond, &r->lock);
+	if (r->wfailed) {
+		*err = r->werr;
+		pthread_mutex_unlock(&r->lock);
+		return (-1);
+	}
+	r->queue[r->nqueue++] = m;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return (0);
+}
+
+/* Reads one RETR answer into a new file of tmp/, for the writer. */
 static int
 pop3_deliver(struct pop3_run *r, struct pop3_msg *m, struct error *err)
 {
 	struct timespec	 ts;
-	char		*name, *tmp, *dst;
+	char		*name, *tmp;
 	uint64_t	 wire, limit;
 	int		 fd, st, rv = -1;
 
@@ -292,7 +504,6 @@ pop3_deliver(struct pop3_run *r, struct pop3_msg *m, struct error *err)
 	xasprintf(&name, "%lld.M%ldP%ldQ%u.%s,P=%s", (long long)ts.tv_sec,
 	    ts.tv_nsec / 1000, (long)getpid(), ++r->seq, r->host, m->hash);
 	xasprintf(&tmp, "%s/%s", r->dirs[0], name);
-	xasprintf(&dst, "%s/%s", r->dirs[1], name);
 	free(name);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1) {
@@ -306,27 +517,19 @@ pop3_deliver(struct pop3_run *r, struct pop3_msg *m, struct error *err)
 		goto out;
 	}
 	pop3_test_kill("retr");
-	if (fsync(fd) != 0 || close(fd) != 0) {
+	if (close(fd) != 0) {
 		error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
-	if (link(tmp, dst) != 0 && rename(tmp, dst) != 0) {
-		error_set(err, ERR_IO, "%s: %s", dst, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	unlink(tmp);
-	m->path = dst;
-	dst = NULL;
+	pthread_mutex_lock(&r->lock);
 	r->stats->bytes += wire;
-	r->stats->fetched++;
-	pop3_batch_add(r, m);
-	pop3_test_kill("deliver");
-	rv = 0;
+	pthread_mutex_unlock(&r->lock);
+	m->tmp = tmp;
+	tmp = NULL;
+	rv = pop3_queue(r, m, err);
 out:
 	free(tmp);
-	free(dst);
 	return (rv);
 }
 
@@ -358,12 +561,6 @@ pop3_download(struct pop3_run *r, struct pop3_msg **todo, size_t ntodo,
 		recv++;
 		r->done++;
 		pop3_progress(r, 0);
-		if (r->nbatch >= POP3_BATCH ||
-		    (r->nbatch > 0 &&
-		    pop3_clock() - r->last_commit >= POP3_BATCH_MS / 1000.0)) {
-			if (pop3_commit(r, err) != 0)
-				return (-1);
-		}
 	}
 	return (0);
 }
@@ -441,6 +638,8 @@ pop3_fetch(const struct pop3_account *pa, const struct pop3_fetch_params *fp,
 	memset(r.stats, 0, sizeof *r.stats);
 	r.t0 = r.last_commit = pop3_clock();
 	r.st.lock_fd = -1;
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
 
 	if (pop3_maildir_prepare(&r, err) != 0 ||
 	    pop3_state_lock(pa, &r.st, err) != 0)
@@ -494,9 +693,12 @@ pop3_fetch(const struct pop3_account *pa, const struct pop3_fetch_params *fp,
 	}
 	r.total = r.stats->to_fetch = ntodo;
 	pop3_progress(&r, 1);
+	r.queue = xreallocarray(NULL, POP3_QUEUE_MAX, sizeof *r.queue);
+	if (pop3_writer_start(&r, err) != 0)
+		goto out;
 	if (pop3_download(&r, todo, ntodo, err) != 0)
 		goto out;
-	if (pop3_commit(&r, err) != 0)
+	if (pop3_writer_finish(&r, err) != 0)
 		goto out;
 	if (nrec != r.st.n && r.stats->fetched == 0 &&
 	    r.stats->recovered == 0 &&
@@ -508,10 +710,16 @@ pop3_fetch(const struct pop3_account *pa, const struct pop3_fetch_params *fp,
 		goto out;
 	rv = 0;
 out:
+	/* Keep what arrived: the writer commits its queue, then stops. */
+	if (pop3_writer_finish(&r, &err2) != 0 && rv != 0)
+		log_warnx("%s: %s", pa->name, err2.msg);
 	if (rv != 0 && r.nbatch > 0) {
-		/* Keep what arrived: index and record it. */
 		if (pop3_commit(&r, &err2) != 0)
 			log_warnx("%s: %s", pa->name, err2.msg);
+	}
+	for (i = 0; i < r.n; i++) {	/* never linked: not kept */
+		if (r.v[i].tmp != NULL)
+			unlink(r.v[i].tmp);
 	}
 	(void)quit;
 	pop3_conn_close(&r.c, 0);
@@ -520,6 +728,9 @@ out:
 	pop3_state_free(&r.st);
 	free(todo);
 	free(r.batch);
+	free(r.queue);
+	pthread_mutex_destroy(&r.lock);
+	pthread_cond_destroy(&r.cond);
 	for (i = 0; i < 3; i++)
 		free(r.dirs[i]);
 	return (rv);

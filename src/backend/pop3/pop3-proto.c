@@ -372,6 +372,7 @@ pop3_msgs_free(struct pop3_msg **vp, size_t n)
 		return;
 	for (i = 0; i < n; i++) {
 		free(v[i].uidl);
+		free(v[i].tmp);
 		free(v[i].path);
 	}
 	free(v);

@@ -23,6 +23,8 @@
 #define POP3_WINDOW		16	/* RETRs in flight with PIPELINING */
 #define POP3_BATCH		200	/* messages per index session */
 #define POP3_BATCH_MS		500	/* or this long since the last */
+#define POP3_QUEUE_MAX		800	/* downloaded, not yet linked */
+#define POP3_SYNCFS_MIN		64	/* fewer files: fsync each */
 
 struct pop3_conn {
 	mailpop3		*p;
@@ -47,6 +49,7 @@ struct pop3_msg {
 	int			 dup;		/* UIDL listed twice */
 	int			 recorded;	/* in the state file */
 	time_t			 when;		/* downloaded at */
+	char			*tmp;		/* in tmp/, for the writer */
 	char			*path;		/* delivered by this run */
 };
 
