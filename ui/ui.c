@@ -35,6 +35,7 @@
 #define UI_MIN_COLS	20
 #define UI_MIN_LINES	5
 #define UI_MESSAGE_MS	4000
+#define UI_BUSY_MS	500	/* a silent job this long is named */
 #define UI_MAXKEYS	4
 
 struct ui_screen {
@@ -63,6 +64,8 @@ struct ui {
 	int			 message_error;
 	struct loop_timer	*message_timer;
 	char			 progress[128];
+	char			 busy[64];	/* a slow silent job */
+	struct loop_timer	*busy_timer;
 
 	int			 keys[UI_MAXKEYS];
 	size_t			 nkeys;
@@ -242,6 +245,82 @@ ui_error(struct ui *ui, const char *fmt, ...)
 	va_start(ap, fmt);
 	ui_vmessage(ui, 1, fmt, ap);
 	va_end(ap);
+}
+
+/* What the status line says while a job named name runs long. */
+static const char *
+ui_busy_label(const char *name)
+{
+	static const struct {
+		const char	*job;
+		const char	*label;
+	} labels[] = {
+		{ "flags", "Saving changes..." },
+		{ "folder", "Changing folders..." },
+		{ "count", "Counting..." },
+		{ "render", "Rendering..." },
+		{ "search", "Searching..." },
+		{ "fetch", "Downloading..." },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof labels / sizeof labels[0]; i++) {
+		if (strcmp(labels[i].job, name) == 0)
+			return (labels[i].label);
+	}
+	return ("Working...");
+}
+
+/*
+ * The busy indicator: a job that reports no progress of its own and has
+ * run for half a second is named in the status line until it ends.
+ */
+static void
+ui_busy_tick(struct loop *loop, void *arg)
+{
+	struct ui	*ui = arg;
+	const char	*text = "";
+	char		 name[32];
+	int64_t		 ms;
+	size_t		 i, busy = 0;
+
+	ui->busy_timer = NULL;
+	for (i = 0; i < ui->naccounts; i++) {
+		if (ui->accounts[i]->worker == NULL)
+			continue;
+		busy += worker_busy(ui->accounts[i]->worker);
+		if (*text == '\0' && worker_running(ui->accounts[i]->worker,
+		    name, sizeof name, &ms) && ms >= UI_BUSY_MS)
+			text = ui_busy_label(name);
+	}
+	if (strcmp(text, ui->busy) != 0) {
+		snprintf(ui->busy, sizeof ui->busy, "%s", text);
+		ui->dirty = 1;
+	}
+	if (busy > 0)
+		ui->busy_timer = loop_add_timer(loop, UI_BUSY_MS / 2,
+		    ui_busy_tick, ui);
+}
+
+/* Before each paint: watches the workers while any has work. */
+static void
+ui_busy_watch(struct ui *ui)
+{
+	size_t	i, busy = 0;
+
+	if (ui->busy_timer != NULL)
+		return;
+	for (i = 0; i < ui->naccounts; i++) {
+		if (ui->accounts[i]->worker != NULL)
+			busy += worker_busy(ui->accounts[i]->worker);
+	}
+	if (busy > 0)
+		ui->busy_timer = loop_add_timer(ui->loop, UI_BUSY_MS / 2,
+		    ui_busy_tick, ui);
+	else if (ui->busy[0] != '\0') {
+		ui->busy[0] = '\0';
+		ui->dirty = 1;
+	}
 }
 
 void
@@ -671,7 +750,8 @@ ui_draw_status(struct ui *ui)
 	left[0] = '\0';
 	if (s->ops->status != NULL)
 		s->ops->status(ui, s->data, left, sizeof left);
-	snprintf(right, sizeof right, "%s", ui->progress);
+	snprintf(right, sizeof right, "%s", ui->progress[0] != '\0' ?
+	    ui->progress : ui->busy);
 
 	/* Line above the bottom: the status bar. */
 	attrset(ui->attrs[UC_STATUS]);
@@ -709,6 +789,8 @@ ui_paint(struct loop *loop, void *arg)
 	struct ui		*ui = arg;
 	struct ui_screen	*s;
 
+	if (ui->curses && ui->running)
+		ui_busy_watch(ui);
 	if (!ui->curses || !ui->dirty || !ui->running)
 		return;
 	ui->dirty = 0;
@@ -1305,6 +1387,7 @@ ui_free(struct ui **uip)
 	if (ui == NULL)
 		return;
 	loop_cancel_timer(ui->loop, &ui->message_timer);
+	loop_cancel_timer(ui->loop, &ui->busy_timer);
 	buf_free(&ui->prompt_text);
 	free(ui->prompt_shown);
 	if (ui_global == ui)

@@ -5,8 +5,10 @@
  * running job sees it between steps, and its callback is never called.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/loop.h"
@@ -36,6 +38,7 @@ struct worker {
 	struct job		*head;
 	struct job		*tail;
 	struct job		*running;
+	int64_t			 since;		/* when running started, ms */
 	size_t			 busy;
 	int			 stop;
 };
@@ -161,6 +164,16 @@ worker_complete(struct loop *l, void *arg)
 	job_free(&j);
 }
 
+/* Monotonic milliseconds. */
+static int64_t
+worker_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -180,6 +193,7 @@ worker_main(void *arg)
 		if (w->head == NULL)
 			w->tail = NULL;
 		w->running = j;
+		w->since = worker_now_ms();
 		pthread_mutex_unlock(&w->lock);
 
 		if (!j->cancelled) {
@@ -277,4 +291,20 @@ worker_free(struct worker **wp)
 	free(w->name);
 	free(w);
 	*wp = NULL;
+}
+
+int
+worker_running(struct worker *w, char *name, size_t size, int64_t *ms)
+{
+	int	found = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->running != NULL && w->running->progress == NULL &&
+	    !w->running->cancelled) {
+		snprintf(name, size, "%s", w->running->name);
+		*ms = worker_now_ms() - w->since;
+		found = 1;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return (found);
 }

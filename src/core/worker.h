@@ -9,6 +9,7 @@
 #define FACTEUR_CORE_WORKER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 
@@ -51,6 +52,10 @@ struct worker	*worker_new(struct loop *, const char *);
 void		 worker_submit(struct worker *, struct job *);
 /* Number of jobs queued or running. */
 size_t		 worker_busy(struct worker *);
+/* From the loop thread: 1 when a job that reports no progress of its own
+   is running, with its name and how long it has run (ms), for a busy
+   indicator; 0 otherwise. */
+int		 worker_running(struct worker *, char *, size_t, int64_t *);
 /* Cancels every queued job and the running one; they are freed on the
    loop thread. */
 void		 worker_cancel_all(struct worker *);

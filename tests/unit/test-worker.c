@@ -195,3 +195,50 @@ Test(worker, free_with_queued_jobs_cancels_them_without_callbacks)
 	cr_assert_eq(freed, 50);
 	loop_free(&l);
 }
+
+static volatile int	slow_release;
+
+static int
+run_until_released(struct job *j, void *arg)
+{
+	while (!slow_release)
+		usleep(1000);
+	return (0);
+}
+
+Test(worker, running_names_a_silent_job_and_how_long_it_ran)
+{
+	struct loop	*l = loop_new();
+	struct worker	*w = worker_new(l, "test");
+	struct job	*j;
+	char		 name[32];
+	int64_t		 ms = -1;
+	int		 i;
+
+	cr_assert_eq(worker_running(w, name, sizeof name, &ms), 0,
+	    "an idle worker runs nothing");
+	slow_release = 0;
+	worker_submit(w, job_new("move", run_until_released, NULL, NULL));
+	for (i = 0; i < 2000 && !worker_running(w, name, sizeof name, &ms);
+	    i++)
+		usleep(1000);
+	usleep(300 * 1000);
+	cr_assert_eq(worker_running(w, name, sizeof name, &ms), 1);
+	cr_assert_str_eq(name, "move");
+	cr_assert_geq(ms, 300, "ran %lld ms", (long long)ms);
+	slow_release = 1;
+	worker_free(&w);
+
+	/* A job that shows progress of its own is not named. */
+	w = worker_new(l, "test");
+	slow_release = 0;
+	j = job_new("sync", run_until_released, NULL, NULL);
+	job_set_progress(j, on_progress);
+	worker_submit(w, j);
+	usleep(100 * 1000);
+	cr_assert_eq(worker_busy(w), 1);
+	cr_assert_eq(worker_running(w, name, sizeof name, &ms), 0);
+	slow_release = 1;
+	worker_free(&w);
+	loop_free(&l);
+}
