@@ -673,10 +673,17 @@ pager_window_end(struct ui *ui, struct pager *p)
 	for (i = 0; i < 64; i++) {
 		if (pager_window(ui, p, first) != 0)
 			return;
-		if (p->wend >= p->total)
+		if (p->wend < p->total) {
+			/* Fewer lines fit (the byte bound): start later. */
+			first += p->total - p->wend;
+			continue;
+		}
+		/* Folded runs leave few lines: take some before them. */
+		if (!p->fold_quotes || p->base == 0 ||
+		    p->r.n >= PAGER_WINDOW_LINES / 2)
 			return;
-		/* Fewer lines fit (the byte bound): start later. */
-		first += p->total - p->wend;
+		first = p->base > PAGER_WINDOW_LINES / 2 ?
+		    p->base - PAGER_WINDOW_LINES / 2 : 0;
 	}
 	pager_window(ui, p, p->total - 1);
 }
@@ -873,6 +880,10 @@ pager_scroll(struct ui *ui, struct pager *p, long delta)
 			    line, off) + rel : rel;
 			continue;
 		}
+		/* The window ends the message but does not fill the
+		   screen: take the lines before it too. */
+		if (top > max && max < 0 && p->base > 0)
+			top = max;
 		if (top < 0 && p->base > 0) {
 			line = p->base;
 			keep = p->r.n / 2 > 0 ? p->r.n / 2 : 1;

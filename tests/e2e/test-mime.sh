@@ -298,6 +298,130 @@ P
 	wait_for '\[exit 0\]'
 }
 
+# A message bigger than one pager window (4096 lines): 5000 text lines,
+# a quoted run of 6000 lines, then three lines.
+long_quote_message() {
+	python3 - "$1" <<'P'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("From: q@example.org\nSubject: Long quote\n"
+            "Date: Tue, 7 Jan 2025 08:00:00 +0000\n\n")
+    for i in range(5000):
+        f.write("line %d\n" % i)
+    for i in range(6000):
+        f.write("> quoted %d\n" % i)
+    f.write("AFTER QUOTE\nfoo bar foo baz foo\nend\n")
+P
+}
+
+# "ROW COL" (1-based) of the first underlined cell: the current match.
+underlined() {
+	tmux -L "$SOCK" capture-pane -e -p -t e2e | python3 -c '
+import re, sys
+for y, line in enumerate(sys.stdin.read().split("\n")):
+    x, ul = 0, False
+    for m in re.finditer(r"\x1b\[([0-9;:]*)m|\x1b[^m]*?[A-Za-z]|(.)", line):
+        if m.group(2) is not None:
+            if ul:
+                print(y + 1, x + 1)
+                sys.exit(0)
+            x += 1
+        elif m.group(1) is not None:
+            for c in (m.group(1) or "0").split(";"):
+                if c in ("0", ""):
+                    ul = False
+                elif c == "4" or c.startswith("4:"):
+                    ul = c != "4:0"
+                elif c == "24":
+                    ul = False
+print("none")'
+}
+
+# Waits until the current match is at "ROW COL".
+wait_match() {
+	local i got
+	for i in $(seq 1 200); do
+		got=$(underlined)
+		[ "$got" = "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "current match at ${got:-none}, not $1"
+	return 1
+}
+
+t_folded_quote_over_two_windows_is_one_block() {
+	new_mime_maildir longquote
+	long_quote_message "$MD/cur/longquote.test:2,S"
+	start -F "$CONF" -f "$MD"
+	wait_for 'Long quote' || return
+	keys Enter
+	wait_for '^line 0$' || return
+	# Unfolded, page down until the window that splits the run shows
+	# its first quoted lines, then fold: the block is counted whole.
+	keys -N 238 PageDown
+	wait_for '^line 4999$' || return
+	keys T
+	wait_for '^\[-- 6000 quoted lines hidden: T shows them --\]$' || return
+	[ "$(line_of 'quoted lines hidden')" = \
+	    "$(($(line_of '^line 4999$') + 1))" ] ||
+		fail "the block is not right under line 4999"
+	expect_screen '^AFTER QUOTE$'
+	# From the end: one block, right above the last lines; up line by
+	# line, one row down per key.
+	keys End
+	wait_for '^end$' || return
+	[ "$(screen | grep -c 'quoted lines hidden')" = 1 ] ||
+		fail "the block is shown twice"
+	expect_screen '^\[-- 6000 quoted lines hidden'
+	r=$(line_of 'quoted lines hidden')
+	[ "$r" = 19 ] || fail "the block is on row $r, not 19"
+	keys -N 2 Up
+	wait_row 'quoted lines hidden' -eq $((r + 2)) || return
+	# From the top, paging down reaches it folded, once, whole.
+	keys Home
+	wait_for '^line 0$' || return
+	keys -N 300 PageDown
+	wait_for '^end$' || return
+	expect_screen '^\[-- 6000 quoted lines hidden'
+	[ "$(screen | grep -c 'quoted lines hidden')" = 1 ] ||
+		fail "the block is shown twice"
+	# Unfolded again: the quoted lines are back.
+	keys T
+	wait_for '^> quoted' || return
+	keys q q
+	wait_for '\[exit 0\]'
+}
+
+t_search_visits_every_match_of_a_line() {
+	new_mime_maildir matches
+	long_quote_message "$MD/cur/matches.test:2,S"
+	start -F "$CONF" -f "$MD"
+	wait_for 'Long quote' || return
+	keys Enter
+	wait_for '^line 0$' || return
+	# The message is bigger than a window: the search runs on the spool.
+	keys /
+	type_text 'foo'
+	keys Enter
+	wait_for '^foo bar foo baz foo$' || return
+	r=$(line_of '^foo bar foo baz foo$')
+	wait_match "$r 1" || return
+	# n: the next match on the same line, then the next one.
+	keys n
+	wait_match "$r 9" || return
+	keys n
+	wait_match "$r 17" || return
+	keys n
+	wait_for 'Not found: foo' || return
+	# And back, one match at a time.
+	keys Escape n
+	wait_match "$r 9" || return
+	keys Escape n
+	wait_match "$r 1" || return
+	keys q q
+	wait_for '\[exit 0\]'
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	run_test "$t"
 done

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <locale.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -546,24 +547,176 @@ Test(mime_parts, spool_holds_the_same_lines_as_the_render)
 
 Test(mime_parts, spool_file_leaves_nothing_in_tmpdir)
 {
-	struct render_spool	*sp;
+	struct render_spool	*sp, *big;
+	struct render		 r;
 	char			 dir[] = "/tmp/test-spool.XXXXXX";
-	char			*old = getenv("TMPDIR");
+	char			*old = getenv("TMPDIR"), *msg;
+	size_t			 len, body;
 
 	old = old != NULL ? xstrdup(old) : NULL;
 	cr_assert_not_null(mkdtemp(dir));
 	setenv("TMPDIR", dir, 1);
 	cr_assert_eq(render_spool_mem("Subject: x\n\nbody\n", 17, NULL, &sp,
 	    NULL), 0);
-	/* Unlinked at once: rmdir succeeds only on an empty directory. */
+	/* Big enough for a file, unlinked at once. */
+	msg = parts_huge(2 * 1024 * 1024, &len, &body);
+	cr_assert_eq(render_spool_mem(msg, len, NULL, &big, NULL), 0);
+	free(msg);
+	/* rmdir succeeds only on an empty directory. */
 	cr_assert_eq(rmdir(dir), 0);
 	cr_assert_eq(render_spool_lines(sp), 3);
+	cr_assert_eq(render_spool_lines(big), 3 + body);
+	cr_assert_eq(render_spool_read(big, 3 + body - 1, 1, 100, &r, NULL),
+	    0);
+	cr_assert_str_eq(r.lines[0].text, "LAST LINE");
+	render_free(&r);
+	render_spool_free(&big);
 	render_spool_free(&sp);
 	if (old != NULL)
 		setenv("TMPDIR", old, 1);
 	else
 		unsetenv("TMPDIR");
 	free(old);
+}
+
+Test(mime_parts, small_message_needs_no_temporary_file)
+{
+	struct render_spool	*sp;
+	struct render		 r;
+	struct error		 err;
+	char			*old = getenv("TMPDIR"), *msg;
+	size_t			 len, body;
+
+	old = old != NULL ? xstrdup(old) : NULL;
+	setenv("TMPDIR", "/nonexistent/facteur-test", 1);
+	/* A usual message is spooled in memory: no file, no failure. */
+	cr_assert_eq(render_spool_mem("Subject: x\n\nbody\n", 17, NULL, &sp,
+	    NULL), 0);
+	cr_assert_eq(render_spool_read(sp, 0, 10, 100, &r, NULL), 0);
+	cr_assert_eq(r.n, 3);
+	cr_assert_str_eq(r.lines[2].text, "body");
+	render_free(&r);
+	render_spool_free(&sp);
+	/* A big one needs the file, and says so when it cannot have it. */
+	msg = parts_huge(2 * 1024 * 1024, &len, &body);
+	error_clear(&err);
+	cr_assert_eq(render_spool_mem(msg, len, NULL, &sp, &err), -1);
+	cr_assert_null(sp);
+	cr_assert(strstr(err.msg, "temporary file") != NULL, "%s", err.msg);
+	free(msg);
+	if (old != NULL)
+		setenv("TMPDIR", old, 1);
+	else
+		unsetenv("TMPDIR");
+	free(old);
+}
+
+/* A message: 5000 text lines, 6000 quoted ones, then 3 text lines. */
+static char *
+parts_long_quote(size_t *len)
+{
+	struct buf	b;
+	size_t		i;
+
+	buf_init(&b);
+	buf_adds(&b, "From: q@example.org\nSubject: Quote\n\n");
+	for (i = 0; i < 5000; i++)
+		buf_addf(&b, "line %zu\n", i);
+	for (i = 0; i < 6000; i++)
+		buf_addf(&b, "> quoted %zu\n", i);
+	buf_adds(&b, "AFTER QUOTE\nfoo bar foo baz foo\nend\n");
+	*len = b.len;
+	return (buf_steal(&b));
+}
+
+Test(mime_parts, spool_span_is_a_whole_quoted_run_from_any_line)
+{
+	struct render_spool	*sp;
+	size_t			 len, s, e, first;
+	char			*msg;
+
+	msg = parts_long_quote(&len);
+	cr_assert_eq(render_spool_mem(msg, len, NULL, &sp, NULL), 0);
+	free(msg);
+	/* Lines: From, Subject, blank, 5000 text, 6000 quoted, 3 text. */
+	first = 3 + 5000;
+	cr_assert_eq(render_spool_lines(sp), first + 6000 + 3);
+	cr_assert_eq(render_spool_span(sp, first + 3000, &s, &e, NULL), 0);
+	cr_assert_eq(s, first);
+	cr_assert_eq(e, first + 6000);
+	/* From its first and last line, and across an index step. */
+	cr_assert_eq(render_spool_span(sp, first, &s, &e, NULL), 0);
+	cr_assert_eq(s, first);
+	cr_assert_eq(e, first + 6000);
+	cr_assert_eq(render_spool_span(sp, first + 5999, &s, &e, NULL), 0);
+	cr_assert_eq(s, first);
+	cr_assert_eq(e, first + 6000);
+	cr_assert_eq(render_spool_span(sp, 64 * 80, &s, &e, NULL), 0);
+	cr_assert_eq(s, first);
+	/* A text line's run is the text around it. */
+	cr_assert_eq(render_spool_span(sp, first + 6000, &s, &e, NULL), 0);
+	cr_assert_eq(s, first + 6000);
+	cr_assert_eq(e, first + 6003);
+	render_spool_free(&sp);
+}
+
+Test(mime_parts, spool_search_visits_every_match_of_a_line)
+{
+	struct render_spool	*sp;
+	size_t			 len, at, line;
+	char			*msg;
+
+	msg = parts_long_quote(&len);
+	cr_assert_eq(render_spool_mem(msg, len, NULL, &sp, NULL), 0);
+	free(msg);
+	line = 3 + 5000 + 6000 + 1;	/* "foo bar foo baz foo" */
+	cr_assert_eq(render_spool_find_at(sp, 0, 0, 1, "FOO", -1, &at, NULL,
+	    NULL), (long)line);
+	cr_assert_eq(at, 0);
+	cr_assert_eq(render_spool_find_at(sp, line, at + 1, 1, "foo", -1, &at,
+	    NULL, NULL), (long)line);
+	cr_assert_eq(at, 8);
+	cr_assert_eq(render_spool_find_at(sp, line, at + 1, 1, "foo", -1, &at,
+	    NULL, NULL), (long)line);
+	cr_assert_eq(at, 16);
+	cr_assert_eq(render_spool_find_at(sp, line, at + 1, 1, "foo", -1, &at,
+	    NULL, NULL), -1);
+	/* Backwards, each one before the last. */
+	cr_assert_eq(render_spool_find_at(sp, line, 16, -1, "foo", -1, &at,
+	    NULL, NULL), (long)line);
+	cr_assert_eq(at, 8);
+	cr_assert_eq(render_spool_find_at(sp, line, 8, -1, "foo", -1, &at,
+	    NULL, NULL), (long)line);
+	cr_assert_eq(at, 0);
+	cr_assert_eq(render_spool_find_at(sp, line, 0, -1, "foo", -1, &at,
+	    NULL, NULL), -1);
+	cr_assert_eq(render_spool_find_at(sp, line + 1, SIZE_MAX, -1, "foo",
+	    -1, &at, NULL, NULL), (long)line);
+	cr_assert_eq(at, 16);
+	/* Folded quotes are passed over. */
+	cr_assert_eq(render_spool_find_at(sp, 0, 0, 1, "quoted 42", -1, &at,
+	    NULL, NULL), 3 + 5000 + 42);
+	cr_assert_eq(render_spool_find_at(sp, 0, 0, 1, "quoted 42",
+	    RENDER_QUOTE, &at, NULL, NULL), -1);
+	render_spool_free(&sp);
+}
+
+Test(mime_parts, find_in_line_both_ways)
+{
+	size_t	at = 99;
+
+	cr_assert(render_find_in("aXa xA", 0, 1, "xa", &at));
+	cr_assert_eq(at, 1);
+	cr_assert(render_find_in("aXa xA", 2, 1, "xa", &at));
+	cr_assert_eq(at, 4);
+	cr_assert_not(render_find_in("aXa xA", 5, 1, "xa", &at));
+	cr_assert_not(render_find_in("aXa xA", 50, 1, "xa", &at));
+	cr_assert(render_find_in("aXa xA", SIZE_MAX, -1, "xa", &at));
+	cr_assert_eq(at, 4);
+	cr_assert(render_find_in("aXa xA", 4, -1, "xa", &at));
+	cr_assert_eq(at, 1);
+	cr_assert_not(render_find_in("aXa xA", 1, -1, "xa", &at));
+	cr_assert_not(render_find_in("abc", 0, 1, "", &at));
 }
 
 Test(mime_parts, spool_search_both_ways_and_urls)
