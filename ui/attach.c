@@ -4,6 +4,9 @@
  * list, both list screens on the folders key map. Also the runner for
  * commands that take the terminal: curses is suspended, the child waits
  * for nothing from our loop, and the screen is repainted afterwards.
+ * A part the backend left on the server (MSGPATH.parts, backend.h) is
+ * fetched on the account's worker when it is acted on, then the action
+ * goes on; leaving the list cancels the download.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,14 +23,24 @@
 
 #include <curses.h>
 
+#include "backend/backend.h"
 #include "config/config.h"
 #include "config/keymap.h"
 #include "core/buf.h"
+#include "core/worker.h"
 #include "core/xmalloc.h"
+#include "mail/account.h"
 #include "mime/mailcap.h"
 #include "mime/render.h"
 #include "mime/sanitize.h"
 #include "ui/ui.h"
+
+/* A part left on the server (a "missing" line of MSGPATH.parts). */
+struct attach_missing {
+	unsigned	 index;
+	char		 section[64];
+	unsigned long	 bytes;		/* as sent: transfer encoded */
+};
 
 /* One list screen: attachments of a message, or URLs. */
 struct attach {
@@ -39,6 +52,12 @@ struct attach {
 	size_t			 cursor;
 	size_t			 top;
 	int			 height;
+	/* Parts on the server: whose, and the download under way. */
+	struct account		*account;
+	char			*id;
+	struct attach_missing	*missing;
+	size_t			 nmissing;
+	struct job		*job;
 };
 
 /* What a pending prompt works on (prompts are modal: one at a time). */
@@ -56,6 +75,75 @@ attach_pending_clear(void)
 	free(attach_pending.path);
 	free(attach_pending.msgpath);
 	memset(&attach_pending, 0, sizeof attach_pending);
+}
+
+/* Forgets what MSGPATH.parts said. */
+static void
+attach_missing_clear(struct attach *a)
+{
+	free(a->missing);
+	free(a->id);
+	a->missing = NULL;
+	a->id = NULL;
+	a->nmissing = 0;
+	a->account = NULL;
+}
+
+/* Reads MSGPATH.parts: the parts left on the server, and the account
+   and message to fetch them from. Nothing when there is no such file. */
+static void
+attach_missing_load(struct ui *ui, struct attach *a)
+{
+	struct attach_missing	 m;
+	struct account		*acc;
+	FILE			*f;
+	char			*side, *line = NULL, *name = NULL;
+	size_t			 cap = 0, i, len;
+
+	attach_missing_clear(a);
+	xasprintf(&side, "%s%s", a->path, BACKEND_PARTS_SUFFIX);
+	f = fopen(side, "r");
+	free(side);
+	if (f == NULL)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		len = strcspn(line, "\r\n");
+		line[len] = '\0';
+		memset(&m, 0, sizeof m);
+		if (strncmp(line, "account ", 8) == 0) {
+			free(name);
+			name = xstrdup(line + 8);
+		} else if (strncmp(line, "id ", 3) == 0) {
+			free(a->id);
+			a->id = xstrdup(line + 3);
+		} else if (sscanf(line, "missing %u %63s %lu", &m.index,
+		    m.section, &m.bytes) == 3) {
+			a->missing = xreallocarray(a->missing, a->nmissing + 1,
+			    sizeof *a->missing);
+			a->missing[a->nmissing++] = m;
+		}
+	}
+	free(line);
+	fclose(f);
+	for (i = 0; name != NULL && i < ui_account_count(ui); i++) {
+		acc = ui_account_at(ui, i);
+		if (acc != NULL && strcmp(acc->name, name) == 0)
+			a->account = acc;
+	}
+	free(name);
+}
+
+/* The server copy of part index, or NULL when the file has it. */
+static struct attach_missing *
+attach_missing_find(struct attach *a, unsigned index)
+{
+	size_t	i;
+
+	for (i = 0; i < a->nmissing; i++) {
+		if (a->missing[i].index == index)
+			return (&a->missing[i]);
+	}
+	return (NULL);
 }
 
 /* Reads one key from the terminal, in raw mode, curses suspended. */
@@ -528,6 +616,157 @@ attach_open_url(struct ui *ui, const char *url)
 	free(copy);
 }
 
+/* The size of a part for people; one on the server is estimated from
+   what it takes there (base64: 57 bytes a 78-byte line). */
+static void
+attach_size(struct attach *a, const struct mime_part *p, char *out,
+    size_t len)
+{
+	struct attach_missing	*m = attach_missing_find(a, p->index);
+	size_t			 n = p->size;
+
+	if (m != NULL)
+		n = strcmp(p->encoding, "base64") == 0 ? m->bytes / 78 * 57 :
+		    m->bytes;
+	if (n < 1024)
+		snprintf(out, len, "%zu B", n);
+	else if (n < 1024 * 1024)
+		snprintf(out, len, "%zu KB", (n + 1023) / 1024);
+	else
+		snprintf(out, len, "%.1f MB", (double)n / (1024 * 1024));
+}
+
+/* A part being fetched for an action. */
+struct attach_fetch {
+	struct ui	*ui;
+	struct attach	*a;
+	struct account	*account;
+	char		*id;
+	char		*section;
+	char		*act;
+	char		*path;
+	unsigned	 index;
+};
+
+/* [worker] Downloads the part; cancelled when the list goes away. */
+static int
+attach_fetch_run(struct job *j, void *arg)
+{
+	struct attach_fetch	*f = arg;
+
+	return (f->account->ops->fetch_part(f->account->backend, f->id,
+	    f->section, &f->path, job_cancel_flag(j), job_error(j)));
+}
+
+static int	attach_action(struct ui *, void *, const char *);
+
+/* The part is in the message file now: list again, then act. */
+static void
+attach_fetch_done(struct job *j, void *arg, int result,
+    const struct error *err)
+{
+	struct attach_fetch	*f = arg;
+	struct attach		*a = f->a;
+	struct mime_parts	 parts;
+	struct error		 e;
+	size_t			 i;
+
+	a->job = NULL;
+	if (result != 0) {
+		ui_error(f->ui, "%s", err->msg);
+		return;
+	}
+	error_clear(&e);
+	if (mime_parts_file(a->path, &parts, &e) != 0) {
+		ui_error(f->ui, "%s", e.msg);
+		return;
+	}
+	mime_parts_free(&a->parts);
+	a->parts = parts;
+	attach_missing_load(f->ui, a);
+	a->cursor = 0;
+	for (i = 0; i < a->parts.n; i++) {
+		if (a->parts.v[i].index == f->index)
+			a->cursor = i;
+	}
+	ui_message(f->ui, "Part %u fetched from the server.", f->index);
+	ui_redraw(f->ui);
+	if (a->cursor < a->parts.n && attach_missing_find(a, f->index) ==
+	    NULL)
+		attach_action(f->ui, a, f->act);
+}
+
+static void
+attach_fetch_free(void *arg)
+{
+	struct attach_fetch	*f = arg;
+
+	free(f->id);
+	free(f->section);
+	free(f->act);
+	free(f->path);
+	free(f);
+}
+
+/*
+ * When part index is still on the server, starts fetching it for act
+ * and returns 1 (the action goes on once it is in); 0 when the file has
+ * it.
+ */
+static int
+attach_need(struct ui *ui, struct attach *a, unsigned index, const char *act)
+{
+	struct attach_missing	*m = attach_missing_find(a, index);
+	struct attach_fetch	*f;
+
+	if (m == NULL)
+		return (0);
+	if (a->job != NULL) {
+		ui_message(ui, "Still fetching from the server (leaving this "
+		    "list cancels it).");
+		return (1);
+	}
+	if (a->account == NULL || a->account->backend == NULL ||
+	    a->account->ops->fetch_part == NULL || a->id == NULL) {
+		ui_error(ui, "Part %u is on the server and its account is "
+		    "not open.", index);
+		return (1);
+	}
+	f = xcalloc(1, sizeof *f);
+	f->ui = ui;
+	f->a = a;
+	f->account = a->account;
+	f->id = xstrdup(a->id);
+	f->section = xstrdup(m->section);
+	f->act = xstrdup(act);
+	f->index = index;
+	a->job = job_new("fetch part", attach_fetch_run, attach_fetch_done,
+	    f);
+	job_set_free(a->job, attach_fetch_free);
+	worker_submit(a->account->worker, a->job);
+	ui_message(ui, "Fetching part %u from the server (leaving this list "
+	    "cancels it)...", index);
+	return (1);
+}
+
+/* The first part save-all would take that is still on the server, or 0. */
+static unsigned
+attach_need_all(struct attach *a)
+{
+	struct mime_part	*p;
+	size_t			 i;
+
+	for (i = 0; i < a->parts.n; i++) {
+		p = &a->parts.v[i];
+		if ((p->name == NULL && strncmp(p->type, "text/", 5) == 0) ||
+		    p->depth > 0)
+			continue;
+		if (attach_missing_find(a, p->index) != NULL)
+			return (p->index);
+	}
+	return (0);
+}
+
 /* Draws the list. */
 static void
 attach_draw(struct ui *ui, void *data, int top, int height)
@@ -562,18 +801,14 @@ attach_draw(struct ui *ui, void *data, int top, int height)
 			buf_addf(&b, "%3zu %s", i + 1, a->urls[i]);
 		else {
 			p = &a->parts.v[i];
-			if (p->size < 1024)
-				snprintf(size, sizeof size, "%zu B", p->size);
-			else if (p->size < 1024 * 1024)
-				snprintf(size, sizeof size, "%zu KB",
-				    (p->size + 1023) / 1024);
-			else
-				snprintf(size, sizeof size, "%.1f MB",
-				    (double)p->size / (1024 * 1024));
+			attach_size(a, p, size, sizeof size);
+			/* A part still on the server says so instead of
+			   its encoding (the column fits 80). */
 			buf_addf(&b, "%3u %*s%-30s %-24s %9s  %s", p->index,
 			    (int)p->depth * 2, "", p->name != NULL ?
 			    p->name : "(no name)", p->type, size,
-			    p->encoding);
+			    attach_missing_find(a, p->index) != NULL ?
+			    "on server" : p->encoding);
 		}
 		attrset(i == a->cursor ? ui_attr(ui, UC_INDEX_CURSOR) :
 		    (int)A_NORMAL);
@@ -641,10 +876,17 @@ attach_action(struct ui *ui, void *data, const char *act)
 	else if (strcmp(act, "select-entry") == 0) {
 		if (a->urls != NULL)
 			attach_open_url(ui, a->urls[a->cursor]);
-		else
+		else if (!attach_need(ui, a, a->parts.v[a->cursor].index,
+		    act))
 			attach_select(ui, a);
 	} else if (a->urls != NULL)
 		return (0);
+	else if ((strcmp(act, "save-file") == 0 ||
+	    strcmp(act, "pipe-message") == 0) &&
+	    attach_need(ui, a, a->parts.v[a->cursor].index, act))
+		return (1);
+	else if (strcmp(act, "save-all") == 0 && attach_need_all(a) != 0)
+		attach_need(ui, a, attach_need_all(a), act);
 	else if (strcmp(act, "save-file") == 0)
 		attach_save_prompt(ui, a->path, a->parts.v[a->cursor].index,
 		    a->parts.v[a->cursor].name);
@@ -671,6 +913,9 @@ attach_free(struct ui *ui, void *data)
 
 	if (attach_pending.a == a)
 		attach_pending_clear();
+	if (a->job != NULL)
+		job_cancel(a->job);	/* the download stops */
+	attach_missing_clear(a);
 	mime_parts_free(&a->parts);
 	for (i = 0; i < a->nurls; i++)
 		free(a->urls[i]);
@@ -703,6 +948,7 @@ attach_open(struct ui *ui, const char *msgpath, const char *subject)
 		return;
 	}
 	a->path = xstrdup(msgpath);
+	attach_missing_load(ui, a);
 	xasprintf(&a->title, "Attachments of: %s", subject != NULL ?
 	    subject : "");
 	ui_push(ui, &attach_screen_ops, a);
