@@ -226,12 +226,19 @@ int	imap_message_path(struct backend *, const char *, char **,
    (the newest arrivals), before its order is asked. */
 int	imap_first_screen(struct backend *, const char *, struct error *);
 
-/* imap-search.c: a limit sent as UID SEARCH (imap-view.c asks, the
-   background thread runs it; results kept per folder and query). */
-char	*imap_search_command(const char *, struct error *);
+/* imap-search.c: a limit, matched over the summaries in memory (1 yes,
+   0 no, -1 unknown there: to:, body:) and sent as UID SEARCH, which the
+   background thread runs (imap-view.c asks; answers kept per folder and
+   query, under data_lock). */
+struct imap_query;
+struct imap_query *imap_query_parse(const char *, struct error *);
+int	imap_query_match(const struct imap_query *, const struct imap_msg *);
+struct mailimap_search_key *imap_query_key(const struct imap_query *);
+void	imap_query_free(struct imap_query **);
 int	imap_search_run(struct backend *, struct error *);
 int	imap_search_lookup(struct backend *, const char *, const char *,
 	    const uint32_t **, size_t *);
+int	imap_search_has(const uint32_t *, size_t, uint32_t);
 void	imap_search_want(struct backend *, const char *, const char *);
 void	imap_search_free(struct backend *);
 
