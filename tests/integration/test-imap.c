@@ -880,6 +880,153 @@ Test(imap, uidvalidity_change_drops_the_cache)
 	imap_backend_ops.close(&be);
 }
 
+/* Writes one message into a folder (made by deliver). */
+static void
+deliver_one(const char *folder, int n, const char *from, const char *subject,
+    const char *date, const char *body)
+{
+	char	*path;
+	FILE	*f;
+
+	deliver(folder, 0, "", 0);
+	xasprintf(&path, "%s/.%s/cur/%d.M%dP%d.one:2,S", env("MAILDIR_BOB"),
+	    folder, 1700000000 + n, n, (int)getpid());
+	cr_assert_not_null(f = fopen(path, "w"));
+	fprintf(f, "From: %s\r\nTo: bob@localhost\r\nSubject: %s\r\n"
+	    "Date: %s\r\nMessage-ID: <one%d@example.org>\r\n\r\n%s\r\n",
+	    from, subject, date, n, body);
+	fclose(f);
+	if (chown(path, atoi(env("MAIL_UID")), atoi(env("MAIL_GID"))) != 0)
+		cr_assert_fail("chown");
+	free(path);
+}
+
+struct limit_arg {
+	const char	*folder;
+	const char	*limit;
+};
+
+/* Whether the server has answered the search of a limit. */
+static int
+answered(struct backend *be, const void *arg)
+{
+	const struct limit_arg	*la = arg;
+	const uint32_t		*uids;
+	size_t			 n;
+	int			 ok;
+
+	pthread_mutex_lock(&be->data_lock);
+	ok = imap_search_lookup(be, la->folder, la->limit, &uids, &n);
+	pthread_mutex_unlock(&be->data_lock);
+	return (ok);
+}
+
+/* The subjects of a limited view ("|"-joined, sorted by the view's
+   order); after the server's answer when wait is set. */
+static char *
+limited(struct backend *be, const char *folder, const char *limit, int wait)
+{
+	struct limit_arg	 la = { folder, limit };
+	struct summary_batch	 b;
+	struct view		*v = NULL;
+	struct error		 err;
+	struct buf		 out;
+	char			*fq, *q;
+	size_t			 i;
+
+	fq = imap_folder_query(folder);
+	xasprintf(&q, "(%s) and (%s)", fq, limit);
+	free(fq);
+	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, 0,
+	    &v, &err), 0, "%s", err.msg);
+	if (wait) {
+		imap_backend_ops.close_view(&v);
+		cr_assert(wait_for(be, answered, &la, 10000),
+		    "the server never answered %s", limit);
+		cr_assert_eq(imap_backend_ops.open_view(be, q,
+		    VIEW_NEWEST_FIRST, 0, &v, &err), 0, "%s", err.msg);
+	}
+	summary_batch_init(&b);
+	imap_backend_ops.view_next(v, 100, &b, &err);
+	buf_init(&out);
+	for (i = 0; i < b.n; i++) {
+		if (i > 0)
+			buf_addc(&out, '|');
+		buf_adds(&out, b.v[i].subject);
+	}
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	free(q);
+	return (buf_steal(&out));
+}
+
+Test(imap, a_limit_is_searched_on_the_server_and_finds_body_text)
+{
+	struct backend	*be;
+	struct view	*v;
+	char		*s;
+
+	deliver_one("Find", 1, "Alice <alice@example.org>", "Lunch",
+	    "Tue, 14 Nov 2023 10:00:00 +0000", "We saw a quokka near the lake.");
+	deliver_one("Find", 2, "Bob <bob@example.org>", "Report",
+	    "Thu, 01 Feb 2024 10:00:00 +0000", "The numbers are in.");
+	deliver_one("Find", 3, "Carol <carol@example.org>", "Quokka facts",
+	    "Fri, 02 Feb 2024 10:00:00 +0000", "Nothing to see.");
+	deliver_one("Find", 4, "Dan <dan@example.org>", "Dessert",
+	    "Sat, 03 Feb 2024 10:00:00 +0000", "Une cr\xc3\xa8me br\xc3\xbbl"
+	    "\xc3\xa9" "e, merci.");
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "Find", 0);
+	imap_backend_ops.close_view(&v);
+	cr_assert(wait_for(be, filled, "Find", 20000));
+
+	/* At once: the summaries in memory (the subject); then the server,
+	   which also finds the body that no header has. */
+	s = limited(be, "Find", "quokka", 0);
+	cr_assert_str_eq(s, "Quokka facts", "the instant answer: %s", s);
+	free(s);
+	s = limited(be, "Find", "quokka", 1);
+	cr_assert_str_eq(s, "Quokka facts|Lunch", "%s", s);
+	free(s);
+	cr_assert(transcript_gets("UID SEARCH TEXT quokka", 1000),
+	    "the limit went to the server as UID SEARCH");
+
+	s = limited(be, "Find", "body:br\xc3\xbbl\xc3\xa9" "e", 1);
+	cr_assert_str_eq(s, "Dessert", "UTF-8 in the body: %s", s);
+	free(s);
+	s = limited(be, "Find", "body:numbers", 1);
+	cr_assert_str_eq(s, "Report", "%s", s);
+	free(s);
+	s = limited(be, "Find", "from:alice or subject:report", 1);
+	cr_assert_str_eq(s, "Report|Lunch", "%s", s);
+	free(s);
+	s = limited(be, "Find", "date:2024-02 and not from:carol", 1);
+	cr_assert_str_eq(s, "Dessert|Report", "%s", s);
+	free(s);
+	s = limited(be, "Find", "to:bob@localhost and body:\"near the lake\"",
+	    1);
+	cr_assert_str_eq(s, "Lunch", "%s", s);
+	free(s);
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, a_malformed_limit_is_refused_with_a_message)
+{
+	struct backend	*be;
+	struct view	*v = NULL;
+	struct error	 err;
+
+	be = open_ok(url, "bob", "bobpw");
+	error_clear(&err);
+	cr_assert_eq(imap_backend_ops.open_view(be, "(folder:\"INBOX\") and "
+	    "((from:alice)", VIEW_NEWEST_FIRST, 0, &v, &err), -1);
+	cr_assert_not_null(strstr(err.msg, "')' is missing"), "%s", err.msg);
+	cr_assert_eq(imap_backend_ops.open_view(be, "(folder:\"INBOX\") and "
+	    "(date:someday)", VIEW_NEWEST_FIRST, 0, &v, &err), -1);
+	cr_assert_not_null(strstr(err.msg, "date:someday"), "%s", err.msg);
+	imap_backend_ops.close(&be);
+}
+
 Test(imap, old_fashioned_server_without_sort_or_condstore_works)
 {
 	struct backend		*be;

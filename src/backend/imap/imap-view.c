@@ -157,23 +157,6 @@ imap_root(const long *parent, size_t i)
 	return (i);
 }
 
-/* Whether a row passes the user's limit: tag:unread, tag:flagged, or
-   text found in the sender or subject. */
-static int
-imap_match(struct imap_msg *m, const char *limit)
-{
-	if (limit == NULL || *limit == '\0')
-		return (1);
-	if (strcmp(limit, "tag:unread") == 0)
-		return ((m->flags & MSG_UNREAD) != 0);
-	if (strcmp(limit, "tag:flagged") == 0)
-		return ((m->flags & MSG_FLAGGED) != 0);
-	if (!m->have)
-		return (0);
-	return (strcasestr(m->subject, limit) != NULL ||
-	    strcasestr(m->from, limit) != NULL);
-}
-
 /* The limit part of "(folder:"X") and (LIMIT)", owned, or NULL. */
 static char *
 imap_query_limit(const char *q)
@@ -240,14 +223,22 @@ imap_open_view(struct backend *be, const char *query, enum view_order order,
 {
 	struct imap_folder	*f;
 	struct imap_msg		*m;
+	struct imap_query	*q = NULL;
 	struct view		*v;
+	const uint32_t		*found = NULL;
+	size_t			 nfound = 0;
 	char			*folder, *limit;
 	long			*parent = NULL;
 	size_t			 i, j, r, *rowof = NULL;
 
 	if ((folder = imap_query_folder(query)) == NULL)
 		folder = xstrdup("INBOX");
-	limit = imap_query_limit(query);
+	if ((limit = imap_query_limit(query)) != NULL &&
+	    (q = imap_query_parse(limit, err)) == NULL) {
+		free(limit);
+		free(folder);
+		return (-1);
+	}
 	v = xcalloc(1, sizeof *v);
 	v->be = be;
 	v->folder = folder;
@@ -270,8 +261,16 @@ imap_open_view(struct backend *be, const char *query, enum view_order order,
 		if (write(be->wake_fd, &one, sizeof one) == -1)
 			log_warn("imap wake");
 	}
+	/* A limit is also searched on the server, whose answer (when in)
+	   adds what the summaries in memory cannot tell. */
+	if (q != NULL) {
+		imap_search_want(be, folder, limit);
+		if (!imap_search_lookup(be, folder, limit, &found, &nfound))
+			nfound = 0;
+	}
 	if (f == NULL || f->norder == 0) {
 		pthread_mutex_unlock(&be->data_lock);
+		imap_query_free(&q);
 		free(limit);
 		*vp = v;
 		return (0);
@@ -287,8 +286,10 @@ imap_open_view(struct backend *be, const char *query, enum view_order order,
 		v->unread = xcalloc(f->norder + 1, sizeof *v->unread);
 	}
 	for (i = 0; i < f->norder; i++) {
-		if ((m = imap_msg_find(f, f->order[i])) == NULL ||
-		    !imap_match(m, limit))
+		if ((m = imap_msg_find(f, f->order[i])) == NULL)
+			continue;
+		if (q != NULL && imap_query_match(q, m) != 1 &&
+		    !imap_search_has(found, nfound, m->uid))
 			continue;
 		if (!v->threads) {
 			v->uids[v->n++] = m->uid;
@@ -304,6 +305,7 @@ imap_open_view(struct backend *be, const char *query, enum view_order order,
 			v->unread[r]++;
 	}
 	pthread_mutex_unlock(&be->data_lock);
+	imap_query_free(&q);
 	free(parent);
 	free(rowof);
 	free(limit);

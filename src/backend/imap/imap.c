@@ -700,7 +700,7 @@ imap_step(struct backend *be, unsigned *backoff)
 {
 	struct error	 err;
 	char		*want, *cur, msg[300];
-	int		 more = 0;
+	int		 more = 0, r;
 
 	error_clear(&err);
 	imap_complete_heads(be);
@@ -763,6 +763,13 @@ imap_step(struct backend *be, unsigned *backoff)
 			pthread_mutex_unlock(&be->data_lock);
 		}
 		free(want);
+		free(cur);
+		return (0);
+	}
+	/* A limit the user typed: the server's answer before more rows. */
+	if ((r = imap_search_run(be, &err)) != 0) {
+		if (r < 0)
+			imap_backoff(be, backoff, &err);
 		free(cur);
 		return (0);
 	}
@@ -965,6 +972,7 @@ imap_backend_free(struct backend *be)
 	size_t	i;
 
 	imap_disconnect(be);
+	imap_search_free(be);
 	for (i = 0; i < be->nfolders; i++)
 		imap_folder_free(&be->folders[i]);
 	free(be->folders);
