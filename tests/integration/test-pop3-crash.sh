@@ -9,7 +9,8 @@
 # exactly once locally (bytes compared) and in the notmuch index, with
 # tmp/ empty. Then the Maildir is put on a tiny tmpfs: the fetch stops with
 # "No space left", deletes nothing, keeps what it recorded, and completes
-# once there is room.
+# once there is room. Last, a file size limit (ulimit -f, what is left
+# where no tmpfs can be mounted) stops the fetch the same way.
 set -u
 : "${top_builddir:=$(pwd)}"
 FACTEUR=${FACTEUR:-$top_builddir/facteur}
@@ -264,6 +265,42 @@ if mount -t tmpfs -o size=8m tmpfs "$MNT" 2>/dev/null; then
 else
 	echo "disk full: SKIP (mount -t tmpfs not permitted)"
 fi
+
+# --- a file size limit ----------------------------------------------------
+# Where no tmpfs can be mounted, a full disk looks like this: with ulimit
+# -f, the write of a message too big fails (EFBIG; SIGXFSZ is ignored, so
+# the process is not killed): the fetch stops with a clear message and
+# deletes nothing on the server; with the limit gone it completes.
+write_config "$W/Mail"
+local_reset
+server_fill
+head -c 6000000 /dev/zero | tr '\0' 'x' | fold -w 76 |
+    sed '1i From: a@example.org\nTo: bob@localhost\nSubject: big\nMessage-ID: <big.'"$$"'@crash>\n' \
+    > "$MAILDIR_BOB/tmp/big.r$round.crash"
+chown "$MAIL_UID:$MAIL_GID" "$MAILDIR_BOB/tmp/big.r$round.crash"
+mv "$MAILDIR_BOB/tmp/big.r$round.crash" "$MAILDIR_BOB/new/"
+touch -d "@$(($(date +%s) + 2000 + round))" "$MAILDIR_BOB/new"
+: > "$W/fetch.log"
+(ulimit -f 2048; exec "$FACTEUR" -F "$W/conf" --fetch </dev/null \
+    >>"$W/fetch.log" 2>&1)
+rc=$?
+[ $rc = 74 ] || fail "file size limit: exit status $rc, wanted 74" \
+    "(EX_IOERR; 153 is a SIGXFSZ death): $(tail -n 2 "$W/fetch.log")"
+grep -q 'File too large (nothing was deleted on the server)' \
+    "$W/fetch.log" ||
+    fail "file size limit: no clear message: $(cat "$W/fetch.log")"
+n=$(find "$MAILDIR_BOB/new" "$MAILDIR_BOB/cur" -type f | wc -l)
+[ "$n" = $((N + 1)) ] ||
+    fail "file size limit: $n of $((N + 1)) messages left on the server"
+md5_of "$MD/new" "$MD/cur" > "$W/loc.md5"
+[ -z "$(comm -13 "$W/src.md5" "$W/loc.md5")" ] ||
+    fail "file size limit: a delivered message is incomplete"
+[ -z "$(find "$MD/tmp" -type f)" ] || fail "file size limit: tmp/ not empty"
+echo "file size limit: stopped after $(wc -l < "$W/loc.md5") messages:" \
+    "$(grep -m1 'too large' "$W/fetch.log")"
+rm -f "$MAILDIR_BOB"/new/big.* "$MAILDIR_BOB"/cur/big.*
+fetch || fail "after the limit: $(tail -n 2 "$W/fetch.log")"
+check_complete "file size limit, then none"
 
 [ $failed = 0 ] && echo "PASS" && exit 0
 exit 1

@@ -630,6 +630,9 @@ pop3_fetch(const struct pop3_account *pa, const struct pop3_fetch_params *fp,
 	size_t			  ntodo = 0, i, nrec = 0;
 	int			  rv = -1, quit = 0;
 
+	/* A file size limit (ulimit -f) must fail a write with EFBIG, which
+	   stops the fetch with a message, not kill the process mid-way. */
+	signal(SIGXFSZ, SIG_IGN);
 	memset(&r, 0, sizeof r);
 	memset(&dummy, 0, sizeof dummy);
 	r.pa = pa;
