@@ -151,6 +151,7 @@ params(const char *u, const char *user, const char *password)
 
 static int	wait_for(struct backend *, int (*)(struct backend *,
 		    const void *), const void *, int);
+static int	state_says(struct backend *, const void *);
 
 /* Whether LIST has been answered (only LIST says which is INBOX). */
 static int
@@ -586,6 +587,8 @@ Test(imap, big_folder_first_screen_after_one_small_fetch, .timeout = 120)
 	imap_get_stats(be, &st);
 	cr_assert_leq(st.first_batch, IMAP_SCREEN_ROWS,
 	    "the first FETCH asks for a screenful, not %lu", st.first_batch);
+	cr_assert(transcript_gets("FETCH 9921:10000 UID", 1000),
+	    "the newest arrivals are asked by sequence number first");
 	/* Newest first (SORT REVERSE DATE): the last delivered is on top. */
 	cr_assert_str_eq(b.v[0].subject, "big 9999");
 	cr_assert_str_eq(b.v[0].from, "Sender 9999");
@@ -958,6 +961,55 @@ limited(struct backend *be, const char *folder, const char *limit, int wait)
 	imap_backend_ops.close_view(&v);
 	free(q);
 	return (buf_steal(&out));
+}
+
+Test(imap, a_cached_inbox_shows_before_the_server_answers)
+{
+	struct backend_params	 p;
+	struct backend		*be;
+	struct view		*v = NULL;
+	struct summary_batch	 b;
+	struct error		 err;
+	struct timespec		 t0, t1;
+	char			*first, *dead, buf[320];
+	size_t			 n;
+
+	deliver("", 3, "cached inbox", 0);
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "INBOX", 0);
+	n = imap_backend_ops.view_count(v);
+	cr_assert_geq(n, 3);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 1, &b, &err), 1);
+	first = xstrdup(b.v[0].subject);
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	cr_assert(wait_for(be, filled, "INBOX", 20000));
+	imap_backend_ops.close(&be);
+
+	/* The server is gone: the cache answers, and the state says so. */
+	xasprintf(&dead, "imaps://%s:1", env("MAILTEST_HOST"));
+	p = params(dead, "bob", "bobpw");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	cr_assert_eq(imap_backend_ops.open_view(be, "folder:\"INBOX\"",
+	    VIEW_NEWEST_FIRST, 0, &v, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_eq(imap_backend_ops.view_count(v), n);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 1, &b, &err), 1);
+	cr_assert_str_eq(b.v[0].subject, first);
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	cr_assert_lt((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000, 1000,
+	    "the rows came from the cache, not the network");
+	cr_assert(wait_for(be, state_says, "refused", 10000), "%s",
+	    be->state_msg);
+	cr_assert_eq(imap_status(be, buf, sizeof buf), 1, "not online");
+	imap_backend_ops.close(&be);
+	free(dead);
+	free(first);
 }
 
 Test(imap, a_limit_is_searched_on_the_server_and_finds_body_text)
