@@ -419,6 +419,27 @@ t_search_visits_every_match_of_a_line() {
 	keys Escape n
 	wait_match "$r 1" || return
 	keys q q
+	wait_for '\[exit 0\]' || return
+	# The same in a message held whole in the pager's window.
+	new_mime_maildir matches-small
+	printf 'From: q@example.org\nSubject: Few lines\n\nfirst\n%s\n' \
+	    'foo bar foo baz foo' > "$MD/cur/small.test:2,S"
+	start -F "$CONF" -f "$MD"
+	wait_for 'Few lines' || return
+	keys Enter
+	wait_for '^first$' || return
+	keys /
+	type_text 'FOO'
+	keys Enter
+	r=$(line_of '^foo bar foo baz foo$')
+	wait_match "$r 1" || return
+	keys n
+	wait_match "$r 9" || return
+	keys n
+	wait_match "$r 17" || return
+	keys Escape n
+	wait_match "$r 9" || return
+	keys q q
 	wait_for '\[exit 0\]'
 }
 
