@@ -874,8 +874,9 @@ imap_refs(struct buf *b, const char *s, size_t len)
 	}
 }
 
-/* Takes one FETCH response into the folder (data_lock held). */
-static void
+/* Takes one FETCH response into the folder (data_lock held); imap.c's
+   first screen uses it too. */
+void
 imap_apply(struct backend *be, struct imap_folder *f,
     struct mailimap_msg_att *att, int summary)
 {
