@@ -170,6 +170,10 @@ int	imap_select_msg(struct backend *, const char *, uint32_t,
 char	*imap_body_path(struct backend *, const char *, uint32_t,
 	    uint32_t);
 int	imap_id_parse(const char *, uint32_t *, uint32_t *, char **);
+/* One FETCH response into the folder (data_lock held); summary: the
+   envelope too. Messages not in the folder are skipped. */
+void	imap_apply(struct backend *, struct imap_folder *,
+	    struct mailimap_msg_att *, int);
 
 /* imap-data.c (callers hold data_lock) */
 struct imap_folder *imap_folder_find(struct backend *, const char *);
