@@ -557,27 +557,66 @@ imap_backoff(struct backend *be, unsigned *backoff, const struct error *err)
 		*backoff *= 2;
 }
 
+/* The FETCH items of a summary (as imap-fetch.c asks them). */
+static struct mailimap_fetch_type *
+imap_summary_items(void)
+{
+	struct mailimap_fetch_type	*ft;
+	clist				*hl;
+
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_flags());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_envelope());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_internaldate());
+	hl = clist_new();
+	clist_append(hl, xstrdup("References"));
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section(
+	    mailimap_section_new_header_fields(mailimap_header_list_new(hl))));
+	return (ft);
+}
+
+/* The UID of a FETCH response, or 0. */
+static uint32_t
+imap_att_uid(struct mailimap_msg_att *att)
+{
+	struct mailimap_msg_att_item	*item;
+	clistiter			*it;
+
+	for (it = clist_begin(att->att_list); it != NULL;
+	    it = clist_next(it)) {
+		item = clist_content(it);
+		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
+		    item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
+			return (item->att_data.att_static->att_data.att_uid);
+	}
+	return (0);
+}
+
 /*
- * The first screen of a folder we know nothing of: its last
- * IMAP_SCREEN_ROWS messages by sequence number, the newest arrivals,
- * which are the newest by date in nearly every folder. Their UIDs, then
- * their summaries, and the UI is told; the display order (UID SORT,
- * which costs Dovecot a pass over the whole folder) comes after, in
- * imap_folder_sync. Needs conn.
+ * The first screen of a folder we know nothing of: the summaries of its
+ * last IMAP_SCREEN_ROWS messages by sequence number, the newest arrivals,
+ * which are the newest by date in nearly every folder, in one FETCH; the
+ * UI is told at once. The display order (UID SORT, which costs Dovecot a
+ * pass over the whole folder) comes after, in imap_folder_sync. Needs
+ * conn.
  */
 int
 imap_first_screen(struct backend *be, const char *name, struct error *err)
 {
 	struct mailimap_fetch_type	*ft;
-	struct mailimap_msg_att		*att;
-	struct mailimap_msg_att_item	*item;
 	struct mailimap_set		*set;
 	struct imap_folder		*f;
 	clist				*res = NULL;
-	clistiter			*it, *jt;
-	uint32_t			*uids, exists, lo;
+	clistiter			*it;
+	uint32_t			*uids, exists, lo, uid;
 	size_t				 n = 0, i;
-	int				 r, known, more;
+	int				 r, known;
 
 	pthread_mutex_lock(&be->data_lock);
 	f = imap_folder_find(be, name);
@@ -591,8 +630,9 @@ imap_first_screen(struct backend *be, const char *name, struct error *err)
 	if (exists == 0)
 		return (0);
 	lo = exists > IMAP_SCREEN_ROWS ? exists - IMAP_SCREEN_ROWS + 1 : 1;
-	ft = mailimap_fetch_type_new_fetch_att(mailimap_fetch_att_new_uid());
+	ft = imap_summary_items();
 	set = mailimap_set_new_interval(lo, exists);
+	be->stats.fetch_commands++;
 	r = mailimap_fetch(be->s, set, ft, &res);
 	mailimap_set_free(set);
 	mailimap_fetch_type_free(ft);
@@ -600,18 +640,9 @@ imap_first_screen(struct backend *be, const char *name, struct error *err)
 		return (imap_session_error(be, r, "FETCH", err));
 	uids = xreallocarray(NULL, clist_count(res) + 1, sizeof *uids);
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
-		att = clist_content(it);
-		for (jt = clist_begin(att->att_list); jt != NULL;
-		    jt = clist_next(jt)) {
-			item = clist_content(jt);
-			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
-			    item->att_data.att_static->att_type ==
-			    MAILIMAP_MSG_ATT_UID)
-				uids[n++] = item->att_data.att_static->
-				    att_data.att_uid;
-		}
+		if ((uid = imap_att_uid(clist_content(it))) != 0)
+			uids[n++] = uid;
 	}
-	mailimap_fetch_list_free(res);
 	pthread_mutex_lock(&be->data_lock);
 	f = imap_folder_add(be, name);
 	if (!f->loaded && f->norder == 0 && n > 0) {
@@ -623,21 +654,21 @@ imap_first_screen(struct backend *be, const char *name, struct error *err)
 		}
 		f->norder = n;
 		f->total = exists;
+		for (it = clist_begin(res); it != NULL; it = clist_next(it))
+			imap_apply(be, f, clist_content(it), 1);
+		/* Those rows' flags are as of this SELECT: the order's sync
+		   then asks only for changes since, not every message's. */
+		if (f->modseq == 0)
+			f->modseq = be->sel_modseq;
+		if (be->stats.first_batch == 0)
+			be->stats.first_batch = n;
 	}
 	pthread_mutex_unlock(&be->data_lock);
+	mailimap_fetch_list_free(res);
 	free(uids);
-	log_debug("imap: %s: %s: newest %zu of %u by sequence", be->name,
-	    name, n, exists);
-	if (imap_fill(be, name, IMAP_SCREEN_ROWS, &more, err) != 0)
-		return (-1);
-	/* Those rows' flags are as of this SELECT: the order's sync then
-	   asks only for changes since (not every message's flags). */
-	pthread_mutex_lock(&be->data_lock);
-	if ((f = imap_folder_find(be, name)) != NULL && f->modseq == 0)
-		f->modseq = be->sel_modseq;
-	pthread_mutex_unlock(&be->data_lock);
 	imap_notify(be, BACKEND_CHANGED_ROWS);
-	log_debug("imap: %s: %s: first screen in", be->name, name);
+	log_debug("imap: %s: %s: first screen in (newest %zu of %u)",
+	    be->name, name, n, exists);
 	return (0);
 }
 
