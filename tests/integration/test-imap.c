@@ -998,7 +998,8 @@ Test(imap, a_cached_inbox_shows_before_the_server_answers)
 
 	/* The server is gone: the cache answers, and the state says so. */
 	xasprintf(&dead, "imaps://%s:1", env("MAILTEST_HOST"));
-	p = params(dead, "bob", "bobpw");
+	p = params(dead, "bob", NULL);
+	p.password_cmd = "echo bobpw";
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
 	cr_assert_eq(imap_backend_ops.open_view(be, "folder:\"INBOX\"",
@@ -1019,6 +1020,25 @@ Test(imap, a_cached_inbox_shows_before_the_server_answers)
 	imap_backend_ops.close(&be);
 	free(dead);
 	free(first);
+}
+
+Test(imap, a_typed_password_is_checked_before_the_cached_rows_show)
+{
+	struct backend_params	 p;
+	struct backend		*be = NULL;
+	struct view		*v;
+	struct error		 err;
+
+	be = open_ok(url, "bob", "bobpw");
+	v = view_on(be, "INBOX", 0);
+	imap_backend_ops.close_view(&v);
+	imap_backend_ops.close(&be);
+	/* A cache, but a password typed at the prompt: a wrong one is
+	   refused by open, so that the UI asks again. */
+	p = params(url, "bob", "not-bobpw");
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
+	cr_assert_eq(err.kind, ERR_AUTH, "%s", err.msg);
+	cr_assert_null(be);
 }
 
 Test(imap, a_limit_is_searched_on_the_server_and_finds_body_text)

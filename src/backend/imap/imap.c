@@ -966,15 +966,17 @@ imap_open(struct backend **bep, const struct backend_params *p,
 	    imap_password_cmd(be, err) != 0)
 		goto fail;
 	/*
-	 * With a header cache and a password, the UI shows the cached rows
-	 * at once and the thread connects behind them (a refused login then
-	 * shows in the status line). Without, the login is checked here, so
-	 * that the UI can ask for a password or about a certificate. The
-	 * folder list comes after the first screen either way.
+	 * With a header cache and a password_cmd, the UI shows the cached
+	 * rows at once and the thread connects behind them (a refused login
+	 * then shows in the status line). Otherwise the login is checked
+	 * here, so that the UI can ask for a password (again, if the one
+	 * typed is refused) or about a certificate. The folder list comes
+	 * after the first screen either way.
 	 */
 	be->need_list = 1;
 	be->want = xstrdup("INBOX");	/* what the UI shows first */
-	if (be->password != NULL && imap_cache_exists(be, "INBOX")) {
+	if (be->password_cmd != NULL && be->password != NULL &&
+	    imap_cache_exists(be, "INBOX")) {
 		be->state = IMAP_CONNECTING;
 		log_debug("imap: %s: opened from the header cache", be->name);
 	} else {
