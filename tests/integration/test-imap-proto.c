@@ -5,13 +5,19 @@
  * order, a 20 MB download cancelled half way, and big messages fetched
  * part by part (the attachment only when asked).
  */
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -860,4 +866,105 @@ Test(proto, a_big_attachment_is_fetched_only_when_asked, .timeout = 120)
 	free(b64);
 	free(raw);
 	imap_backend_ops.close(&be);
+}
+
+/* --- a scripted server whose ESEARCH answer lies ---------------------- */
+
+/* Serves connections: ESEARCH offered, no SORT; SEARCH RETURN answers
+   a range of four billion UIDs for a folder of one message. */
+static void
+liar_serve(int lfd)
+{
+	char	line[1024], tag[64], out[512];
+	size_t	n;
+	int	fd;
+	char	c;
+
+#define SAY(s) do { if (write(fd, s, strlen(s)) == -1) goto next; } while (0)
+again:
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		_exit(0);
+	SAY("* OK [CAPABILITY IMAP4rev1 ESEARCH] liar\r\n");
+	for (;;) {
+		for (n = 0; n + 1 < sizeof line; ) {
+			if (read(fd, &c, 1) != 1)
+				goto next;
+			line[n++] = c;
+			if (c == '\n')
+				break;
+		}
+		line[n] = '\0';
+		if (sscanf(line, "%63s", tag) != 1)
+			goto next;
+		if (strstr(line, " SELECT ") != NULL)
+			snprintf(out, sizeof out, "* 1 EXISTS\r\n* OK "
+			    "[UIDVALIDITY 7] v\r\n%s OK [READ-WRITE] done\r\n",
+			    tag);
+		else if (strstr(line, "SEARCH RETURN") != NULL)
+			snprintf(out, sizeof out, "* ESEARCH (TAG \"%s\") UID "
+			    "ALL 1:4294967294\r\n%s OK done\r\n", tag, tag);
+		else if (strstr(line, " CAPABILITY") != NULL)
+			snprintf(out, sizeof out, "* CAPABILITY IMAP4rev1 "
+			    "ESEARCH\r\n%s OK done\r\n", tag);
+		else if (strstr(line, " STATUS ") != NULL)
+			snprintf(out, sizeof out, "* STATUS INBOX (MESSAGES 1 "
+			    "UNSEEN 1)\r\n%s OK done\r\n", tag);
+		else if (strstr(line, " LIST ") != NULL)
+			snprintf(out, sizeof out, "* LIST () \"/\" INBOX\r\n"
+			    "%s OK done\r\n", tag);
+		else
+			snprintf(out, sizeof out, "%s OK done\r\n", tag);
+		SAY(out);
+	}
+next:
+	close(fd);
+	goto again;
+#undef SAY
+}
+
+Test(proto, an_esearch_range_larger_than_the_folder_is_refused)
+{
+	struct backend_params	 p;
+	struct sockaddr_in	 sin;
+	struct backend		*be = NULL;
+	struct error		 err;
+	struct timespec		 t0, t1;
+	socklen_t		 len = sizeof sin;
+	pid_t			 pid;
+	char			*u;
+	int			 lfd, r;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	cr_assert_eq(listen(lfd, 4), 0);
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		signal(SIGPIPE, SIG_IGN);
+		liar_serve(lfd);
+		_exit(0);
+	}
+	close(lfd);
+	xasprintf(&u, "imap://127.0.0.1:%d", ntohs(sin.sin_port));
+	p = params(u, "bob", "bobpw");
+	p.tls = "off";
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	imap_conn_acquire(be);
+	if (be->s == NULL)
+		cr_assert_eq(imap_connect(be, &err), 0, "%s", err.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = imap_folder_sync(be, "INBOX", &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	imap_conn_release(be);
+	cr_assert_eq(r, -1);
+	cr_assert_eq(err.kind, ERR_PROTO, "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "ESEARCH"), "%s", err.msg);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 2, "refused before expanding it");
+	imap_backend_ops.close(&be);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	free(u);
 }

@@ -126,6 +126,8 @@ imap_status_of(struct backend *be, const char *name, unsigned long *total,
 	mailimap_status_att_list_free(sl);
 	if (r != MAILIMAP_NO_ERROR)
 		return (imap_session_error(be, r, "STATUS", err));
+	if (st == NULL)		/* OK without the STATUS line */
+		return (0);
 	for (it = clist_begin(st->st_info_list); it != NULL;
 	    it = clist_next(it)) {
 		si = clist_content(it);
