@@ -109,21 +109,20 @@ server_ids() {
 # taken again), and no message is twice in the Maildir.
 check_safe() {
 	local try
+	md5_of "$MD/new" "$MD/cur" > "$W/loc.md5"
 	for try in 1 2 3 4 5; do
 		server_ids > "$W/srv.ids"
 		comm -23 "$W/all.ids" "$W/srv.ids" > "$W/gone.ids"
-		[ -s "$W/gone.ids" ] || break
-		sleep 0.2
-	done
-	if [ -s "$W/gone.ids" ]; then
-		md5_of "$MD/new" "$MD/cur" > "$W/loc.md5"
 		join "$W/gone.ids" "$W/src.idmd5" | cut -d' ' -f2 | sort |
 		    comm -23 - "$W/loc.md5" > "$W/lost.md5"
-		[ ! -s "$W/lost.md5" ] || fail "$1: $(wc -l < "$W/lost.md5")" \
-		    "messages deleted on the server are not safe locally"
-	fi
-	if [ -n "$(find "$MD/new" "$MD/cur" -type f -exec cat {} + |
-	    grep '^Message-ID:' | sort | uniq -d)" ]; then
+		# Gone and safe locally is fine; gone and not here, look again.
+		[ -s "$W/lost.md5" ] || break
+		sleep 0.2
+	done
+	[ ! -s "$W/lost.md5" ] || fail "$1: $(wc -l < "$W/lost.md5")" \
+	    "messages deleted on the server are not safe locally"
+	if [ -n "$(grep -rh -m1 '^Message-ID:' "$MD/new" "$MD/cur" |
+	    sort | uniq -d)" ]; then
 		fail "$1: a message is twice in the Maildir"
 	fi
 }
@@ -171,7 +170,12 @@ declare -A per_phase
 local_reset
 server_fill
 while [ $kills -lt "$KILLS" ]; do
-	phase=${phases[$((RANDOM % ${#phases[@]}))]}
+	# Each phase once first, then at random.
+	if [ $kills -lt ${#phases[@]} ]; then
+		phase=${phases[$kills]}
+	else
+		phase=${phases[$((RANDOM % ${#phases[@]}))]}
+	fi
 	# Once all is recorded only DELE is left to interrupt.
 	recorded=0
 	[ ! -f "$XDG_DATA_HOME/facteur/pop3/bob.uidl" ] ||
@@ -192,7 +196,8 @@ while [ $kills -lt "$KILLS" ]; do
 		what="wall +${off}ms"
 	else
 		case $phase in
-		index|record)	n=1 ;;
+		# The first commit holds message 1 alone; then batches.
+		index|record)	n=$((1 + RANDOM % 3)) ;;
 		*)		n=$((1 + RANDOM % 60)) ;;
 		esac
 		FACTEUR_TEST_KILL_AT=$phase:$n fetch
@@ -236,9 +241,10 @@ if mount -t tmpfs -o size=8m tmpfs "$MNT" 2>/dev/null; then
 	rm -rf "$XDG_DATA_HOME"
 	mkdir -p "$MD/cur" "$MD/new" "$MD/tmp"
 	server_fill
-	# Leave room for about 100 messages (a page each) and their index.
+	# Leave the 4 MB facteur keeps free for the index, and room for
+	# about 100 messages (a page each) and their index.
 	big=$(df --output=avail -k "$MNT" | tail -n 1)
-	dd if=/dev/zero of="$MNT/filler" bs=1k count=$((big - 1200)) \
+	dd if=/dev/zero of="$MNT/filler" bs=1k count=$((big - 4096 - 1200)) \
 	    status=none 2>/dev/null
 	: > "$W/fetch.log"
 	fetch

@@ -9,6 +9,7 @@
  * nothing deleted before it is recorded.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -483,6 +484,27 @@ pop3_queue(struct pop3_run *r, struct pop3_msg *m, struct error *err)
 	return (0);
 }
 
+/*
+ * Stops before a message would leave less than POP3_DISK_RESERVE free:
+ * the index needs room to commit what arrived (Xapian on a full disk may
+ * even abort the process), and a full disk helps nobody.
+ */
+static int
+pop3_check_room(struct pop3_run *r, struct pop3_msg *m, struct error *err)
+{
+	struct statvfs	sv;
+	uint64_t	avail;
+
+	if (statvfs(r->dirs[0], &sv) != 0)
+		return (0);	/* unknown: the writes will tell */
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (avail >= POP3_DISK_RESERVE + m->size * 2)
+		return (0);
+	return (error_set(err, ERR_IO, "%s: No space left on device: less "
+	    "than %d MB free in %s (nothing was deleted on the server)",
+	    r->pa->name, POP3_DISK_RESERVE >> 20, r->pa->maildir));
+}
+
 /* Reads one RETR answer into a new file of tmp/, for the writer. */
 static int
 pop3_deliver(struct pop3_run *r, struct pop3_msg *m, struct error *err)
@@ -500,6 +522,8 @@ pop3_deliver(struct pop3_run *r, struct pop3_msg *m, struct error *err)
 		    pop3_clean(r->c.text));
 		return (0);
 	}
+	if (pop3_check_room(r, m, err) != 0)
+		return (-1);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	xasprintf(&name, "%lld.M%ldP%ldQ%u.%s,P=%s", (long long)ts.tv_sec,
 	    ts.tv_nsec / 1000, (long)getpid(), ++r->seq, r->host, m->hash);

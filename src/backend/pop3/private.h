@@ -25,6 +25,7 @@
 #define POP3_BATCH_MS		500	/* or this long since the last */
 #define POP3_QUEUE_MAX		800	/* downloaded, not yet linked */
 #define POP3_SYNCFS_MIN		64	/* fewer files: fsync each */
+#define POP3_DISK_RESERVE	(4 << 20) /* left free for the index */
 
 struct pop3_conn {
 	mailpop3		*p;
