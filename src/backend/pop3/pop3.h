@@ -5,9 +5,10 @@
  * only as the account's keep_on_server policy says, and only once the
  * local copy is durable. The account itself is browsed as a local one.
  *
- * Crash safety: a message is written to tmp/, fsynced, linked into new/
- * (the directory fsynced), indexed, and only then its UIDL is recorded in
- * the state file (temp, fsync, rename). Each delivered file carries a
+ * Crash safety: a message is written to tmp/, made durable (fsync, or one
+ * syncfs for a large batch), linked into new/ (the directory fsynced),
+ * indexed, and only then its UIDL is recorded in the state file (temp,
+ * fsync, rename). Each delivered file carries a
  * marker of its UIDL in its name (",P=<hash>"), so a message delivered by
  * a run that died before recording it is recognised, not fetched again.
  * DELE is sent after the state is durable and takes effect at QUIT.
@@ -22,9 +23,18 @@
  * Messages are stored with LF line endings: the CRLF of the wire becomes
  * LF, dot-stuffing is undone, anything else is kept byte for byte.
  *
+ * The download and the indexing overlap: pop3_fetch streams messages
+ * into tmp/ while a writer thread of its own links, indexes and records
+ * them, the first message alone and at once (readable early), then in
+ * batches (POP3_BATCH, POP3_BATCH_MS). The indexed callback runs on that
+ * thread. The fetch stops with ERR_IO ("No space left") before a message
+ * would leave less than 4 MB free for the index; SIGXFSZ is ignored, so
+ * a file size limit fails a write (EFBIG) instead of killing the process.
+ *
  * Everything here blocks and runs on the account's worker thread (or in
  * `facteur --fetch`). One fetch per account at a time: a second one, in
  * this or another process, fails with ERR_REFUSED ("already fetching").
+ * The interface uses it through backend/fetcher.h (pop3_fetcher_ops).
  */
 #ifndef FACTEUR_BACKEND_POP3_H
 #define FACTEUR_BACKEND_POP3_H
@@ -113,7 +123,8 @@ struct pop3_stats {
 /* Progress from the worker: done of total messages, bytes so far. */
 typedef void (*pop3_progress_cb)(void *, size_t done, size_t total,
 	    uint64_t bytes, double seconds);
-/* Called after each batch was indexed (new mail is visible). */
+/* Called after each batch was indexed (new mail is visible), on the
+   fetch's writer thread. */
 typedef void (*pop3_indexed_cb)(void *);
 
 struct pop3_fetch_params {
