@@ -255,6 +255,8 @@ P
 	start -F "$CONF" -f "$MD"
 	wait_for 'Huge message' || return
 	keys Enter
+	# A render that takes more than 50 ms says so.
+	wait_for '^Loading message\.\.\.' || return
 	# While it renders, the keyboard answers: help opens and closes.
 	keys '?'
 	wait_for 'help|Help' || return
