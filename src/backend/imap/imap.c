@@ -626,10 +626,11 @@ imap_first_screen(struct backend *be, const char *name, struct error *err)
 		return (0);
 	if (imap_select(be, name, err) != 0)
 		return (-1);
+	/* A folder of a screenful or less is sorted at once, whole. */
 	exists = be->s->imap_selection_info->sel_exists;
-	if (exists == 0)
+	if (exists <= IMAP_SCREEN_ROWS)
 		return (0);
-	lo = exists > IMAP_SCREEN_ROWS ? exists - IMAP_SCREEN_ROWS + 1 : 1;
+	lo = exists - IMAP_SCREEN_ROWS + 1;
 	ft = imap_summary_items();
 	set = mailimap_set_new_interval(lo, exists);
 	be->stats.fetch_commands++;
@@ -804,6 +805,16 @@ imap_step(struct backend *be, unsigned *backoff)
 		free(cur);
 		return (0);
 	}
+	if (cur == NULL && be->need_list == 2) {
+		/* Just opened: the UI names the folder it shows within
+		   moments, and its first screen goes before the list. */
+		be->need_list = 1;
+		pthread_mutex_unlock(&be->conn_lock);
+		imap_sleep(be, 250);
+		pthread_mutex_lock(&be->conn_lock);
+		free(cur);
+		return (0);
+	}
 	if (cur == NULL && (be->need_status || be->need_list)) {
 		if (imap_list(be, 1, &err) != 0)
 			imap_backoff(be, backoff, &err);
@@ -973,8 +984,7 @@ imap_open(struct backend **bep, const struct backend_params *p,
 	 * typed is refused) or about a certificate. The folder list comes
 	 * after the first screen either way.
 	 */
-	be->need_list = 1;
-	be->want = xstrdup("INBOX");	/* what the UI shows first */
+	be->need_list = 2;	/* 2: the UI has not named its folder yet */
 	if (be->password_cmd != NULL && be->password != NULL &&
 	    imap_cache_exists(be, "INBOX")) {
 		be->state = IMAP_CONNECTING;
