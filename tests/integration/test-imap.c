@@ -1048,7 +1048,8 @@ Test(imap, a_limit_is_searched_on_the_server_and_finds_body_text)
 	char		*s;
 
 	deliver_one("Find", 1, "Alice <alice@example.org>", "Lunch",
-	    "Tue, 14 Nov 2023 10:00:00 +0000", "We saw a quokka near the lake.");
+	    "Tue, 14 Nov 2023 10:00:00 +0000",
+	    "We saw a quokka near the lake.");
 	deliver_one("Find", 2, "Bob <bob@example.org>", "Report",
 	    "Thu, 01 Feb 2024 10:00:00 +0000", "The numbers are in.");
 	deliver_one("Find", 3, "Carol <carol@example.org>", "Quokka facts",

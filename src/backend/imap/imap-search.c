@@ -49,7 +49,7 @@ struct imap_search {
 	uint32_t		 uv;
 	uint64_t		 modseq;	/* the folder's, when asked */
 	size_t			 norder;	/* and its size */
-	int			 state;		/* 0 asked, 1 answered, -1 */
+	int			 state;		/* 0 asked, 1 done, -1 */
 	uint32_t		*uids;		/* sorted */
 	size_t			 n;
 	struct imap_search	*next;
@@ -301,7 +301,7 @@ imap_parse_term(struct imap_lexer *lx, struct error *err)
 				return (NULL);
 		}
 		if (q == NULL)
-			*colon = ':';	/* not a field: a word with a colon */
+			*colon = ':';	/* a word with a colon */
 	}
 	if (q == NULL)
 		q = imap_q(IMAP_Q_TEXT, tok);
@@ -431,7 +431,7 @@ imap_query_parse(const char *s, struct error *err)
 	return (q);
 }
 
-/* Whether the words of text are all in s (case-insensitive). */
+/* Whether text is in s (case-insensitive). */
 static int
 imap_contains(const char *s, const char *text)
 {

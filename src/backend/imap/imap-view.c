@@ -234,7 +234,11 @@ imap_open_view(struct backend *be, const char *query, enum view_order order,
 	if ((folder = imap_query_folder(query)) == NULL)
 		folder = xstrdup("INBOX");
 	if ((limit = imap_query_limit(query)) != NULL &&
-	    (q = imap_query_parse(limit, err)) == NULL) {
+	    limit[strspn(limit, " \t")] == '\0') {
+		free(limit);
+		limit = NULL;
+	}
+	if (limit != NULL && (q = imap_query_parse(limit, err)) == NULL) {
 		free(limit);
 		free(folder);
 		return (-1);
