@@ -167,6 +167,8 @@ int	imap_stream_section(struct backend *, uint32_t, const char *, int,
 	    volatile int *, size_t *, struct error *);
 int	imap_select_msg(struct backend *, const char *, uint32_t,
 	    struct error *);
+/* Drops the session mid-answer (socket shut first: no LOGOUT wait). */
+void	imap_abandon(struct backend *);
 char	*imap_body_path(struct backend *, const char *, uint32_t,
 	    uint32_t);
 int	imap_id_parse(const char *, uint32_t *, uint32_t *, char **);
