@@ -884,9 +884,10 @@ Test(proto, a_big_attachment_is_fetched_only_when_asked, .timeout = 120)
 /* --- a scripted server whose ESEARCH answer lies ---------------------- */
 
 /* Serves connections: ESEARCH offered, no SORT; SEARCH RETURN answers
-   a range of four billion UIDs for a folder of one message. */
+   a range of four billion UIDs for a folder of one message; with stall,
+   a message download sends ten bytes of its literal and stops. */
 static void
-liar_serve(int lfd)
+liar_serve(int lfd, int stall)
 {
 	char	line[1024], tag[64], out[512];
 	size_t	n;
@@ -916,7 +917,12 @@ again:
 		else if (strstr(line, "SEARCH RETURN") != NULL)
 			snprintf(out, sizeof out, "* ESEARCH (TAG \"%s\") UID "
 			    "ALL 1:4294967294\r\n%s OK done\r\n", tag, tag);
-		else if (strstr(line, " CAPABILITY") != NULL)
+		else if (stall && strstr(line, "BODY.PEEK[]") != NULL) {
+			SAY("* 1 FETCH (UID 1 BODY[] {100000}\r\n0123456789");
+			while (read(fd, &c, 1) == 1)	/* until it hangs up */
+				;
+			goto next;
+		} else if (strstr(line, " CAPABILITY") != NULL)
 			snprintf(out, sizeof out, "* CAPABILITY IMAP4rev1 "
 			    "ESEARCH\r\n%s OK done\r\n", tag);
 		else if (strstr(line, " STATUS ") != NULL)
@@ -935,17 +941,14 @@ next:
 #undef SAY
 }
 
-Test(proto, an_esearch_range_larger_than_the_folder_is_refused)
+/* Starts the scripted server; returns its imap:// URL. */
+static char *
+liar_start(int stall, pid_t *pid)
 {
-	struct backend_params	 p;
 	struct sockaddr_in	 sin;
-	struct backend		*be = NULL;
-	struct error		 err;
-	struct timespec		 t0, t1;
 	socklen_t		 len = sizeof sin;
-	pid_t			 pid;
 	char			*u;
-	int			 lfd, r;
+	int			 lfd;
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&sin, 0, sizeof sin);
@@ -954,14 +957,27 @@ Test(proto, an_esearch_range_larger_than_the_folder_is_refused)
 	cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
 	cr_assert_eq(listen(lfd, 4), 0);
 	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	if ((pid = fork()) == 0) {
+	if ((*pid = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		signal(SIGPIPE, SIG_IGN);
-		liar_serve(lfd);
+		liar_serve(lfd, stall);
 		_exit(0);
 	}
 	close(lfd);
 	xasprintf(&u, "imap://127.0.0.1:%d", ntohs(sin.sin_port));
+	return (u);
+}
+
+Test(proto, an_esearch_range_larger_than_the_folder_is_refused)
+{
+	struct backend_params	 p;
+	struct backend		*be = NULL;
+	struct error		 err;
+	struct timespec		 t0, t1;
+	pid_t			 pid;
+	char			*u = liar_start(0, &pid);
+	int			 r;
+
 	p = params(u, "bob", "bobpw");
 	p.tls = "off";
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
@@ -976,6 +992,47 @@ Test(proto, an_esearch_range_larger_than_the_folder_is_refused)
 	cr_assert_eq(err.kind, ERR_PROTO, "%s", err.msg);
 	cr_assert_not_null(strstr(err.msg, "ESEARCH"), "%s", err.msg);
 	cr_assert_lt(t1.tv_sec - t0.tv_sec, 2, "refused before expanding it");
+	imap_backend_ops.close(&be);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	free(u);
+}
+
+/* Sets the flag after 300 ms. */
+static void *
+cancel_later(void *arg)
+{
+	usleep(300000);
+	*(volatile int *)arg = 1;
+	return (NULL);
+}
+
+Test(proto, a_download_stalled_by_the_server_is_cancelled_at_once)
+{
+	struct backend_params	 p;
+	struct backend		*be = NULL;
+	struct error		 err;
+	struct timespec		 t0, t1;
+	pthread_t		 t;
+	volatile int		 cancel = 0;
+	pid_t			 pid;
+	char			*u = liar_start(1, &pid), *path = NULL;
+
+	p = params(u, "bob", "bobpw");
+	p.tls = "off";
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	cr_assert_eq(pthread_create(&t, NULL, cancel_later, (void *)&cancel),
+	    0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(imap_backend_ops.fetch_message_cancel(be, "7.1.INBOX",
+	    &path, &cancel, &err), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(t, NULL);
+	cr_assert_eq(err.kind, ERR_CANCELLED, "%s", err.msg);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 3, "cancelled while the server "
+	    "said nothing, not after the network timeout");
+	cr_assert_eq(cache_files(".tmp"), 0, "no partial file left");
+	cr_assert_eq(cache_files(".eml"), 0);
 	imap_backend_ops.close(&be);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);

@@ -1599,10 +1599,80 @@ imap_section_new(const char *s)
 	return (mailimap_section_new_part_text(part));
 }
 
+/* Drops a session in the middle of an answer: the socket is shut first,
+   so that libetpan's LOGOUT on the way out fails at once instead of
+   reading the rest of the literal (or waiting for a stalled server). */
+void
+imap_abandon(struct backend *be)
+{
+	if (be->s != NULL && be->s->imap_stream != NULL)
+		mailstream_low_cancel(mailstream_get_low(be->s->imap_stream));
+	imap_disconnect(be);
+}
+
+/* Watches a cancel flag while a download waits on the network: when it
+   is set, the session's cancel fd wakes the stream driver's wait. */
+struct imap_watch {
+	volatile int	*cancel;
+	int		 fd;
+	int		 done;
+	int		 fired;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	pthread_t	 thread;
+};
+
+static void *
+imap_watch_run(void *arg)
+{
+	struct imap_watch	*w = arg;
+	struct timespec		 ts;
+	uint64_t		 one = 1;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->done) {
+		if (*w->cancel) {
+			if (write(w->fd, &one, sizeof one) == -1)
+				log_warn("imap cancel");
+			w->fired = 1;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return (NULL);
+}
+
+/* Stops the watcher; empties the cancel fd it may have written. Returns
+   1 when it fired. */
+static int
+imap_watch_stop(struct imap_watch *w)
+{
+	uint64_t	v;
+
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	while (read(w->fd, &v, sizeof v) > 0)
+		;
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	return (w->fired);
+}
+
 /*
  * Streams BODY.PEEK[section] of uid in the selected folder to fd; *len
- * gets its size. When *cancel becomes true (checked as bytes arrive) the
- * command is abandoned mid-literal: the session is dropped, to be
+ * gets its size. When *cancel becomes true (checked as bytes arrive, and
+ * every 50 ms by a watcher that wakes a stalled wait through the cancel
+ * fd) the command is abandoned mid-literal: the session is dropped, to be
  * re-established by whoever needs it next, and the call fails with
  * ERR_CANCELLED.
  */
@@ -1614,8 +1684,9 @@ imap_stream_section(struct backend *be, uint32_t uid, const char *section,
 	struct mailimap_section		*sec;
 	struct mailimap_set		*set;
 	struct imap_body		 b;
+	struct imap_watch		 w;
 	clist				*res = NULL;
-	int				 r;
+	int				 r, watching = 0;
 
 	if ((sec = imap_section_new(section)) == NULL)
 		return (error_set(err, ERR_NOTFOUND, "%s: bad section %s",
@@ -1628,8 +1699,24 @@ imap_stream_section(struct backend *be, uint32_t uid, const char *section,
 	    mailimap_fetch_att_new_body_peek_section(sec));
 	set = mailimap_set_new_single(uid);
 	mailimap_set_msg_body_handler(be->s, imap_body_write, &b);
+	if (cancel != NULL && be->cancel_fd != -1) {
+		memset(&w, 0, sizeof w);
+		w.cancel = cancel;
+		w.fd = be->cancel_fd;
+		pthread_mutex_init(&w.lock, NULL);
+		pthread_cond_init(&w.cond, NULL);
+		watching = pthread_create(&w.thread, NULL, imap_watch_run,
+		    &w) == 0;
+		if (!watching) {
+			pthread_mutex_destroy(&w.lock);
+			pthread_cond_destroy(&w.cond);
+		}
+	}
 	be->stats.fetch_commands++;
 	r = mailimap_uid_fetch(be->s, set, ft, &res);
+	if (watching && imap_watch_stop(&w) && b.failed == 0 &&
+	    r != MAILIMAP_NO_ERROR)
+		b.failed = ECANCELED;	/* the wait was cut short */
 	if (be->s != NULL)
 		mailimap_set_msg_body_handler(be->s, NULL, NULL);
 	mailimap_set_free(set);
@@ -1640,7 +1727,7 @@ imap_stream_section(struct backend *be, uint32_t uid, const char *section,
 	if (b.failed != 0) {
 		/* The literal was left half read: the session is lost. */
 		if (r != MAILIMAP_NO_ERROR)
-			imap_disconnect(be);
+			imap_abandon(be);
 		if (b.failed == ECANCELED)
 			return (error_set(err, ERR_CANCELLED, "%s: download "
 			    "cancelled", be->name));

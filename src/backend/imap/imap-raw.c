@@ -102,7 +102,7 @@ imap_raw(struct backend *be, const char *cmd,
 	line = mmap_string_new("");
 	for (;;) {
 		if (imap_raw_read(st, line) != 0) {
-			imap_disconnect(be);
+			imap_abandon(be);
 			error_set(err, ERR_NET, "%s: connection lost",
 			    be->name);
 			break;
@@ -112,7 +112,7 @@ imap_raw(struct backend *be, const char *cmd,
 		    line->str[len - 1] == '\r'))
 			len--;
 		if (len >= 5 && strncasecmp(line->str, "* BYE", 5) == 0) {
-			imap_disconnect(be);
+			imap_abandon(be);
 			error_set(err, ERR_NET, "%s: the server closed the "
 			    "connection", be->name);
 			break;
@@ -140,7 +140,7 @@ imap_raw(struct backend *be, const char *cmd,
 			break;
 		}
 		/* A continuation or someone else's tag: not ours to read. */
-		imap_disconnect(be);
+		imap_abandon(be);
 		error_set(err, ERR_NET, "%s: unexpected answer; reconnecting",
 		    be->name);
 		break;
