@@ -235,9 +235,14 @@ static int
 pager_fetch_run(struct job *j, void *arg)
 {
 	struct pager_fetch	*f = arg;
+	const struct backend_ops *ops = f->account->ops;
 
-	return (f->account->ops->fetch_message(f->account->backend, f->id,
-	    &f->path, job_error(j)));
+	/* Leaving the pager cancels the job: a big download stops too. */
+	if (ops->fetch_message_cancel != NULL)
+		return (ops->fetch_message_cancel(f->account->backend, f->id,
+		    &f->path, job_cancel_flag(j), job_error(j)));
+	return (ops->fetch_message(f->account->backend, f->id, &f->path,
+	    job_error(j)));
 }
 
 static void
