@@ -24,10 +24,12 @@
 #include <notmuch.h>
 
 #include "backend/backend.h"
+#include "backend/fetcher.h"
 #include "backend/local/local.h"
 #include "backend/pop3/pop3.h"
 #include "config/config.h"
 #include "core/error.h"
+#include "net/net.h"
 
 static char	*env_keys[128], *env_values[128];
 static int	 env_count;
@@ -594,9 +596,9 @@ early_indexed(void *arg)
 	__atomic_store_n(&early.indexed, 1, __ATOMIC_SEQ_CST);
 }
 
-/* Download thread: holds the download (up to 20 s) after a message
-   arrived until the first batch was indexed, so that the test proves
-   the order, not a race. */
+/* Download thread: holds the download (up to 20 s) after the first
+   message arrived (reported at once) until the first batch was indexed,
+   so that the test proves the order, not a race. */
 static void
 early_progress(void *arg, size_t done, size_t total, uint64_t bytes,
     double secs)
@@ -642,4 +644,65 @@ Test(pop3, first_message_is_readable_while_the_download_runs)
 	    early.count);
 	cr_expect_eq(index_count("*"), 600);
 	pop3_account_free(&pa);
+}
+
+/*
+ * The neutral interface the UI uses (backend/fetcher.h), end to end: an
+ * untrusted server fails with ERR_TLS and its certificate, which
+ * fetcher_trust pins (0600); the next fetch is accepted and delivers.
+ */
+Test(pop3, fetcher_interface_reports_pins_and_fetches)
+{
+	struct config_account	 ca;
+	struct fetcher		*f;
+	struct fetch_params	 fp;
+	struct fetch_stats	 st;
+	struct tls_peer		 peer;
+	struct backend		*be;
+	struct error		 err;
+	struct stat		 sb;
+	char			 url[256];
+
+	put_corpus(0, 2);
+	memset(&ca, 0, sizeof ca);
+	snprintf(url, sizeof url, "pop3s://bob@%s:%s", env("MAILTEST_HOST"),
+	    env("UNKNOWNCA_POP3S_PORT"));
+	ca.name = (char *)"bob";
+	ca.maildir = maildir;
+	ca.file = (char *)"test";
+	ca.line = 1;
+	cr_assert_eq(fetcher_wants(&ca), 0);
+	cr_assert_eq(fetcher_new(&ca, &f, &err), -1);
+	cr_expect_eq(err.kind, ERR_CONFIG, "%s", err.msg);
+	ca.pop3 = url;
+	cr_assert_eq(fetcher_wants(&ca), 1);
+	cr_assert_eq(fetcher_new(&ca, &f, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(fetcher_info(f)->user, "bob");
+	cr_expect_eq(fetcher_info(f)->port, atoi(env("UNKNOWNCA_POP3S_PORT")));
+	cr_expect_not_null(strstr(fetcher_info(f)->server, "pop3s://"));
+
+	be = local_open();
+	memset(&fp, 0, sizeof fp);
+	memset(&peer, 0, sizeof peer);
+	fp.password = "bobpw";
+	fp.local = be;
+	fp.tags = "+inbox +unread +bob";
+	fp.cancel_fd = -1;
+	fp.peer = &peer;
+	cr_assert_eq(fetcher_run(f, &fp, &st, &err), -1);
+	cr_expect_eq(err.kind, ERR_TLS, "%s", err.msg);
+	cr_expect_eq(fetcher_exit_status(err.kind), 77);
+	cr_assert_neq(peer.fingerprint[0], '\0', "no certificate reported");
+	cr_expect_eq(local_count(), 0);
+	cr_assert_eq(fetcher_trust(f, &peer, &err), 0, "%s", err.msg);
+	tls_peer_clear(&peer);
+	cr_assert_eq(stat(fetcher_info(f)->pin_file, &sb), 0);
+	cr_expect_eq(sb.st_mode & 0777, 0600, "pin file mode %o",
+	    (unsigned)(sb.st_mode & 0777));
+	cr_assert_eq(fetcher_run(f, &fp, &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.fetched, 2);
+	cr_expect_eq(index_count("tag:inbox and tag:bob"), 2);
+	local_backend_ops.close(&be);
+	fetcher_free(&f);
+	cr_expect_null(f);
 }

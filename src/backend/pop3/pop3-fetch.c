@@ -584,7 +584,8 @@ pop3_download(struct pop3_run *r, struct pop3_msg **todo, size_t ntodo,
 			return (-1);
 		recv++;
 		r->done++;
-		pop3_progress(r, 0);
+		/* The first message at once: "Fetching 1/N" shows early. */
+		pop3_progress(r, r->done == 1);
 	}
 	return (0);
 }
