@@ -216,6 +216,16 @@ while [ $kills -lt "$KILLS" ]; do
 		kills=$((kills + 1))
 		per_phase[$phase]=$(( ${per_phase[$phase]:-0} + 1 ))
 		check_safe "kill $kills ($what)"
+		# A kill among the DELEs leaves only DELEs to kill: finish
+		# this round (the restart completes it) and start another,
+		# so that the kills spread over all the phases.
+		if [ "$phase" = dele ] && [ $failed = 0 ]; then
+			fetch || fail "after $what: $(tail -n 2 "$W/fetch.log")"
+			check_complete "round $rounds (after $what)"
+			rounds=$((rounds + 1))
+			local_reset
+			server_fill
+		fi
 		;;
 	*)	fail "fetch exited $rc ($what): $(tail -n 2 "$W/fetch.log")" ;;
 	esac
