@@ -30,58 +30,12 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "net/net.h"
+#include "tests/integration/mailtest.h"
 
-static char	*env_keys[128], *env_values[128];
-static int	 env_count;
 static char	 tdir[64];	/* local side: Maildir + state */
 static char	 maildir[128];
 static const char *srv_maildir = "MAILDIR_BOB";	/* the server's */
 static const char *srv_user = "bob";
-
-static void
-env_load(void)
-{
-	const char	*path = getenv("MAILTEST_ENV");
-	char		 line[1024], *eq, *v;
-	FILE		*f;
-	size_t		 n;
-
-	if (env_count > 0)
-		return;
-	if (path == NULL)
-		cr_skip_test("MAILTEST_ENV unset: run tests/integration/run-pop3");
-	if ((f = fopen(path, "r")) == NULL)
-		cr_assert_fail("%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof line, f) != NULL && env_count < 128) {
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		v = eq + 1;
-		n = strlen(v);
-		if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
-			v[n - 1] = '\0';
-			v++;
-		}
-		env_keys[env_count] = strdup(line);
-		env_values[env_count++] = strdup(v);
-	}
-	fclose(f);
-}
-
-static const char *
-env(const char *key)
-{
-	int	i;
-
-	env_load();
-	for (i = 0; i < env_count; i++) {
-		if (strcmp(env_keys[i], key) == 0)
-			return (env_values[i]);
-	}
-	cr_assert_fail("%s missing from the env file", key);
-	return (NULL);
-}
 
 static void
 run(const char *fmt, ...)
@@ -99,8 +53,8 @@ run(const char *fmt, ...)
 static void
 server_clear(void)
 {
-	run("rm -f '%s'/cur/* '%s'/new/* '%s'/tmp/*", env(srv_maildir),
-	    env(srv_maildir), env(srv_maildir));
+	run("rm -f '%s'/cur/* '%s'/new/* '%s'/tmp/*", mailtest_env(srv_maildir),
+	    mailtest_env(srv_maildir), mailtest_env(srv_maildir));
 }
 
 /* Messages in bob's server Maildir. */
@@ -112,7 +66,7 @@ server_count(void)
 	int	n = -1;
 
 	snprintf(cmd, sizeof cmd, "ls '%s'/cur '%s'/new | grep -vc -e '^$' "
-	    "-e ':$'", env(srv_maildir), env(srv_maildir));
+	    "-e ':$'", mailtest_env(srv_maildir), mailtest_env(srv_maildir));
 	p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	cr_assert_eq(fscanf(p, "%d", &n), 1);
@@ -127,13 +81,13 @@ server_put(const char *name, const char *text, size_t len)
 	char	 path[512];
 	FILE	*f;
 
-	snprintf(path, sizeof path, "%s/new/%s", env(srv_maildir), name);
+	snprintf(path, sizeof path, "%s/new/%s", mailtest_env(srv_maildir), name);
 	f = fopen(path, "w");
 	cr_assert_not_null(f, "%s", path);
 	cr_assert_eq(fwrite(text, 1, len, f), len);
 	fclose(f);
-	cr_assert_eq(chown(path, (uid_t)atoi(env("MAIL_UID")),
-	    (gid_t)atoi(env("MAIL_GID"))), 0);
+	cr_assert_eq(chown(path, (uid_t)atoi(mailtest_env("MAIL_UID")),
+	    (gid_t)atoi(mailtest_env("MAIL_GID"))), 0);
 }
 
 /* A message numbered i with a Message-ID and some awkward lines. */
@@ -160,7 +114,6 @@ setup(void)
 {
 	char	 p[256];
 
-	env_load();
 	server_clear();
 	snprintf(tdir, sizeof tdir, "/tmp/facteur-pop3-t.XXXXXX");
 	cr_assert_not_null(mkdtemp(tdir));
@@ -197,13 +150,13 @@ account(const char *scheme, const char *portkey, const char *keep,
 
 	memset(&ca, 0, sizeof ca);
 	snprintf(url, sizeof url, "%s://%s@%s:%s", scheme, srv_user,
-	    env("MAILTEST_HOST"), env(portkey));
+	    mailtest_env("MAILTEST_HOST"), mailtest_env(portkey));
 	ca.name = (char *)"bob";
 	ca.pop3 = url;
 	ca.maildir = maildir;
 	ca.keep_on_server = (char *)keep;
 	ca.tls = (char *)tls;
-	ca.tls_ca_file = (char *)env("CA_FILE");
+	ca.tls_ca_file = (char *)mailtest_env("CA_FILE");
 	ca.file = (char *)"test";
 	ca.line = 1;
 	cr_assert_eq(pop3_account_new(&ca, &pa, &err), 0, "%s", err.msg);
@@ -352,7 +305,7 @@ server_touch(void)
 	bump++;
 	ts[0].tv_sec = ts[1].tv_sec = time(NULL) + 1000 + bump;
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
-	snprintf(p, sizeof p, "%s/new", env(srv_maildir));
+	snprintf(p, sizeof p, "%s/new", mailtest_env(srv_maildir));
 	utimensat(AT_FDCWD, p, ts, 0);
 }
 
@@ -665,8 +618,8 @@ Test(pop3, fetcher_interface_reports_pins_and_fetches)
 
 	put_corpus(0, 2);
 	memset(&ca, 0, sizeof ca);
-	snprintf(url, sizeof url, "pop3s://bob@%s:%s", env("MAILTEST_HOST"),
-	    env("UNKNOWNCA_POP3S_PORT"));
+	snprintf(url, sizeof url, "pop3s://bob@%s:%s", mailtest_env("MAILTEST_HOST"),
+	    mailtest_env("UNKNOWNCA_POP3S_PORT"));
 	ca.name = (char *)"bob";
 	ca.maildir = maildir;
 	ca.file = (char *)"test";
@@ -678,7 +631,7 @@ Test(pop3, fetcher_interface_reports_pins_and_fetches)
 	cr_assert_eq(fetcher_wants(&ca), 1);
 	cr_assert_eq(fetcher_new(&ca, &f, &err), 0, "%s", err.msg);
 	cr_expect_str_eq(fetcher_info(f)->user, "bob");
-	cr_expect_eq(fetcher_info(f)->port, atoi(env("UNKNOWNCA_POP3S_PORT")));
+	cr_expect_eq(fetcher_info(f)->port, atoi(mailtest_env("UNKNOWNCA_POP3S_PORT")));
 	cr_expect_not_null(strstr(fetcher_info(f)->server, "pop3s://"));
 
 	be = local_open();

@@ -21,26 +21,12 @@
 #include "backend/fetcher.h"
 #include "backend/pop3/private.h"
 #include "config/config.h"
+#include "core/path.h"
 #include "core/xmalloc.h"
 
 #define POP3_PASSWORD_CMD_SECS	60
 
 extern char	**environ;
-
-/* Expands a leading ~/ with $HOME. Returns an owned string. */
-static char *
-pop3_expand(const char *path)
-{
-	const char	*home = getenv("HOME");
-	char		*out;
-
-	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') &&
-	    home != NULL) {
-		xasprintf(&out, "%s%s", home, path + 1);
-		return (out);
-	}
-	return (xstrdup(path));
-}
 
 /* Parses a duration: N, Ns, Nm, Nh or Nd, in seconds; -1 if bad. */
 static long
@@ -190,9 +176,9 @@ pop3_account_new(const struct config_account *ca, struct pop3_account **out,
 		    ca->name);
 		goto fail;
 	}
-	pa->maildir = pop3_expand(ca->maildir);
+	pa->maildir = path_expand_home(ca->maildir);
 	if (ca->tls_ca_file != NULL)
-		pa->ca_file = pop3_expand(ca->tls_ca_file);
+		pa->ca_file = path_expand_home(ca->tls_ca_file);
 	if (ca->password_cmd != NULL)
 		pa->password_cmd = xstrdup(ca->password_cmd);
 
