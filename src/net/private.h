@@ -11,7 +11,7 @@
 
 struct tls {
 	gnutls_session_t		 session;
-	gnutls_certificate_credentials_t cred;
+	gnutls_certificate_credentials_t cred;	/* shared: tls.c's stores */
 	int				 fd;
 	int				 cancel_fd;
 	int				 timeout_ms;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,79 @@
 #include "net/private.h"
 
 #define TLS_PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/*
+ * Trust stores, read once per process (the system store costs some 30 ms
+ * of CPU per read): one entry per CA file ("" for none), read again when
+ * the file changes. Entries live as long as the process, since sessions
+ * on any thread may still use an older one; GnuTLS lets sessions share
+ * credentials that are no longer modified.
+ */
+struct tls_store {
+	char				*ca_file;
+	struct timespec			 mtime;
+	off_t				 size;
+	gnutls_certificate_credentials_t cred;
+	struct tls_store		*next;
+};
+static struct tls_store	*tls_stores;
+static pthread_mutex_t	 tls_stores_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The credentials for ca_file (NULL or "": system trust only). */
+static int
+tls_store_get(const char *ca_file, gnutls_certificate_credentials_t *credp,
+    struct error *err)
+{
+	struct tls_store			*st;
+	struct stat				 sb;
+	gnutls_certificate_credentials_t	 cred;
+	int					 r;
+
+	if (ca_file == NULL)
+		ca_file = "";
+	memset(&sb, 0, sizeof sb);
+	if (*ca_file != '\0' && stat(ca_file, &sb) != 0)
+		return (error_set(err, ERR_CONFIG, "%s: %s", ca_file,
+		    strerror(errno)));
+	pthread_mutex_lock(&tls_stores_lock);
+	for (st = tls_stores; st != NULL; st = st->next) {
+		if (strcmp(st->ca_file, ca_file) == 0 &&
+		    st->size == sb.st_size &&
+		    st->mtime.tv_sec == sb.st_mtim.tv_sec &&
+		    st->mtime.tv_nsec == sb.st_mtim.tv_nsec) {
+			*credp = st->cred;
+			pthread_mutex_unlock(&tls_stores_lock);
+			return (0);
+		}
+	}
+	if ((r = gnutls_certificate_allocate_credentials(&cred)) != 0) {
+		pthread_mutex_unlock(&tls_stores_lock);
+		return (error_set(err, ERR_TLS, "TLS: %s", gnutls_strerror(r)));
+	}
+	/* An empty system store is not an error: ca_file or a pin may do. */
+	gnutls_certificate_set_x509_system_trust(cred);
+	if (*ca_file != '\0') {
+		r = gnutls_certificate_set_x509_trust_file(cred, ca_file,
+		    GNUTLS_X509_FMT_PEM);
+		if (r <= 0) {
+			gnutls_certificate_free_credentials(cred);
+			pthread_mutex_unlock(&tls_stores_lock);
+			return (error_set(err, ERR_CONFIG, "%s: no CA "
+			    "certificate read (%s)", ca_file, r < 0 ?
+			    gnutls_strerror(r) : "empty file"));
+		}
+	}
+	st = xcalloc(1, sizeof *st);
+	st->ca_file = xstrdup(ca_file);
+	st->mtime = sb.st_mtim;
+	st->size = sb.st_size;
+	st->cred = cred;
+	st->next = tls_stores;
+	tls_stores = st;
+	*credp = cred;
+	pthread_mutex_unlock(&tls_stores_lock);
+	return (0);
+}
 
 void
 tls_peer_clear(struct tls_peer *peer)
@@ -224,20 +298,8 @@ tls_handshake(int fd, const struct tls_params *p, struct tls **tlsp,
 	tls->peer = p->peer != NULL ? p->peer : &scratch;
 	tls_peer_clear(tls->peer);
 
-	if ((r = gnutls_certificate_allocate_credentials(&tls->cred)) != 0)
-		goto gnutls_fail;
-	/* An empty system store is not an error: ca_file or a pin may do. */
-	gnutls_certificate_set_x509_system_trust(tls->cred);
-	if (p->ca_file != NULL && *p->ca_file != '\0') {
-		r = gnutls_certificate_set_x509_trust_file(tls->cred,
-		    p->ca_file, GNUTLS_X509_FMT_PEM);
-		if (r <= 0) {
-			error_set(err, ERR_CONFIG, "%s: no CA certificate read "
-			    "(%s)", p->ca_file, r < 0 ? gnutls_strerror(r) :
-			    "empty file");
-			goto fail;
-		}
-	}
+	if (tls_store_get(p->ca_file, &tls->cred, err) != 0)
+		goto fail;
 	r = gnutls_init(&tls->session, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL |
 	    GNUTLS_NONBLOCK);
 	if (r != 0)
@@ -326,8 +388,7 @@ tls_free(struct tls **tlsp)
 		return;
 	if (tls->session != NULL)
 		gnutls_deinit(tls->session);
-	if (tls->cred != NULL)
-		gnutls_certificate_free_credentials(tls->cred);
+	/* tls->cred belongs to tls_stores. */
 	if (tls->desc != NULL)
 		gnutls_free(tls->desc);
 	free(tls);

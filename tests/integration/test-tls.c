@@ -279,6 +279,54 @@ Test(net, a_certificate_for_the_ip_address_is_verified_without_sni)
 	mailimap_free(imap);
 }
 
+/* Copies file from to to. */
+static void
+copy_file(const char *from, const char *to)
+{
+	char	 buf[8192];
+	size_t	 n;
+	FILE	*in = fopen(from, "rb"), *out = fopen(to, "wb");
+
+	cr_assert(in != NULL && out != NULL, "%s: %s", to, strerror(errno));
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		cr_assert_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	cr_assert_eq(fclose(out), 0);
+}
+
+Test(net, a_ca_file_that_changes_is_read_again)
+{
+	struct tls_params	 p = params("imap");
+	struct error		 err = { 0 };
+	struct timespec		 later[2] = { { 0, 0 }, { 0, 0 } };
+	char			 path[] = "/tmp/test-net-ca.XXXXXX";
+	mailimap		*imap;
+	int			 fd;
+
+	cr_assert_geq(fd = mkstemp(path), 0);
+	close(fd);
+	copy_file(mailtest_env("CA_FILE"), path);
+	p.ca_file = path;
+	imap = mailimap_new(0, NULL);
+	cr_assert_eq(net_imap_connect(imap, host(), port("IMAPS_PORT"),
+	    NET_TLS_IMPLICIT, &p, &err), 0, "%s", err.msg);
+	mailimap_free(imap);
+
+	/* The stores are kept per process: a new CA file must not be
+	   judged with the old one. */
+	copy_file(mailtest_env("UNKNOWN_CA_FILE"), path);
+	clock_gettime(CLOCK_REALTIME, &later[0]);
+	later[0].tv_sec += 2;
+	later[1] = later[0];
+	cr_assert_eq(utimensat(AT_FDCWD, path, later, 0), 0);
+	imap = mailimap_new(0, NULL);
+	cr_assert_eq(net_imap_connect(imap, host(), port("IMAPS_PORT"),
+	    NET_TLS_IMPLICIT, &p, &err), -1);
+	cr_assert_eq(err.kind, ERR_TLS, "%s", err.msg);
+	mailimap_free(imap);
+	unlink(path);
+}
+
 Test(net, unknown_issuer_fails_the_handshake_before_any_login)
 {
 	struct tls_params	 p = params("imap");
