@@ -32,128 +32,15 @@
 #include "core/xmalloc.h"
 #include "mime/render.h"
 #include "net/net.h"
-
-/* --- the servers' env file ------------------------------------------- */
-
-static char	*env_keys[128], *env_values[128];
-static int	 env_count;
-
-static const char *
-env(const char *key)
-{
-	const char	*path = getenv("MAILTEST_ENV");
-	char		 line[1024], *eq, *v;
-	FILE		*f;
-	size_t		 n;
-	int		 i;
-
-	if (env_count == 0) {
-		if (path == NULL)
-			cr_skip_test("MAILTEST_ENV unset: run "
-			    "tests/integration/run-imap");
-		if ((f = fopen(path, "r")) == NULL)
-			cr_assert_fail("%s: %s", path, strerror(errno));
-		while (fgets(line, sizeof line, f) != NULL &&
-		    env_count < 128) {
-			line[strcspn(line, "\n")] = '\0';
-			if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
-				continue;
-			*eq = '\0';
-			v = eq + 1;
-			n = strlen(v);
-			if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
-				v[n - 1] = '\0';
-				v++;
-			}
-			env_keys[env_count] = strdup(line);
-			env_values[env_count++] = strdup(v);
-		}
-		fclose(f);
-	}
-	for (i = 0; i < env_count; i++) {
-		if (strcmp(env_keys[i], key) == 0)
-			return (env_values[i]);
-	}
-	cr_assert_fail("%s missing from the env file", key);
-	return (NULL);
-}
+#include "tests/integration/imaptest.h"
+#include "tests/integration/mailtest.h"
 
 /* --- fixtures ---------------------------------------------------------- */
-
-static char		 tmpdir[] = "/tmp/test-imap-proto.XXXXXX";
-static char		*pin_file, *cache_dir, *url;
-static pthread_mutex_t	 note_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 note_cond = PTHREAD_COND_INITIALIZER;
-static int		 notes;
-static struct buf	 transcript;
-
-static void
-on_notify(void *arg, unsigned what)
-{
-	pthread_mutex_lock(&note_lock);
-	notes++;
-	pthread_cond_broadcast(&note_cond);
-	pthread_mutex_unlock(&note_lock);
-}
-
-static void
-on_line(void *arg, const char *line)
-{
-	pthread_mutex_lock(&note_lock);
-	buf_adds(&transcript, line);
-	buf_addc(&transcript, '\n');
-	pthread_mutex_unlock(&note_lock);
-}
-
-static void
-setup(void)
-{
-	cr_assert_not_null(mkdtemp(tmpdir));
-	xasprintf(&pin_file, "%s/known_hosts", tmpdir);
-	xasprintf(&cache_dir, "%s/cache", tmpdir);
-	xasprintf(&url, "imaps://%s:%s", env("MAILTEST_HOST"),
-	    env("IMAPS_PORT"));
-	buf_init(&transcript);
-	imap_set_transcript(on_line, NULL);
-}
-
-static void
-teardown(void)
-{
-	char	*cmd;
-
-	imap_set_transcript(NULL, NULL);
-	xasprintf(&cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
-	free(cmd);
-	free(pin_file);
-	free(cache_dir);
-	free(url);
-	buf_free(&transcript);
-}
-
-static struct backend_params
-params(const char *u, const char *user, const char *password)
-{
-	struct backend_params	p;
-
-	memset(&p, 0, sizeof p);
-	p.name = "test";
-	p.imap = u;
-	p.user = user;
-	p.password = password;
-	p.tls_ca_file = env("CA_FILE");
-	p.pin_file = pin_file;
-	p.cache_dir = cache_dir;
-	p.notify = on_notify;
-	return (p);
-}
 
 static struct backend *
 open_ok(const char *u, const char *user, const char *pw)
 {
-	struct backend_params	 p = params(u, user, pw);
+	struct backend_params	 p = imaptest_params(u, user, pw);
 	struct backend		*be = NULL;
 	struct error		 err;
 
@@ -161,127 +48,6 @@ open_ok(const char *u, const char *user, const char *pw)
 	if (imap_backend_ops.open(&be, &p, &err) != 0)
 		cr_assert_fail("open: %s", err.msg);
 	return (be);
-}
-
-/* Waits until cond(be) holds or ms pass. */
-static int
-wait_for(struct backend *be, int (*cond)(struct backend *, const void *),
-    const void *arg, int ms)
-{
-	struct timespec	ts;
-	int		ok;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&note_lock);
-	while (!(ok = cond(be, arg))) {
-		if (pthread_cond_timedwait(&note_cond, &note_lock, &ts) != 0) {
-			ok = cond(be, arg);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&note_lock);
-	return (ok);
-}
-
-/* Writes n messages into a Maildir folder ("" is INBOX). */
-static void
-deliver(const char *folder, int n, const char *subject, int seen)
-{
-	char	*dir, *path, *sub;
-	FILE	*f;
-	int	 i, uid = atoi(env("MAIL_UID")), gid = atoi(env("MAIL_GID"));
-	static int serial;
-
-	if (*folder == '\0')
-		xasprintf(&dir, "%s", env("MAILDIR_BOB"));
-	else {
-		xasprintf(&dir, "%s/.%s", env("MAILDIR_BOB"), folder);
-		mkdir(dir, 0700);
-		if (chown(dir, uid, gid) != 0)
-			cr_assert_fail("chown");
-		for (i = 0; i < 3; i++) {
-			xasprintf(&sub, "%s/%s", dir, i == 0 ? "cur" : i == 1 ?
-			    "new" : "tmp");
-			mkdir(sub, 0700);
-			if (chown(sub, uid, gid) != 0)
-				cr_assert_fail("chown");
-			free(sub);
-		}
-	}
-	for (i = 0; i < n; i++) {
-		xasprintf(&path, "%s/cur/%d.M%dP%d.test:2,%s", dir,
-		    1700000000 + i, serial++, (int)getpid(), seen ? "S" : "");
-		cr_assert_not_null(f = fopen(path, "w"));
-		fprintf(f, "From: Sender %d <s%d@example.org>\r\n"
-		    "To: bob@localhost\r\nSubject: %s %d\r\n"
-		    "Date: Tue, 14 Nov 2023 %02d:%02d:%02d +0000\r\n"
-		    "Message-ID: <m%d.%s@example.org>\r\n\r\nBody %d\r\n",
-		    i, i, subject, i, (i / 3600) % 24, (i / 60) % 60, i % 60,
-		    i, subject, i);
-		fclose(f);
-		if (chown(path, uid, gid) != 0)
-			cr_assert_fail("chown");
-		free(path);
-	}
-	free(dir);
-}
-
-/* A second, plain libetpan session as bob, to check the server. */
-static mailimap *
-peer(void)
-{
-	struct tls_params	 tp;
-	struct error		 err;
-	mailimap		*s = mailimap_new(0, NULL);
-
-	memset(&tp, 0, sizeof tp);
-	tp.ca_file = env("CA_FILE");
-	tp.service = "imap";
-	tp.timeout_ms = 10000;
-	tp.cancel_fd = -1;
-	if (net_imap_connect(s, env("MAILTEST_HOST"),
-	    atoi(env("IMAPS_PORT")), NET_TLS_IMPLICIT, &tp, &err) != 0)
-		cr_assert_fail("peer: %s", err.msg);
-	cr_assert_eq(mailimap_login(s, "bob", "bobpw"), MAILIMAP_NO_ERROR);
-	return (s);
-}
-
-/* Whether folder has n rows with summaries. */
-static int
-filled(struct backend *be, const void *arg)
-{
-	const char		*folder = arg;
-	struct imap_folder	*f;
-	size_t			 i, have = 0, n = 0;
-
-	pthread_mutex_lock(&be->data_lock);
-	if ((f = imap_folder_find(be, folder)) != NULL && f->loaded) {
-		n = f->norder;
-		for (i = 0; i < f->nmsgs; i++)
-			have += f->msgs[i].have;
-	}
-	pthread_mutex_unlock(&be->data_lock);
-	return (n > 0 && have == n);
-}
-
-/* Whether folder's order is known. */
-static int
-loaded(struct backend *be, const void *arg)
-{
-	struct imap_folder	*f;
-	int			 ok;
-
-	pthread_mutex_lock(&be->data_lock);
-	ok = (f = imap_folder_find(be, arg)) != NULL && f->loaded &&
-	    be->current != NULL && strcmp(be->current, arg) == 0;
-	pthread_mutex_unlock(&be->data_lock);
-	return (ok);
 }
 
 /* Opens a view on folder and waits for the thread to load it. */
@@ -295,8 +61,8 @@ view_on(struct backend *be, const char *folder, unsigned flags)
 	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, flags,
 	    &v, &err), 0);
 	imap_backend_ops.close_view(&v);
-	cr_assert(wait_for(be, loaded, folder, 15000), "%s never loaded\n%s",
-	    folder, buf_str(&transcript));
+	cr_assert(imaptest_wait(be, imaptest_loaded, folder, 15000),
+	    "%s never loaded", folder);
 	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, flags,
 	    &v, &err), 0);
 	free(q);
@@ -310,7 +76,7 @@ peer_expunge(const char *folder, const uint32_t *uids, size_t n)
 	struct mailimap_store_att_flags	*sf;
 	struct mailimap_flag_list	*fl;
 	struct mailimap_set		*set;
-	mailimap			*s = peer();
+	mailimap			*s = imaptest_peer();
 	size_t				 i;
 
 	cr_assert_eq(mailimap_select(s, folder), MAILIMAP_NO_ERROR);
@@ -332,22 +98,10 @@ peer_expunge(const char *folder, const uint32_t *uids, size_t n)
 static void
 transcript_reset(void)
 {
-	pthread_mutex_lock(&note_lock);
-	buf_free(&transcript);
-	buf_init(&transcript);
-	pthread_mutex_unlock(&note_lock);
-}
-
-/* Whether the transcript has s. */
-static int
-transcript_has(const char *s)
-{
-	int	found;
-
-	pthread_mutex_lock(&note_lock);
-	found = strstr(buf_str(&transcript), s) != NULL;
-	pthread_mutex_unlock(&note_lock);
-	return (found);
+	pthread_mutex_lock(&imaptest_lock);
+	buf_free(&imaptest_transcript);
+	buf_init(&imaptest_transcript);
+	pthread_mutex_unlock(&imaptest_lock);
 }
 
 /* Waits up to ms for the transcript to have s (work the background
@@ -356,11 +110,11 @@ static int
 transcript_wait(const char *s, int ms)
 {
 	for (; ms > 0; ms -= 20) {
-		if (transcript_has(s))
+		if (imaptest_transcript_has(s))
 			return (1);
 		usleep(20000);
 	}
-	return (transcript_has(s));
+	return (imaptest_transcript_has(s));
 }
 
 /* Whether folder has uid. */
@@ -389,11 +143,18 @@ warm(const char *u, const char *folder)
 	struct view	*v = view_on(be, folder, 0);
 
 	imap_backend_ops.close_view(&v);
-	cr_assert(wait_for(be, filled, folder, 20000), "%s filled", folder);
+	cr_assert(imaptest_wait(be, imaptest_filled, folder, 20000),
+	    "%s filled", folder);
 	imap_backend_ops.close(&be);
 }
 
-TestSuite(proto, .init = setup, .fini = teardown, .timeout = 60);
+static void
+proto_setup(void)
+{
+	imaptest_setup("test-imap-proto");
+}
+
+TestSuite(proto, .init = proto_setup, .fini = imaptest_teardown, .timeout = 60);
 
 Test(proto, qresync_reopen_drops_exactly_the_expunged_and_fetches_nothing)
 {
@@ -403,28 +164,29 @@ Test(proto, qresync_reopen_drops_exactly_the_expunged_and_fetches_nothing)
 	const uint32_t		 gone[] = { 4, 9 };
 	uint32_t		 uid;
 
-	deliver("Qr", 30, "qr", 0);
-	warm(url, "Qr");
+	imaptest_deliver("Qr", 30, "qr", 0);
+	warm(imaptest_url, "Qr");
 	peer_expunge("Qr", gone, 2);
 	transcript_reset();
 
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Qr", 0);
 	cr_assert_eq(imap_backend_ops.view_count(v), 28);
 	imap_backend_ops.close_view(&v);
 	for (uid = 1; uid <= 30; uid++)
 		cr_assert_eq(has_uid(be, "Qr", uid), uid == 4 || uid == 9 ?
 		    0 : 2, "uid %u", uid);
-	cr_assert(filled(be, "Qr"), "the other 28 summaries came from the "
-	    "cache");
+	cr_assert(imaptest_filled(be, "Qr"),
+	    "the other 28 summaries came from the cache");
 	imap_get_stats(be, &st);
 	cr_assert_eq(st.fetch_commands, 0, "no FETCH at all (%lu)",
 	    st.fetch_commands);
 	cr_assert_eq(st.fetch_responses, 0, "no FETCH response (%lu)",
 	    st.fetch_responses);
-	cr_assert(transcript_has("ENABLE QRESYNC"));
-	cr_assert(transcript_has("QRESYNC ("), "SELECT with QRESYNC");
-	cr_assert_not(transcript_has("UID SORT"), "the cached order held");
+	cr_assert(imaptest_transcript_has("ENABLE QRESYNC"));
+	cr_assert(imaptest_transcript_has("QRESYNC ("), "SELECT with QRESYNC");
+	cr_assert_not(imaptest_transcript_has("UID SORT"),
+	    "the cached order held");
 	imap_backend_ops.close(&be);
 }
 
@@ -439,9 +201,9 @@ Test(proto, qresync_changed_flags_come_with_the_select)
 	mailimap		*s;
 	unsigned		 flags;
 
-	deliver("Qf", 10, "qf", 0);
-	warm(url, "Qf");
-	s = peer();
+	imaptest_deliver("Qf", 10, "qf", 0);
+	warm(imaptest_url, "Qf");
+	s = imaptest_peer();
 	cr_assert_eq(mailimap_select(s, "Qf"), MAILIMAP_NO_ERROR);
 	fl = mailimap_flag_list_new_empty();
 	mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
@@ -453,7 +215,7 @@ Test(proto, qresync_changed_flags_come_with_the_select)
 	mailimap_logout(s);
 	mailimap_free(s);
 
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Qf", 0);
 	cr_assert_eq(imap_backend_ops.view_count(v), 10);
 	imap_backend_ops.close_view(&v);
@@ -462,8 +224,8 @@ Test(proto, qresync_changed_flags_come_with_the_select)
 	pthread_mutex_unlock(&be->data_lock);
 	imap_get_stats(be, &st);
 	cr_assert(flags & MSG_FLAGGED, "the flag set elsewhere is seen "
-	    "(%lu FETCH, %lu responses)\n%s", st.fetch_commands,
-	    st.fetch_responses, buf_str(&transcript));
+	    "(%lu FETCH, %lu responses)", st.fetch_commands,
+	    st.fetch_responses);
 	cr_assert_eq(st.fetch_commands, 0, "no FETCH command (%lu)",
 	    st.fetch_commands);
 	cr_assert_eq(st.fetch_responses, 1, "one FETCH, in the SELECT (%lu)",
@@ -491,14 +253,14 @@ Test(proto, qresync_expunges_by_another_client_apply_while_open)
 	const uint32_t	 gone[] = { 2, 3 };
 	uint32_t	 uid;
 
-	deliver("Qo", 10, "qo", 0);
-	warm(url, "Qo");
-	be = open_ok(url, "bob", "bobpw");
+	imaptest_deliver("Qo", 10, "qo", 0);
+	warm(imaptest_url, "Qo");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Qo", 0);
 	imap_backend_ops.close_view(&v);
 	usleep(300000);		/* let the thread enter IDLE */
 	peer_expunge("Qo", gone, 2);
-	cr_assert(wait_for(be, down_to_8, NULL, 5000),
+	cr_assert(imaptest_wait(be, down_to_8, NULL, 5000),
 	    "the expunges arrive by IDLE");
 	for (uid = 1; uid <= 10; uid++)
 		cr_assert_eq(has_uid(be, "Qo", uid), uid == 2 || uid == 3 ?
@@ -514,9 +276,9 @@ Test(proto, without_qresync_the_uid_list_comparison_still_drops_expunged)
 	uint32_t	 uid;
 	char		*u;
 
-	xasprintf(&u, "imaps://%s:%s", env("MAILTEST_HOST"),
-	    env("OLDCAP_IMAPS_PORT"));
-	deliver("Qold", 10, "qold", 0);
+	xasprintf(&u, "imaps://%s:%s", mailtest_env("MAILTEST_HOST"),
+	    mailtest_env("OLDCAP_IMAPS_PORT"));
+	imaptest_deliver("Qold", 10, "qold", 0);
 	warm(u, "Qold");
 	peer_expunge("Qold", gone, 2);
 	transcript_reset();
@@ -527,9 +289,9 @@ Test(proto, without_qresync_the_uid_list_comparison_still_drops_expunged)
 	for (uid = 1; uid <= 10; uid++)
 		cr_assert_eq(has_uid(be, "Qold", uid), uid == 2 || uid == 5 ?
 		    0 : 2, "uid %u", uid);
-	cr_assert_not(transcript_has("QRESYNC"));
+	cr_assert_not(imaptest_transcript_has("QRESYNC"));
 	cr_assert(transcript_wait("UID SEARCH ALL", 10000), "plain SEARCH");
-	cr_assert_not(transcript_has("RETURN"), "no ESEARCH asked");
+	cr_assert_not(imaptest_transcript_has("RETURN"), "no ESEARCH asked");
 	imap_backend_ops.close(&be);
 	free(u);
 }
@@ -545,9 +307,9 @@ Test(proto, esearch_gives_the_order_when_sort_is_not_offered)
 	uint32_t		 uv, uid, prev = UINT32_MAX;
 	char			*folder;
 
-	deliver("Es", 12, "es", 0);
+	imaptest_deliver("Es", 12, "es", 0);
 	peer_expunge("Es", gone, 2);
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	imap_conn_acquire(be);
 	be->cap_sort = 0;	/* Dovecot has both: take SORT away */
 	imap_conn_release(be);
@@ -564,7 +326,7 @@ Test(proto, esearch_gives_the_order_when_sort_is_not_offered)
 	}
 	cr_assert_str_eq(b.v[0].subject, "es 11");
 	cr_assert(transcript_wait("UID SEARCH RETURN (ALL) ALL", 10000));
-	cr_assert_not(transcript_has("UID SORT"));
+	cr_assert_not(imaptest_transcript_has("UID SORT"));
 	/* The session is still in step after the raw command. */
 	cr_assert_eq(imap_backend_ops.fetch_message(be, b.v[0].id, &folder,
 	    &err), 0, "%s", err.msg);
@@ -583,9 +345,10 @@ deliver_file(const char *folder, const char *name, const char *head,
 {
 	char	*dir, *sub, *path;
 	FILE	*f;
-	int	 i, uid = atoi(env("MAIL_UID")), gid = atoi(env("MAIL_GID"));
+	int	 i, uid = atoi(mailtest_env("MAIL_UID")),
+		 gid = atoi(mailtest_env("MAIL_GID"));
 
-	xasprintf(&dir, "%s/.%s", env("MAILDIR_BOB"), folder);
+	xasprintf(&dir, "%s/.%s", mailtest_env("MAILDIR_BOB"), folder);
 	mkdir(dir, 0700);
 	cr_assert_eq(chown(dir, uid, gid), 0);
 	for (i = 0; i < 3; i++) {
@@ -677,7 +440,7 @@ cache_files(const char *suffix)
 	size_t		 n = strlen(suffix), l;
 	int		 count = 0;
 
-	xasprintf(&dir, "%s/test", cache_dir);
+	xasprintf(&dir, "%s/test", imaptest_cache_dir);
 	if ((d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			l = strlen(de->d_name);
@@ -708,7 +471,7 @@ canceller_run(void *arg)
 	DIR			*d;
 	int			 i;
 
-	xasprintf(&dir, "%s/test", cache_dir);
+	xasprintf(&dir, "%s/test", imaptest_cache_dir);
 	for (i = 0; i < 30000 && !c->stop && !c->cancel; i++) {
 		if ((d = opendir(dir)) != NULL) {
 			while ((de = readdir(d)) != NULL) {
@@ -750,7 +513,7 @@ Test(proto, a_cancelled_20mb_download_leaves_nothing_and_the_next_works,
 	deliver_file("Big", "1700000001.M1P1.big", head, body, len);
 	deliver_file("Big", "1700000002.M2P1.big",
 	    "From: a@example.org\r\nSubject: small\r\n\r\n", "hi\r\n", 4);
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	big = row_id(be, "Big", "huge");
 	small = row_id(be, "Big", "small");
 
@@ -829,7 +592,7 @@ Test(proto, a_big_attachment_is_fetched_only_when_asked, .timeout = 120)
 	    "Content-Type: multipart/mixed; boundary=sep\r\n\r\n",
 	    msg.data, msg.len);
 	buf_free(&msg);
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	id = row_id(be, "Att", "with blob");
 
 	transcript_reset();
@@ -840,8 +603,8 @@ Test(proto, a_big_attachment_is_fetched_only_when_asked, .timeout = 120)
 	    "(%zu bytes cached)", flen);
 	cr_assert_not_null(strstr(text, "the blob is attached"),
 	    "the text part is there at once");
-	cr_assert_not(transcript_has("BODY.PEEK[2]"));
-	cr_assert_not(transcript_has("BODY.PEEK[]"));
+	cr_assert_not(imaptest_transcript_has("BODY.PEEK[2]"));
+	cr_assert_not(imaptest_transcript_has("BODY.PEEK[]"));
 	free(text);
 	xasprintf(&sidecar, "%s%s", path, BACKEND_PARTS_SUFFIX);
 	text = slurp(sidecar, &flen);
@@ -858,8 +621,8 @@ Test(proto, a_big_attachment_is_fetched_only_when_asked, .timeout = 120)
 	cr_assert_eq(imap_backend_ops.fetch_part(be, id, "2", &path2, NULL,
 	    &err), 0, "%s", err.msg);
 	cr_assert_str_eq(path2, path);
-	cr_assert(transcript_has("BODY.PEEK[2]"));
-	cr_assert_not(transcript_has("BODY.PEEK[]"));
+	cr_assert(imaptest_transcript_has("BODY.PEEK[2]"));
+	cr_assert_not(imaptest_transcript_has("BODY.PEEK[]"));
 	cr_assert_eq(access(sidecar, F_OK), -1, "nothing is missing now");
 	buf_init(&got);
 	cr_assert_eq(mime_part_extract_file(path, 2, &got, &err), 0, "%s",
@@ -978,7 +741,7 @@ Test(proto, an_esearch_range_larger_than_the_folder_is_refused)
 	char			*u = liar_start(0, &pid);
 	int			 r;
 
-	p = params(u, "bob", "bobpw");
+	p = imaptest_params(u, "bob", "bobpw");
 	p.tls = "off";
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
 	imap_conn_acquire(be);
@@ -1018,7 +781,7 @@ Test(proto, a_download_stalled_by_the_server_is_cancelled_at_once)
 	pid_t			 pid;
 	char			*u = liar_start(1, &pid), *path = NULL;
 
-	p = params(u, "bob", "bobpw");
+	p = imaptest_params(u, "bob", "bobpw");
 	p.tls = "off";
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
 	cr_assert_eq(pthread_create(&t, NULL, cancel_later, (void *)&cancel),

@@ -1,6 +1,6 @@
 /*
  * The IMAP backend against the private Dovecot of tests/servers (started
- * by tests/integration/run-imap, env file in MAILTEST_ENV): login, TLS
+ * by tests/integration/run-imap, mailtest_env file in MAILTEST_ENV): login, TLS
  * refusals and pinning, folders and counts, a 10k-message folder opened
  * after one screenful, flags and moves checked through a second
  * connection, the Sent copy APPENDed, the header cache, the old-fashioned
@@ -31,126 +31,11 @@
 #include "core/error.h"
 #include "core/xmalloc.h"
 #include "net/net.h"
-
-/* --- the servers' env file ------------------------------------------- */
-
-static char	*env_keys[128], *env_values[128];
-static int	 env_count;
-
-static const char *
-env(const char *key)
-{
-	const char	*path = getenv("MAILTEST_ENV");
-	char		 line[1024], *eq, *v;
-	FILE		*f;
-	size_t		 n;
-	int		 i;
-
-	if (env_count == 0) {
-		if (path == NULL)
-			cr_skip_test("MAILTEST_ENV unset: run "
-			    "tests/integration/run-imap");
-		if ((f = fopen(path, "r")) == NULL)
-			cr_assert_fail("%s: %s", path, strerror(errno));
-		while (fgets(line, sizeof line, f) != NULL &&
-		    env_count < 128) {
-			line[strcspn(line, "\n")] = '\0';
-			if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
-				continue;
-			*eq = '\0';
-			v = eq + 1;
-			n = strlen(v);
-			if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
-				v[n - 1] = '\0';
-				v++;
-			}
-			env_keys[env_count] = strdup(line);
-			env_values[env_count++] = strdup(v);
-		}
-		fclose(f);
-	}
-	for (i = 0; i < env_count; i++) {
-		if (strcmp(env_keys[i], key) == 0)
-			return (env_values[i]);
-	}
-	cr_assert_fail("%s missing from the env file", key);
-	return (NULL);
-}
+#include "tests/integration/imaptest.h"
+#include "tests/integration/mailtest.h"
 
 /* --- fixtures ---------------------------------------------------------- */
 
-static char		 tmpdir[] = "/tmp/test-imap.XXXXXX";
-static char		*pin_file, *cache_dir, *url;
-static pthread_mutex_t	 note_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 note_cond = PTHREAD_COND_INITIALIZER;
-static int		 notes;
-static struct buf	 transcript;
-
-static void
-on_notify(void *arg, unsigned what)
-{
-	pthread_mutex_lock(&note_lock);
-	notes++;
-	pthread_cond_broadcast(&note_cond);
-	pthread_mutex_unlock(&note_lock);
-}
-
-static void
-on_line(void *arg, const char *line)
-{
-	pthread_mutex_lock(&note_lock);
-	buf_adds(&transcript, line);
-	buf_addc(&transcript, '\n');
-	pthread_mutex_unlock(&note_lock);
-}
-
-static void
-setup(void)
-{
-	cr_assert_not_null(mkdtemp(tmpdir));
-	xasprintf(&pin_file, "%s/known_hosts", tmpdir);
-	xasprintf(&cache_dir, "%s/cache", tmpdir);
-	xasprintf(&url, "imaps://%s:%s", env("MAILTEST_HOST"),
-	    env("IMAPS_PORT"));
-	buf_init(&transcript);
-	imap_set_transcript(on_line, NULL);
-}
-
-static void
-teardown(void)
-{
-	char	*cmd;
-
-	imap_set_transcript(NULL, NULL);
-	xasprintf(&cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
-	free(cmd);
-	free(pin_file);
-	free(cache_dir);
-	free(url);
-	buf_free(&transcript);
-}
-
-static struct backend_params
-params(const char *u, const char *user, const char *password)
-{
-	struct backend_params	p;
-
-	memset(&p, 0, sizeof p);
-	p.name = "test";
-	p.imap = u;
-	p.user = user;
-	p.password = password;
-	p.tls_ca_file = env("CA_FILE");
-	p.pin_file = pin_file;
-	p.cache_dir = cache_dir;
-	p.notify = on_notify;
-	return (p);
-}
-
-static int	wait_for(struct backend *, int (*)(struct backend *,
-		    const void *), const void *, int);
 static int	state_says(struct backend *, const void *);
 
 /* Whether LIST has been answered (only LIST says which is INBOX). */
@@ -172,14 +57,14 @@ listed(struct backend *be, const void *arg)
 static struct backend *
 open_ok(const char *u, const char *user, const char *pw)
 {
-	struct backend_params	 p = params(u, user, pw);
+	struct backend_params	 p = imaptest_params(u, user, pw);
 	struct backend		*be = NULL;
 	struct error		 err;
 
 	error_clear(&err);
 	if (imap_backend_ops.open(&be, &p, &err) != 0)
 		cr_assert_fail("open: %s", err.msg);
-	cr_assert(wait_for(be, listed, NULL, 15000), "no folder list");
+	cr_assert(imaptest_wait(be, listed, NULL, 15000), "no folder list");
 	return (be);
 }
 
@@ -191,102 +76,13 @@ transcript_gets(const char *needle, int ms)
 	int	ok = 0;
 
 	for (; ms > 0 && !ok; ms -= 20) {
-		pthread_mutex_lock(&note_lock);
-		ok = strstr(buf_str(&transcript), needle) != NULL;
-		pthread_mutex_unlock(&note_lock);
+		pthread_mutex_lock(&imaptest_lock);
+		ok = strstr(buf_str(&imaptest_transcript), needle) != NULL;
+		pthread_mutex_unlock(&imaptest_lock);
 		if (!ok)
 			usleep(20000);
 	}
 	return (ok);
-}
-
-/* Waits until cond(be) holds or ms pass. */
-static int
-wait_for(struct backend *be, int (*cond)(struct backend *, const void *),
-    const void *arg, int ms)
-{
-	struct timespec	ts;
-	int		ok;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&note_lock);
-	while (!(ok = cond(be, arg))) {
-		if (pthread_cond_timedwait(&note_cond, &note_lock, &ts) != 0) {
-			ok = cond(be, arg);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&note_lock);
-	return (ok);
-}
-
-/* Writes n messages into a Maildir folder ("" is INBOX). */
-static void
-deliver(const char *folder, int n, const char *subject, int seen)
-{
-	char	*dir, *path, *sub;
-	FILE	*f;
-	int	 i, uid = atoi(env("MAIL_UID")), gid = atoi(env("MAIL_GID"));
-	static int serial;
-
-	if (*folder == '\0')
-		xasprintf(&dir, "%s", env("MAILDIR_BOB"));
-	else {
-		xasprintf(&dir, "%s/.%s", env("MAILDIR_BOB"), folder);
-		mkdir(dir, 0700);
-		if (chown(dir, uid, gid) != 0)
-			cr_assert_fail("chown");
-		for (i = 0; i < 3; i++) {
-			xasprintf(&sub, "%s/%s", dir, i == 0 ? "cur" : i == 1 ?
-			    "new" : "tmp");
-			mkdir(sub, 0700);
-			if (chown(sub, uid, gid) != 0)
-				cr_assert_fail("chown");
-			free(sub);
-		}
-	}
-	for (i = 0; i < n; i++) {
-		xasprintf(&path, "%s/cur/%d.M%dP%d.test:2,%s", dir,
-		    1700000000 + i, serial++, (int)getpid(), seen ? "S" : "");
-		cr_assert_not_null(f = fopen(path, "w"));
-		fprintf(f, "From: Sender %d <s%d@example.org>\r\n"
-		    "To: bob@localhost\r\nSubject: %s %d\r\n"
-		    "Date: Tue, 14 Nov 2023 %02d:%02d:%02d +0000\r\n"
-		    "Message-ID: <m%d.%s@example.org>\r\n\r\nBody %d\r\n",
-		    i, i, subject, i, (i / 3600) % 24, (i / 60) % 60, i % 60,
-		    i, subject, i);
-		fclose(f);
-		if (chown(path, uid, gid) != 0)
-			cr_assert_fail("chown");
-		free(path);
-	}
-	free(dir);
-}
-
-/* A second, plain libetpan session as bob, to check the server. */
-static mailimap *
-peer(void)
-{
-	struct tls_params	 tp;
-	struct error		 err;
-	mailimap		*s = mailimap_new(0, NULL);
-
-	memset(&tp, 0, sizeof tp);
-	tp.ca_file = env("CA_FILE");
-	tp.service = "imap";
-	tp.timeout_ms = 10000;
-	tp.cancel_fd = -1;
-	if (net_imap_connect(s, env("MAILTEST_HOST"),
-	    atoi(env("IMAPS_PORT")), NET_TLS_IMPLICIT, &tp, &err) != 0)
-		cr_assert_fail("peer: %s", err.msg);
-	cr_assert_eq(mailimap_login(s, "bob", "bobpw"), MAILIMAP_NO_ERROR);
-	return (s);
 }
 
 /* The flags of uid in folder, seen from the peer: MSG_* bits. */
@@ -337,38 +133,6 @@ peer_count(mailimap *s, const char *folder)
 	return (s->imap_selection_info->sel_exists);
 }
 
-/* Whether folder has n rows with summaries. */
-static int
-filled(struct backend *be, const void *arg)
-{
-	const char		*folder = arg;
-	struct imap_folder	*f;
-	size_t			 i, have = 0, n = 0;
-
-	pthread_mutex_lock(&be->data_lock);
-	if ((f = imap_folder_find(be, folder)) != NULL && f->loaded) {
-		n = f->norder;
-		for (i = 0; i < f->nmsgs; i++)
-			have += f->msgs[i].have;
-	}
-	pthread_mutex_unlock(&be->data_lock);
-	return (n > 0 && have == n);
-}
-
-/* Whether folder's order is known. */
-static int
-loaded(struct backend *be, const void *arg)
-{
-	struct imap_folder	*f;
-	int			 ok;
-
-	pthread_mutex_lock(&be->data_lock);
-	ok = (f = imap_folder_find(be, arg)) != NULL && f->loaded &&
-	    be->current != NULL && strcmp(be->current, arg) == 0;
-	pthread_mutex_unlock(&be->data_lock);
-	return (ok);
-}
-
 /* Opens a view on folder and waits for the thread to load it. */
 static struct view *
 view_on(struct backend *be, const char *folder, unsigned flags)
@@ -380,7 +144,8 @@ view_on(struct backend *be, const char *folder, unsigned flags)
 	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, flags,
 	    &v, &err), 0);
 	imap_backend_ops.close_view(&v);
-	cr_assert(wait_for(be, loaded, folder, 15000), "%s never loaded",
+	cr_assert(imaptest_wait(be, imaptest_loaded, folder, 15000),
+	    "%s never loaded",
 	    folder);
 	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, flags,
 	    &v, &err), 0);
@@ -388,7 +153,13 @@ view_on(struct backend *be, const char *folder, unsigned flags)
 	return (v);
 }
 
-TestSuite(imap, .init = setup, .fini = teardown, .timeout = 60);
+static void
+imap_setup(void)
+{
+	imaptest_setup("test-imap");
+}
+
+TestSuite(imap, .init = imap_setup, .fini = imaptest_teardown, .timeout = 60);
 
 Test(imap, good_login_lists_inbox_and_special_use_folders)
 {
@@ -396,7 +167,7 @@ Test(imap, good_login_lists_inbox_and_special_use_folders)
 	struct folder_list	 fl;
 	struct imap_folder	*f;
 	struct error		 err;
-	mailimap		*s = peer();
+	mailimap		*s = imaptest_peer();
 	size_t			 i;
 	int			 inbox = 0;
 
@@ -404,7 +175,7 @@ Test(imap, good_login_lists_inbox_and_special_use_folders)
 	mailimap_create(s, "Trash");
 	mailimap_logout(s);
 	mailimap_free(s);
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	cr_assert_eq(imap_backend_ops.list_folders(be, &fl, &err), 0);
 	for (i = 0; i < fl.n; i++)
 		inbox += strcmp(fl.v[i].name, "INBOX") == 0;
@@ -424,19 +195,20 @@ Test(imap, good_login_lists_inbox_and_special_use_folders)
 
 Test(imap, wrong_password_is_an_auth_error_and_never_logged)
 {
-	struct backend_params	 p = params(url, "bob", "not-bobpw");
+	struct backend_params	 p = imaptest_params(imaptest_url, "bob",
+	    "not-bobpw");
 	struct backend		*be = NULL;
 	struct error		 err;
 
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
 	cr_assert_eq(err.kind, ERR_AUTH, "%s", err.msg);
 	cr_assert_null(be);
-	cr_assert_null(strstr(buf_str(&transcript), "not-bobpw"));
+	cr_assert(!imaptest_transcript_has("not-bobpw"));
 }
 
 Test(imap, no_password_asks_for_one_and_password_cmd_gives_it)
 {
-	struct backend_params	 p = params(url, "bob", NULL);
+	struct backend_params	 p = imaptest_params(imaptest_url, "bob", NULL);
 	struct backend		*be = NULL;
 	struct error		 err;
 
@@ -457,20 +229,20 @@ Test(imap, untrusted_certificate_is_refused_with_its_fingerprint_then_pinned)
 	struct error		 err;
 	char			*u;
 
-	xasprintf(&u, "imaps://%s:%s", env("MAILTEST_HOST"),
-	    env("UNKNOWNCA_IMAPS_PORT"));
-	p = params(u, "bob", "bobpw");
+	xasprintf(&u, "imaps://%s:%s", mailtest_env("MAILTEST_HOST"),
+	    mailtest_env("UNKNOWNCA_IMAPS_PORT"));
+	p = imaptest_params(u, "bob", "bobpw");
 	memset(&tp, 0, sizeof tp);
 	p.tls_peer = &tp;
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
 	cr_assert_eq(err.kind, ERR_TLS, "%s", err.msg);
 	cr_assert_neq(tp.fingerprint[0], '\0', "the fingerprint is offered");
 	cr_assert_neq(tp.reason[0], '\0');
-	cr_assert_null(strstr(buf_str(&transcript), "data omitted"),
+	cr_assert(!imaptest_transcript_has("data omitted"),
 	    "no credentials before trust");
 	memset(&par, 0, sizeof par);
-	par.host = env("MAILTEST_HOST");
-	par.pin_file = pin_file;
+	par.host = mailtest_env("MAILTEST_HOST");
+	par.pin_file = imaptest_pin_file;
 	par.service = "imap";
 	cr_assert_eq(tls_pin_store(&par, &tp, &err), 0, "%s", err.msg);
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
@@ -490,14 +262,14 @@ Test(imap, expired_and_wrong_name_certificates_are_refused)
 	int			 i;
 
 	for (i = 0; i < 2; i++) {
-		xasprintf(&u, "imaps://%s:%s", env("MAILTEST_HOST"),
-		    env(keys[i]));
-		p = params(u, "bob", "bobpw");
+		xasprintf(&u, "imaps://%s:%s", mailtest_env("MAILTEST_HOST"),
+		    mailtest_env(keys[i]));
+		p = imaptest_params(u, "bob", "bobpw");
 		cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
 		cr_assert_eq(err.kind, ERR_TLS, "%s: %s", keys[i], err.msg);
 		free(u);
 	}
-	cr_assert_null(strstr(buf_str(&transcript), "data omitted"));
+	cr_assert(!imaptest_transcript_has("data omitted"));
 }
 
 Test(imap, starttls_is_required_and_plaintext_server_refused)
@@ -507,21 +279,21 @@ Test(imap, starttls_is_required_and_plaintext_server_refused)
 	struct error		 err;
 	char			*u;
 
-	xasprintf(&u, "imap://%s:%s", env("MAILTEST_HOST"),
-	    env("IMAP_PORT"));
-	p = params(u, "bob", "bobpw");
+	xasprintf(&u, "imap://%s:%s", mailtest_env("MAILTEST_HOST"),
+	    mailtest_env("IMAP_PORT"));
+	p = imaptest_params(u, "bob", "bobpw");
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
-	cr_assert_not_null(strstr(buf_str(&transcript), "data omitted"),
+	cr_assert(imaptest_transcript_has("data omitted"),
 	    "the login itself is in the transcript, without its data");
 	imap_backend_ops.close(&be);
 	free(u);
-	buf_reset(&transcript);
-	xasprintf(&u, "imap://%s:%s", env("MAILTEST_HOST"),
-	    env("PLAIN_IMAP_PORT"));
-	p = params(u, "bob", "bobpw");
+	buf_reset(&imaptest_transcript);
+	xasprintf(&u, "imap://%s:%s", mailtest_env("MAILTEST_HOST"),
+	    mailtest_env("PLAIN_IMAP_PORT"));
+	p = imaptest_params(u, "bob", "bobpw");
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
 	cr_assert_eq(err.kind, ERR_TLS, "%s", err.msg);
-	cr_assert_null(strstr(buf_str(&transcript), "data omitted"));
+	cr_assert(!imaptest_transcript_has("data omitted"));
 	free(u);
 }
 
@@ -547,11 +319,11 @@ Test(imap, status_counts_total_and_unread)
 	size_t			 i;
 	int			 found = 0;
 
-	deliver("Counts", 3, "unread", 0);
-	deliver("Counts", 2, "read", 1);
-	be = open_ok(url, "bob", "bobpw");
+	imaptest_deliver("Counts", 3, "unread", 0);
+	imaptest_deliver("Counts", 2, "read", 1);
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	/* Counts come in the background, after the first screen. */
-	cr_assert(wait_for(be, counted, "Counts", 10000));
+	cr_assert(imaptest_wait(be, counted, "Counts", 10000));
 	cr_assert_eq(imap_backend_ops.list_folders(be, &fl, &err), 0);
 	for (i = 0; i < fl.n; i++) {
 		if (strcmp(fl.v[i].name, "Counts") != 0)
@@ -574,12 +346,12 @@ Test(imap, big_folder_first_screen_after_one_small_fetch, .timeout = 120)
 	struct error		 err;
 	mailimap		*s;
 
-	deliver("Big", 10000, "big", 1);
-	s = peer();		/* Dovecot indexes the folder once */
+	imaptest_deliver("Big", 10000, "big", 1);
+	s = imaptest_peer();		/* Dovecot indexes the folder once */
 	cr_assert_eq(peer_count(s, "Big"), 10000);
 	mailimap_logout(s);
 	mailimap_free(s);
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Big", 0);
 	cr_assert_eq(imap_backend_ops.view_count(v), 10000);
 	summary_batch_init(&b);
@@ -589,12 +361,14 @@ Test(imap, big_folder_first_screen_after_one_small_fetch, .timeout = 120)
 	    "the first FETCH asks for a screenful, not %lu", st.first_batch);
 	{
 		/* "TAG FETCH 9921:10000 (...)", not "TAG UID FETCH". */
-		const char *t = buf_str(&transcript), *p;
+		char *t = imaptest_transcript_copy();
+		const char *p;
 		int by_seq = 0;
 
 		for (p = t; (p = strstr(p, " FETCH 9921:10000 (")) != NULL;
 		    p++)
 			by_seq |= p > t && p[-1] >= '0' && p[-1] <= '9';
+		free(t);
 		cr_assert(by_seq, "the newest arrivals are asked by sequence "
 		    "number first");
 	}
@@ -603,7 +377,7 @@ Test(imap, big_folder_first_screen_after_one_small_fetch, .timeout = 120)
 	cr_assert_str_eq(b.v[0].from, "Sender 9999");
 	summary_batch_free(&b);
 	imap_backend_ops.close_view(&v);
-	cr_assert(wait_for(be, filled, "Big", 60000),
+	cr_assert(imaptest_wait(be, imaptest_filled, "Big", 60000),
 	    "the background fill completes");
 	imap_backend_ops.close(&be);
 }
@@ -619,8 +393,8 @@ Test(imap, flags_and_moves_are_seen_by_another_connection)
 	char			*folder;
 	mailimap		*s;
 
-	deliver("Flags", 3, "flag", 0);
-	be = open_ok(url, "bob", "bobpw");
+	imaptest_deliver("Flags", 3, "flag", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Flags", 0);
 	summary_batch_init(&b);
 	cr_assert_eq(imap_backend_ops.view_next(v, 3, &b, &err), 3);
@@ -629,7 +403,7 @@ Test(imap, flags_and_moves_are_seen_by_another_connection)
 	free(folder);
 	cr_assert_eq(imap_backend_ops.set_flags(be, &id, 1,
 	    MSG_FLAGGED, MSG_UNREAD, &err), 0, "%s", err.msg);
-	s = peer();
+	s = imaptest_peer();
 	cr_assert(peer_has_flag(s, "Flags", uid, MAILIMAP_FLAG_FLAGGED));
 	cr_assert(peer_has_flag(s, "Flags", uid, MAILIMAP_FLAG_SEEN));
 	cr_assert_eq(imap_backend_ops.set_flags(be, &id, 1, MSG_UNREAD, 0,
@@ -739,14 +513,14 @@ Test(imap, appended_sent_copy_is_seen_in_the_sent_folder_with_crlf)
 	mailimap		*s;
 	FILE			*f;
 
-	xasprintf(&path, "%s/outgoing.eml", tmpdir);
+	xasprintf(&path, "%s/outgoing.eml", imaptest_dir);
 	cr_assert_not_null(f = fopen(path, "w"));
 	cr_assert_eq(fwrite(msg, 1, sizeof msg - 1, f), sizeof msg - 1);
 	cr_assert_eq(fclose(f), 0);
-	s = peer();
+	s = imaptest_peer();
 	mailimap_create(s, "Sent");	/* none is created by the server */
 	before = peer_count(s, "Sent");
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	cr_assert_not_null(imap_backend_ops.append);
 	error_clear(&err);
 	cr_assert_eq(imap_backend_ops.append(be, "Sent", path, 0, &err), 0,
@@ -786,8 +560,8 @@ Test(imap, message_body_is_fetched_into_a_private_cache_file)
 	FILE			*f;
 	size_t			 n;
 
-	deliver("Read", 1, "readme", 0);
-	be = open_ok(url, "bob", "bobpw");
+	imaptest_deliver("Read", 1, "readme", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Read", 0);
 	summary_batch_init(&b);
 	cr_assert_eq(imap_backend_ops.view_next(v, 1, &b, &err), 1);
@@ -822,14 +596,14 @@ Test(imap, reopening_with_the_cache_fetches_only_changes)
 	struct mailimap_store_att_flags *sf;
 	struct mailimap_flag_list *fl;
 
-	deliver("Cached", 300, "cached", 0);
-	be = open_ok(url, "bob", "bobpw");
+	imaptest_deliver("Cached", 300, "cached", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Cached", 0);
 	imap_backend_ops.close_view(&v);
-	cr_assert(wait_for(be, filled, "Cached", 20000));
+	cr_assert(imaptest_wait(be, imaptest_filled, "Cached", 20000));
 	imap_backend_ops.close(&be);
 
-	s = peer();
+	s = imaptest_peer();
 	cr_assert_eq(mailimap_select(s, "Cached"), MAILIMAP_NO_ERROR);
 	fl = mailimap_flag_list_new_empty();
 	mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
@@ -841,15 +615,16 @@ Test(imap, reopening_with_the_cache_fetches_only_changes)
 	mailimap_logout(s);
 	mailimap_free(s);
 
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Cached", 0);
 	cr_assert_eq(imap_backend_ops.view_count(v), 300);
 	imap_backend_ops.close_view(&v);
 	imap_get_stats(be, &st);
 	/* With QRESYNC the change comes with the SELECT (test-imap-proto
 	   has the details); else with one FETCH CHANGEDSINCE. */
-	cr_assert(st.changedsince == 1 || strstr(buf_str(&transcript),
-	    "(QRESYNC (") != NULL, "one FETCH CHANGEDSINCE, or QRESYNC");
+	cr_assert(st.changedsince == 1 ||
+	    imaptest_transcript_has("(QRESYNC ("),
+	    "one FETCH CHANGEDSINCE, or QRESYNC");
 	cr_assert_leq(st.fetch_responses, 2,
 	    "only the changed message came back (%lu)", st.fetch_responses);
 	pthread_mutex_lock(&be->data_lock);
@@ -867,20 +642,20 @@ Test(imap, uidvalidity_change_drops_the_cache)
 	struct error		 err;
 	mailimap		*s;
 
-	deliver("Valid", 4, "old", 0);
-	be = open_ok(url, "bob", "bobpw");
+	imaptest_deliver("Valid", 4, "old", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Valid", 0);
 	imap_backend_ops.close_view(&v);
-	cr_assert(wait_for(be, filled, "Valid", 20000));
+	cr_assert(imaptest_wait(be, imaptest_filled, "Valid", 20000));
 	imap_backend_ops.close(&be);
 
-	s = peer();
+	s = imaptest_peer();
 	cr_assert_eq(mailimap_delete(s, "Valid"), MAILIMAP_NO_ERROR);
 	mailimap_logout(s);
 	mailimap_free(s);
-	deliver("Valid", 2, "new", 0);
+	imaptest_deliver("Valid", 2, "new", 0);
 
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Valid", 0);
 	cr_assert_eq(imap_backend_ops.view_count(v), 2);
 	summary_batch_init(&b);
@@ -892,7 +667,7 @@ Test(imap, uidvalidity_change_drops_the_cache)
 	imap_backend_ops.close(&be);
 }
 
-/* Writes one message into a folder (made by deliver). */
+/* Writes one message into a folder (made by imaptest_deliver). */
 static void
 deliver_one(const char *folder, int n, const char *from, const char *subject,
     const char *date, const char *body)
@@ -900,15 +675,17 @@ deliver_one(const char *folder, int n, const char *from, const char *subject,
 	char	*path;
 	FILE	*f;
 
-	deliver(folder, 0, "", 0);
-	xasprintf(&path, "%s/.%s/cur/%d.M%dP%d.one:2,S", env("MAILDIR_BOB"),
-	    folder, 1700000000 + n, n, (int)getpid());
+	imaptest_deliver(folder, 0, "", 0);
+	xasprintf(&path, "%s/.%s/cur/%d.M%dP%d.one:2,S",
+	    mailtest_env("MAILDIR_BOB"), folder, 1700000000 + n, n,
+	    (int)getpid());
 	cr_assert_not_null(f = fopen(path, "w"));
 	fprintf(f, "From: %s\r\nTo: bob@localhost\r\nSubject: %s\r\n"
 	    "Date: %s\r\nMessage-ID: <one%d@example.org>\r\n\r\n%s\r\n",
 	    from, subject, date, n, body);
 	fclose(f);
-	if (chown(path, atoi(env("MAIL_UID")), atoi(env("MAIL_GID"))) != 0)
+	if (chown(path, atoi(mailtest_env("MAIL_UID")),
+	    atoi(mailtest_env("MAIL_GID"))) != 0)
 		cr_assert_fail("chown");
 	free(path);
 }
@@ -953,7 +730,7 @@ limited(struct backend *be, const char *folder, const char *limit, int wait)
 	    &v, &err), 0, "%s", err.msg);
 	if (wait) {
 		imap_backend_ops.close_view(&v);
-		cr_assert(wait_for(be, answered, &la, 10000),
+		cr_assert(imaptest_wait(be, answered, &la, 10000),
 		    "the server never answered %s", limit);
 		cr_assert_eq(imap_backend_ops.open_view(be, q,
 		    VIEW_NEWEST_FIRST, 0, &v, &err), 0, "%s", err.msg);
@@ -983,8 +760,8 @@ Test(imap, a_cached_inbox_shows_before_the_server_answers)
 	char			*first, *dead, buf[320];
 	size_t			 n;
 
-	deliver("", 3, "cached inbox", 0);
-	be = open_ok(url, "bob", "bobpw");
+	imaptest_deliver("", 3, "cached inbox", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "INBOX", 0);
 	n = imap_backend_ops.view_count(v);
 	cr_assert_geq(n, 3);
@@ -993,12 +770,12 @@ Test(imap, a_cached_inbox_shows_before_the_server_answers)
 	first = xstrdup(b.v[0].subject);
 	summary_batch_free(&b);
 	imap_backend_ops.close_view(&v);
-	cr_assert(wait_for(be, filled, "INBOX", 20000));
+	cr_assert(imaptest_wait(be, imaptest_filled, "INBOX", 20000));
 	imap_backend_ops.close(&be);
 
 	/* The server is gone: the cache answers, and the state says so. */
-	xasprintf(&dead, "imaps://%s:1", env("MAILTEST_HOST"));
-	p = params(dead, "bob", NULL);
+	xasprintf(&dead, "imaps://%s:1", mailtest_env("MAILTEST_HOST"));
+	p = imaptest_params(dead, "bob", NULL);
 	p.password_cmd = "echo bobpw";
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
@@ -1014,7 +791,7 @@ Test(imap, a_cached_inbox_shows_before_the_server_answers)
 	cr_assert_lt((t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000, 1000,
 	    "the rows came from the cache, not the network");
-	cr_assert(wait_for(be, state_says, "refused", 10000), "%s",
+	cr_assert(imaptest_wait(be, state_says, "refused", 10000), "%s",
 	    be->state_msg);
 	cr_assert_eq(imap_status(be, buf, sizeof buf), 1, "not online");
 	imap_backend_ops.close(&be);
@@ -1029,13 +806,13 @@ Test(imap, a_typed_password_is_checked_before_the_cached_rows_show)
 	struct view		*v;
 	struct error		 err;
 
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "INBOX", 0);
 	imap_backend_ops.close_view(&v);
 	imap_backend_ops.close(&be);
 	/* A cache, but a password typed at the prompt: a wrong one is
 	   refused by open, so that the UI asks again. */
-	p = params(url, "bob", "not-bobpw");
+	p = imaptest_params(imaptest_url, "bob", "not-bobpw");
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
 	cr_assert_eq(err.kind, ERR_AUTH, "%s", err.msg);
 	cr_assert_null(be);
@@ -1057,10 +834,10 @@ Test(imap, a_limit_is_searched_on_the_server_and_finds_body_text)
 	deliver_one("Find", 4, "Dan <dan@example.org>", "Dessert",
 	    "Sat, 03 Feb 2024 10:00:00 +0000", "Une cr\xc3\xa8me br\xc3\xbbl"
 	    "\xc3\xa9" "e, merci.");
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Find", 0);
 	imap_backend_ops.close_view(&v);
-	cr_assert(wait_for(be, filled, "Find", 20000));
+	cr_assert(imaptest_wait(be, imaptest_filled, "Find", 20000));
 
 	/* At once: the summaries in memory (the subject); then the server,
 	   which also finds the body that no header has. */
@@ -1098,7 +875,7 @@ Test(imap, a_malformed_limit_is_refused_with_a_message)
 	struct view	*v = NULL;
 	struct error	 err;
 
-	be = open_ok(url, "bob", "bobpw");
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	error_clear(&err);
 	cr_assert_eq(imap_backend_ops.open_view(be, "(folder:\"INBOX\") and "
 	    "((from:alice)", VIEW_NEWEST_FIRST, 0, &v, &err), -1);
@@ -1117,9 +894,9 @@ Test(imap, old_fashioned_server_without_sort_or_condstore_works)
 	struct error		 err;
 	char			*u;
 
-	deliver("Old", 5, "old", 0);
-	xasprintf(&u, "imaps://%s:%s", env("MAILTEST_HOST"),
-	    env("OLDCAP_IMAPS_PORT"));
+	imaptest_deliver("Old", 5, "old", 0);
+	xasprintf(&u, "imaps://%s:%s", mailtest_env("MAILTEST_HOST"),
+	    mailtest_env("OLDCAP_IMAPS_PORT"));
 	be = open_ok(u, "bob", "bobpw");
 	cr_assert_not(be->cap_sort);
 	cr_assert_not(be->cap_condstore);
@@ -1159,16 +936,16 @@ Test(imap, idle_pushes_a_message_another_connection_appended)
 	uint32_t	 uv, uid;
 	struct timespec	 t0, t1;
 
-	deliver("Push", 1, "before", 0);
-	be = open_ok(url, "bob", "bobpw");
+	imaptest_deliver("Push", 1, "before", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Push", 0);
 	imap_backend_ops.close_view(&v);
 	usleep(300000);		/* let the thread enter IDLE */
-	s = peer();
+	s = imaptest_peer();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cr_assert_eq(mailimap_uidplus_append_simple(s, "Push", msg,
 	    strlen(msg), &uv, &uid), MAILIMAP_NO_ERROR);
-	cr_assert(wait_for(be, has_rows, &two, 5000),
+	cr_assert(imaptest_wait(be, has_rows, &two, 5000),
 	    "the new message arrives by IDLE");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cr_assert_lt(t1.tv_sec - t0.tv_sec, 3);
@@ -1195,7 +972,7 @@ kill_server_side(struct backend *be)
 	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	imap_conn_release(be);
 	snprintf(needle, sizeof needle, "rport=%d,", ntohs(sin.sin_port));
-	cr_assert_not_null(f = fopen(env("DOVECOT_MAIN_LOG"), "r"));
+	cr_assert_not_null(f = fopen(mailtest_env("DOVECOT_MAIN_LOG"), "r"));
 	while (fgets(line, sizeof line, f) != NULL) {
 		if (strstr(line, needle) != NULL &&
 		    (m = strstr(line, "mpid=")) != NULL)
@@ -1222,14 +999,14 @@ Test(imap, a_dropped_connection_is_reestablished_and_idle_resumes)
 	char		 status[320];
 	size_t		 two = 2;
 
-	deliver("Push", 1, "drop", 0);
-	be = open_ok(url, "bob", "bobpw");
+	imaptest_deliver("Push", 1, "drop", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Push", 0);
 	imap_backend_ops.close_view(&v);
 	usleep(300000);
 	kill_server_side(be);
-	deliver("Push", 1, "while away", 0);
-	cr_assert(wait_for(be, reconnected, &two, 10000),
+	imaptest_deliver("Push", 1, "while away", 0);
+	cr_assert(imaptest_wait(be, reconnected, &two, 10000),
 	    "reconnected, and the message delivered meanwhile is there");
 	imap_status(be, status, sizeof status);
 	cr_assert_str_eq(status, "connected");
@@ -1385,7 +1162,7 @@ state_says(struct backend *be, const void *arg)
 static int
 hostile_open(const char *u, struct backend **be, struct error *err)
 {
-	struct backend_params	p = params(u, "bob", "bobpw");
+	struct backend_params	p = imaptest_params(u, "bob", "bobpw");
 
 	p.tls = "off";
 	return (imap_backend_ops.open(be, &p, err));
@@ -1400,7 +1177,7 @@ Test(imap, malformed_list_answer_is_an_error_not_a_crash)
 	/* The list is asked in the background: its failure shows in the
 	   connection state, and the backend carries on. */
 	cr_assert_eq(hostile_open(u, &be, &err), 0, "%s", err.msg);
-	cr_assert(wait_for(be, state_says, "LIST", 10000), "%s",
+	cr_assert(imaptest_wait(be, state_says, "LIST", 10000), "%s",
 	    be->state_msg);
 	imap_backend_ops.close(&be);
 	cr_assert_null(be);
