@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,13 +103,15 @@ peer_has_flag(mailimap *s, const char *folder, uint32_t uid, int type)
 	ft = mailimap_fetch_type_new_fetch_att(mailimap_fetch_att_new_flags());
 	set = mailimap_set_new_single(uid);
 	cr_assert_eq(mailimap_uid_fetch(s, set, ft, &res), MAILIMAP_NO_ERROR);
+	cr_assert_not_null(res, "%s: no FETCH answer for UID %u", folder, uid);
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
 		att = clist_content(it);
 		for (jt = clist_begin(att->att_list); jt != NULL;
 		    jt = clist_next(jt)) {
 			item = clist_content(jt);
-			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_DYNAMIC)
-				continue;
+			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_DYNAMIC ||
+			    item->att_data.att_dyn->att_list == NULL)
+				continue;	/* FLAGS () */
 			for (clistiter *k = clist_begin(
 			    item->att_data.att_dyn->att_list); k != NULL;
 			    k = clist_next(k)) {
@@ -1224,4 +1227,297 @@ Test(imap, a_drop_mid_fetch_is_an_error_and_the_next_command_reconnects)
 	imap_backend_ops.close(&be);
 	hostile_stop();
 	free(u);
+}
+
+/* --- a link that can be cut: a relay to the IMAPS port ------------------ */
+
+struct relay {
+	pthread_t	 thread;
+	int		 port;		/* where the backend connects */
+	int		 lfd;		/* listening, or -1 while cut */
+	int		 pairs[16][2];	/* client, server */
+	int		 npairs;
+	int		 stop;
+	pthread_mutex_t	 lock;
+};
+
+/* Listens on relay->port (0: any; the port is kept for later). */
+static void
+relay_listen(struct relay *r)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			one = 1;
+
+	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(r->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(r->port);
+	cr_assert_eq(bind(r->lfd, (struct sockaddr *)&sin, sizeof sin), 0,
+	    "bind: %s", strerror(errno));
+	cr_assert_eq(listen(r->lfd, 8), 0);
+	getsockname(r->lfd, (struct sockaddr *)&sin, &len);
+	r->port = ntohs(sin.sin_port);
+}
+
+/* Cuts the link: no listener, every connection closed. */
+static void
+relay_cut(struct relay *r)
+{
+	int	i;
+
+	pthread_mutex_lock(&r->lock);
+	close(r->lfd);
+	r->lfd = -1;
+	for (i = 0; i < r->npairs; i++) {
+		shutdown(r->pairs[i][0], SHUT_RDWR);
+		shutdown(r->pairs[i][1], SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void
+relay_restore(struct relay *r)
+{
+	pthread_mutex_lock(&r->lock);
+	relay_listen(r);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Accepts and copies bytes both ways until stopped. */
+static void *
+relay_main(void *arg)
+{
+	struct relay	*r = arg;
+	struct pollfd	 pfd[33];
+	char		 buf[16384];
+	ssize_t		 n;
+	int		 i, k, c, s, nfd;
+
+	while (!r->stop) {
+		pthread_mutex_lock(&r->lock);
+		nfd = 0;
+		pfd[nfd].fd = r->lfd;
+		pfd[nfd++].events = POLLIN;
+		for (i = 0; i < r->npairs; i++) {
+			pfd[nfd].fd = r->pairs[i][0];
+			pfd[nfd++].events = POLLIN;
+			pfd[nfd].fd = r->pairs[i][1];
+			pfd[nfd++].events = POLLIN;
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (poll(pfd, nfd, 50) <= 0)
+			continue;
+		pthread_mutex_lock(&r->lock);
+		if (r->lfd != -1 && pfd[0].fd == r->lfd &&
+		    (pfd[0].revents & POLLIN) && r->npairs < 16 &&
+		    (c = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+			struct sockaddr_in	sin;
+
+			s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			memset(&sin, 0, sizeof sin);
+			sin.sin_family = AF_INET;
+			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			sin.sin_port = htons(atoi(mailtest_env("IMAPS_PORT")));
+			if (connect(s, (struct sockaddr *)&sin,
+			    sizeof sin) != 0) {
+				close(c);
+				close(s);
+			} else {
+				r->pairs[r->npairs][0] = c;
+				r->pairs[r->npairs++][1] = s;
+			}
+		}
+		for (i = 1; i < nfd; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			k = (i - 1) / 2;
+			if (k >= r->npairs ||
+			    pfd[i].fd != r->pairs[k][(i - 1) % 2])
+				continue;
+			n = read(pfd[i].fd, buf, sizeof buf);
+			if (n <= 0 || send(r->pairs[k][i % 2], buf, n,
+			    MSG_NOSIGNAL) != n) {
+				close(r->pairs[k][0]);
+				close(r->pairs[k][1]);
+				r->pairs[k][0] = r->pairs[r->npairs - 1][0];
+				r->pairs[k][1] = r->pairs[r->npairs - 1][1];
+				r->npairs--;
+				break;	/* the poll set changed */
+			}
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	return (NULL);
+}
+
+static void
+relay_start(struct relay *r)
+{
+	memset(r, 0, sizeof *r);
+	pthread_mutex_init(&r->lock, NULL);
+	relay_listen(r);
+	cr_assert_eq(pthread_create(&r->thread, NULL, relay_main, r), 0);
+}
+
+static void
+relay_stop(struct relay *r)
+{
+	int	i;
+
+	r->stop = 1;
+	pthread_join(r->thread, NULL);
+	if (r->lfd != -1)
+		close(r->lfd);
+	for (i = 0; i < r->npairs; i++) {
+		close(r->pairs[i][0]);
+		close(r->pairs[i][1]);
+	}
+	pthread_mutex_destroy(&r->lock);
+}
+
+/* Whether the row of id shows flag (what the index would draw). */
+static int
+row_has(struct backend *be, const char *folder, const char *id,
+    unsigned flag)
+{
+	struct view		*v = NULL;
+	struct summary_batch	 b;
+	struct error		 err;
+	char			*q = imap_folder_query(folder);
+	size_t			 i;
+	int			 found = -1;
+
+	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, 0,
+	    &v, &err), 0);
+	summary_batch_init(&b);
+	imap_backend_ops.view_next(v, 100, &b, &err);
+	for (i = 0; i < b.n; i++) {
+		if (strcmp(b.v[i].id, id) == 0)
+			found = (b.v[i].flags & flag) != 0;
+	}
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	free(q);
+	return (found);
+}
+
+Test(imap, a_flag_change_made_offline_is_shown_kept_and_sent_once_back)
+{
+	struct relay		 r;
+	struct backend		*be;
+	struct backend_params	 p;
+	struct view		*v;
+	struct summary_batch	 b;
+	struct error		 err;
+	struct stat		 sb;
+	const char		*id;
+	char			*u, *journal, *folder, state[400];
+	uint32_t		 uv, uid;
+	mailimap		*s;
+	int			 i, on_server = 0;
+
+	signal(SIGPIPE, SIG_IGN);	/* as facteur's main does */
+	imaptest_deliver("Offline", 3, "offline", 0);
+	relay_start(&r);
+	xasprintf(&u, "imaps://%s:%d", mailtest_env("MAILTEST_HOST"), r.port);
+	be = open_ok(u, "bob", "bobpw");
+	v = view_on(be, "Offline", 0);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 3, &b, &err), 3);
+	id = xstrdup(b.v[0].id);
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	cr_assert_eq(imap_id_parse(id, &uv, &uid, &folder), 0);
+	free(folder);
+
+	/* The link goes down: the change is shown and kept. */
+	relay_cut(&r);
+	p = imaptest_params(u, "bob", "bobpw");
+	cr_assert_eq(imap_backend_ops.set_flags(be, &id, 1, MSG_FLAGGED, 0,
+	    &err), 0, "queued, not an error: %s", err.msg);
+	cr_assert_eq(row_has(be, "Offline", id, MSG_FLAGGED), 1,
+	    "the index shows the flag at once");
+	imap_backend_ops.status(be, state, sizeof state);
+	cr_assert(strstr(state, "1 flag change waiting") != NULL, "%s",
+	    state);
+	xasprintf(&journal, "%s/test/pending", p.cache_dir);
+	cr_assert_eq(stat(journal, &sb), 0, "the change is on disk");
+	cr_assert_eq(sb.st_mode & 0777, 0600);
+	s = imaptest_peer();
+	cr_assert_not(peer_has_flag(s, "Offline", uid, MAILIMAP_FLAG_FLAGGED),
+	    "nothing reached the server yet");
+
+	/* Back: it goes out without anything asked. */
+	relay_restore(&r);
+	for (i = 0; i < 300 && !on_server; i++) {
+		usleep(100 * 1000);
+		on_server = peer_has_flag(s, "Offline", uid,
+		    MAILIMAP_FLAG_FLAGGED);
+	}
+	cr_assert(on_server, "the queued change reached the server");
+	for (i = 0; i < 50 && stat(journal, &sb) == 0; i++)
+		usleep(100 * 1000);
+	cr_assert_neq(stat(journal, &sb), 0, "the journal is gone once sent");
+	cr_assert_eq(row_has(be, "Offline", id, MSG_FLAGGED), 1);
+	mailimap_logout(s);
+	mailimap_free(s);
+	imap_backend_ops.close(&be);
+	relay_stop(&r);
+	free(journal);
+	free(u);
+	free((char *)id);
+}
+
+Test(imap, a_change_kept_from_a_killed_run_goes_out_at_the_next_start)
+{
+	struct backend		*be;
+	struct backend_params	 p = imaptest_params(imaptest_url, "bob",
+				     "bobpw");
+	struct view		*v;
+	struct summary_batch	 b;
+	struct error		 err;
+	char			*dir, *journal, *folder, *id;
+	uint32_t		 uv, uid;
+	mailimap		*s;
+	FILE			*f;
+	int			 i, on_server = 0;
+
+	imaptest_deliver("Killed", 2, "killed", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
+	v = view_on(be, "Killed", 0);
+	summary_batch_init(&b);
+	cr_assert_eq(imap_backend_ops.view_next(v, 2, &b, &err), 2);
+	id = xstrdup(b.v[1].id);
+	summary_batch_free(&b);
+	imap_backend_ops.close_view(&v);
+	imap_backend_ops.close(&be);
+	cr_assert_eq(imap_id_parse(id, &uv, &uid, &folder), 0);
+	free(folder);
+
+	/* What a run killed while offline leaves behind. */
+	xasprintf(&dir, "%s/test", p.cache_dir);
+	xasprintf(&journal, "%s/pending", dir);
+	cr_assert_not_null(f = fopen(journal, "w"));
+	fprintf(f, "%u %u %s\n", MSG_FLAGGED, 0u, id);
+	fclose(f);
+
+	be = open_ok(imaptest_url, "bob", "bobpw");
+	s = imaptest_peer();
+	for (i = 0; i < 100 && !on_server; i++) {
+		on_server = peer_has_flag(s, "Killed", uid,
+		    MAILIMAP_FLAG_FLAGGED);
+		if (!on_server)
+			usleep(100 * 1000);
+	}
+	cr_assert(on_server, "the change from the journal reached the server");
+	cr_assert_eq(access(journal, F_OK), -1, "and the journal is gone");
+	mailimap_logout(s);
+	mailimap_free(s);
+	imap_backend_ops.close(&be);
+	free(dir);
+	free(journal);
+	free(id);
 }

@@ -1022,7 +1022,7 @@ imap_fetch_uids(struct backend *be, const char *folder,
 }
 
 /* Recounts a folder's totals from what we know (data_lock held). */
-static void
+void
 imap_recount(struct imap_folder *f)
 {
 	size_t	i, unread = 0, have = 0;

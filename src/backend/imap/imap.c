@@ -487,8 +487,16 @@ imap_status(struct backend *be, char *buf, size_t size)
 	int	off;
 
 	pthread_mutex_lock(&be->data_lock);
-	snprintf(buf, size, "%s", be->state_msg);
 	off = be->state != IMAP_ONLINE;
+	if (be->refused[0] != '\0' && !off) {
+		/* Said once, as the message after coming back online. */
+		snprintf(buf, size, "%s", be->refused);
+		be->refused[0] = '\0';
+	} else if (be->npending > 0)
+		snprintf(buf, size, "%s (%zu flag change%s waiting)",
+		    be->state_msg, be->npending, be->npending == 1 ? "" : "s");
+	else
+		snprintf(buf, size, "%s", be->state_msg);
 	pthread_mutex_unlock(&be->data_lock);
 	return (off);
 }
@@ -750,6 +758,10 @@ imap_step(struct backend *be, unsigned *backoff)
 			return (0);
 		}
 		be->stats.reconnects++;
+		if (imap_queue_replay(be, &err) != 0) {
+			imap_backoff(be, backoff, &err);
+			return (0);
+		}
 		imap_set_state(be, IMAP_ONLINE, "connected");
 		pthread_mutex_lock(&be->data_lock);
 		if (be->want == NULL && be->current != NULL)
@@ -984,6 +996,7 @@ imap_open(struct backend **bep, const struct backend_params *p,
 	 * typed is refused) or about a certificate. The folder list comes
 	 * after the first screen either way.
 	 */
+	imap_queue_load(be);	/* changes a past run could not send */
 	be->need_list = 2;	/* 2: the UI has not named its folder yet */
 	if (be->password_cmd != NULL && be->password != NULL &&
 	    imap_cache_exists(be, "INBOX")) {
@@ -992,6 +1005,8 @@ imap_open(struct backend **bep, const struct backend_params *p,
 	} else {
 		if (imap_connect(be, err) != 0)
 			goto fail;
+		if (imap_queue_replay(be, err) != 0)
+			error_clear(err);	/* kept for the thread */
 		be->state = IMAP_ONLINE;
 		snprintf(be->state_msg, sizeof be->state_msg, "connected");
 	}
@@ -1016,6 +1031,7 @@ imap_backend_free(struct backend *be)
 
 	imap_disconnect(be);
 	imap_search_free(be);
+	imap_queue_free(be);
 	for (i = 0; i < be->nfolders; i++)
 		imap_folder_free(&be->folders[i]);
 	free(be->folders);
@@ -1115,11 +1131,23 @@ imap_set_flags(struct backend *be, const char *const *ids, size_t n,
 	int	rv;
 
 	imap_conn_acquire(be);
-	if (be->s == NULL && imap_connect(be, err) != 0) {
-		imap_conn_release(be);
-		return (-1);
+	if ((be->s != NULL || imap_connect(be, err) == 0) &&
+	    (rv = imap_queue_replay(be, err)) == 0)
+		rv = imap_store_flags(be, ids, n, add, remove, err);
+	else
+		rv = -1;
+	/*
+	 * The server cannot be reached: the change is shown and kept, and
+	 * goes out once a session is up (STORE +FLAGS/-FLAGS is the same
+	 * twice, so ids that went out before a drop may go again). Delete
+	 * means a move to the Trash, which is not queued.
+	 */
+	if (rv != 0 && err->kind == ERR_NET && !(add & MSG_DELETED)) {
+		log_debug("imap: %s: offline, %zu flag change%s queued",
+		    be->name, n, n == 1 ? "" : "s");
+		rv = imap_queue_add(be, ids, n, add, remove);
+		error_clear(err);
 	}
-	rv = imap_store_flags(be, ids, n, add, remove, err);
 	imap_conn_release(be);
 	return (rv);
 }

@@ -130,6 +130,12 @@ struct backend {
 
 	/* imap-search.c: limits searched on the server (data_lock). */
 	struct imap_search	*searches;
+
+	/* imap-queue.c: flag changes waiting for the server (data_lock),
+	   and the last one it refused, for the status line. */
+	struct imap_pending	*pending;
+	size_t			 npending;
+	char			 refused[256];
 };
 
 /* imap.c */
@@ -144,6 +150,17 @@ void	imap_disconnect(struct backend *);
 void	imap_conn_acquire(struct backend *);
 void	imap_conn_release(struct backend *);
 const char *imap_response(struct backend *);
+
+/* imap-queue.c: flag changes made offline. */
+void	imap_queue_load(struct backend *);
+/* Shows the changes at once and keeps them (journal fsynced). */
+int	imap_queue_add(struct backend *, const char *const *, size_t,
+	    unsigned, unsigned);
+size_t	imap_queue_count(struct backend *);
+/* With the session held: sends what waits, in order; -1 with ERR_NET
+   when the connection is lost again (the rest is kept). */
+int	imap_queue_replay(struct backend *, struct error *);
+void	imap_queue_free(struct backend *);
 
 /* imap-fetch.c */
 int	imap_list(struct backend *, int, struct error *);
@@ -172,6 +189,7 @@ void	imap_abandon(struct backend *);
 char	*imap_body_path(struct backend *, const char *, uint32_t,
 	    uint32_t);
 int	imap_id_parse(const char *, uint32_t *, uint32_t *, char **);
+void	imap_recount(struct imap_folder *);
 /* One FETCH response into the folder (data_lock held); summary: the
    envelope too. Messages not in the folder are skipped. */
 void	imap_apply(struct backend *, struct imap_folder *,
