@@ -130,12 +130,11 @@ credentials_trust_done(struct ui *ui, const char *text, void *arg)
 	free(c);
 }
 
-/* Shows what the server presented and asks whether to trust it. */
-static void
-credentials_trust(struct ui *ui, struct account *a,
-    const struct error *e, struct credentials *c)
+void
+credentials_show_certificate(struct ui *ui, const char *account,
+    const char *server, const struct tls_peer *peer, const char *reason,
+    const char *pin_file)
 {
-	struct tls_peer	*peer = a->params.tls_peer;
 	struct buf	 b;
 	char		 expiry[64];
 	struct tm	 tm;
@@ -145,12 +144,10 @@ credentials_trust(struct ui *ui, struct account *a,
 	    strftime(expiry, sizeof expiry, "%Y-%m-%d %H:%M UTC", &tm) == 0)
 		snprintf(expiry, sizeof expiry, "unknown");
 	buf_init(&b);
-	buf_addf(&b, "Subject: Certificate of %s is not trusted\n\n",
-	    a->params.imap);
-	buf_addf(&b, "Account:     %s\nServer:      %s\n", a->name,
-	    a->params.imap);
+	buf_addf(&b, "Subject: Certificate of %s is not trusted\n\n", server);
+	buf_addf(&b, "Account:     %s\nServer:      %s\n", account, server);
 	buf_addf(&b, "Reason:      %s\n", peer->reason[0] != '\0' ?
-	    peer->reason : e->msg);
+	    peer->reason : reason);
 	/* 32 bytes in two rows of 16, so that no line wraps. */
 	len = strlen(peer->fingerprint);
 	buf_addf(&b, "SHA-256:     %.*s\n", (int)(len > 48 ? 48 : len),
@@ -163,9 +160,18 @@ credentials_trust(struct ui *ui, struct account *a,
 	buf_addf(&b, "Compare the fingerprint with one you got from the "
 	    "server's administrator\nthrough another channel. If you "
 	    "trust it, facteur remembers this key for\nthis server in "
-	    "%s and accepts it from now on.\n", a->params.pin_file);
+	    "%s and accepts it from now on.\n", pin_file);
 	pager_open_text(ui, "Untrusted certificate", buf_str(&b), b.len);
 	buf_free(&b);
+}
+
+/* Shows what the server presented and asks whether to trust it. */
+static void
+credentials_trust(struct ui *ui, struct account *a,
+    const struct error *e, struct credentials *c)
+{
+	credentials_show_certificate(ui, a->name, a->params.imap,
+	    a->params.tls_peer, e->msg, a->params.pin_file);
 	ui_prompt(ui, "Trust this certificate? (yes/no) ", NULL,
 	    credentials_trust_done, c);
 }

@@ -227,38 +227,13 @@ pop3ui_trust(struct ui *ui, struct pop3ui_entry *e, struct pop3ui_job *f,
 	const struct fetcher_info	*fi = fetcher_info(f->fetcher);
 	struct tls_peer			*peer = &f->peer;
 	struct pop3ui_trust		*t;
-	struct buf			 b;
-	struct tm			 tm;
-	char				 expiry[64];
-	size_t				 len;
 
 	if (err->kind != ERR_TLS || peer->fingerprint[0] == '\0' ||
 	    peer->key_changed || fi->pin_file == NULL || e->asking ||
 	    f->why == POP3UI_POLL)
 		return (-1);
-	if (gmtime_r(&peer->not_after, &tm) == NULL ||
-	    strftime(expiry, sizeof expiry, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(expiry, sizeof expiry, "unknown");
-	buf_init(&b);
-	buf_addf(&b, "Subject: Certificate of %s is not trusted\n\n",
-	    fi->server);
-	buf_addf(&b, "Account:     %s\nServer:      %s\n", fi->name,
-	    fi->server);
-	buf_addf(&b, "Reason:      %s\n", peer->reason[0] != '\0' ?
-	    peer->reason : err->msg);
-	/* 32 bytes in two rows of 16, so that no line wraps. */
-	len = strlen(peer->fingerprint);
-	buf_addf(&b, "SHA-256:     %.*s\n", (int)(len > 48 ? 48 : len),
-	    peer->fingerprint);
-	if (len > 48)
-		buf_addf(&b, "             %s\n", peer->fingerprint + 48);
-	buf_addf(&b, "Subject:     %s\n", peer->subject);
-	buf_addf(&b, "Issuer:      %s\n", peer->issuer);
-	buf_addf(&b, "Expires:     %s\n\n", expiry);
-	buf_addf(&b, "Compare the fingerprint with one you got from the "
-	    "server's administrator\nthrough another channel. If you "
-	    "trust it, facteur remembers this key for\nthis server in "
-	    "%s and accepts it from now on.\n", fi->pin_file);
+	credentials_show_certificate(ui, fi->name, fi->server, peer,
+	    err->msg, fi->pin_file);
 	t = xcalloc(1, sizeof *t);
 	t->entry = e;
 	t->why = f->why;
@@ -267,8 +242,6 @@ pop3ui_trust(struct ui *ui, struct pop3ui_entry *e, struct pop3ui_job *f,
 	t->peer = *peer;		/* takes its certificate */
 	memset(peer, 0, sizeof *peer);
 	e->asking = 1;
-	pager_open_text(ui, "Untrusted certificate", buf_str(&b), b.len);
-	buf_free(&b);
 	ui_prompt(ui, "Trust this certificate? (yes/no) ", NULL,
 	    pop3ui_trust_done, t);
 	return (0);

@@ -93,6 +93,12 @@ void		 ui_prompt_complete(struct ui *, const char *, const char *,
 /* ui/credentials.c: passwords and certificate trust for network
    accounts. */
 typedef void (*credentials_retry_cb)(struct ui *, struct account *);
+/* Opens a page with what a server presented (fingerprint, subject,
+   issuer, expiry, why it is not trusted) and where a pin would go. */
+struct tls_peer;
+void		 credentials_show_certificate(struct ui *, const char *account,
+		    const char *server, const struct tls_peer *,
+		    const char *reason, const char *pin_file);
 /* Gives the account somewhere to receive the certificate shown. */
 void		 credentials_prepare(struct account *);
 /* After a failed open: asks for a password (ERR_AUTH) or whether to
