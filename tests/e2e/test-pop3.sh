@@ -10,24 +10,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-if [ "$(id -u)" != 0 ] || ! command -v dovecot >/dev/null 2>&1; then
-	echo "SKIP: the test servers need root and dovecot"
-	exit 77
-fi
-# Not under E2E_TMP (0700): Postfix and Dovecot drop root.
-SRV=$(mktemp -d /tmp/facteur-e2e-srv.XXXXXX) || exit 99
-servers_stop() {
-	"$top_srcdir/tests/servers/stop" "$SRV" >/dev/null 2>&1 || true
-	rm -rf "$SRV"
-	cleanup
-}
-trap servers_stop EXIT
-trap 'exit 130' INT TERM HUP
-if ! "$top_srcdir/tests/servers/start" "$SRV" >"$E2E_TMP/start.log" 2>&1; then
-	tail -n 20 "$E2E_TMP/start.log" "$SRV"/log/* 2>/dev/null
-	exit 99
-fi
-. "$SRV/env"
+e2e_start_servers
 
 # Puts messages FIRST..LAST ("Fetched message N") into bob's server
 # Maildir, owned by the mail user as Dovecot expects.
