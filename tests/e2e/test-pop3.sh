@@ -272,8 +272,8 @@ t_ui_untrusted_certificate_no_refuses_yes_pins() {
 }
 
 # Last (it stops the servers): fetch with progress, then offline, open,
-# read, limit, flag (seen by notmuch); G reports the network error and
-# changes nothing.
+# read, limit, flag (seen by notmuch, and a tag notmuch sets seen here);
+# G reports the network error and changes nothing.
 t_zz_offline_browsing_after_the_servers_stop() {
 	local n
 	server_clear
@@ -296,6 +296,17 @@ t_zz_offline_browsing_after_the_servers_stop() {
 	n=$(NOTMUCH_DATABASE=$E2E_TMP/Mail notmuch --config='' count \
 	    tag:flagged and subject:"Fetched message 250")
 	[ "$n" = 1 ] || fail "the flag did not reach the index ($n)"
+	# And the other way: a tag set by notmuch's own tools shows here.
+	NOTMUCH_DATABASE=$E2E_TMP/Mail notmuch --config='' tag +flagged -- \
+	    subject:"Fetched message 260" ||
+	    fail "notmuch tag could not write the index facteur made"
+	keys l
+	wait_for 'Limit to' || return
+	keys C-u
+	type_text 'subject:"Fetched message 260"'
+	keys Enter
+	keys '$'
+	wait_for '^[ N]! .*Fetched message 260' || return
 	keys l C-u Enter
 	wait_for '\[[0-9]+/300 messages\]' || return
 	keys G
