@@ -197,6 +197,26 @@ imaptest_peer(void)
 }
 
 void
+imaptest_peer_flag(const char *folder, uint32_t uid)
+{
+	struct mailimap_flag_list	*fl;
+	struct mailimap_store_att_flags	*sf;
+	struct mailimap_set		*set;
+	mailimap			*s = imaptest_peer();
+
+	cr_assert_eq(mailimap_select(s, folder), MAILIMAP_NO_ERROR);
+	fl = mailimap_flag_list_new_empty();
+	mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
+	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
+	set = mailimap_set_new_single(uid);
+	cr_assert_eq(mailimap_uid_store(s, set, sf), MAILIMAP_NO_ERROR);
+	mailimap_set_free(set);
+	mailimap_store_att_flags_free(sf);
+	mailimap_logout(s);
+	mailimap_free(s);
+}
+
+void
 imaptest_deliver(const char *folder, int n, const char *subject, int seen)
 {
 	static int	 serial;

@@ -9,6 +9,7 @@
 #define FACTEUR_TESTS_IMAPTEST_H
 
 #include <pthread.h>
+#include <stdint.h>
 
 #include <libetpan/libetpan.h>
 
@@ -49,6 +50,8 @@ int	imaptest_loaded(struct backend *, const void *);
 int	imaptest_filled(struct backend *, const void *);
 /* A second session, logged in as bob. */
 mailimap *imaptest_peer(void);
+/* Another client sets \Flagged on uid of folder. */
+void	imaptest_peer_flag(const char *, uint32_t);
 /* Puts n messages "SUBJECT i" into bob's folder ("" for INBOX), seen
    or not. */
 void	imaptest_deliver(const char *, int, const char *, int);

@@ -195,25 +195,11 @@ Test(proto, qresync_changed_flags_come_with_the_select)
 	struct backend		*be;
 	struct view		*v;
 	struct imap_stats	 st;
-	struct mailimap_store_att_flags *sf;
-	struct mailimap_flag_list *fl;
-	struct mailimap_set	*set;
-	mailimap		*s;
 	unsigned		 flags;
 
 	imaptest_deliver("Qf", 10, "qf", 0);
 	warm(imaptest_url, "Qf");
-	s = imaptest_peer();
-	cr_assert_eq(mailimap_select(s, "Qf"), MAILIMAP_NO_ERROR);
-	fl = mailimap_flag_list_new_empty();
-	mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
-	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
-	set = mailimap_set_new_single(3);
-	cr_assert_eq(mailimap_uid_store(s, set, sf), MAILIMAP_NO_ERROR);
-	mailimap_set_free(set);
-	mailimap_store_att_flags_free(sf);
-	mailimap_logout(s);
-	mailimap_free(s);
+	imaptest_peer_flag("Qf", 3);
 
 	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Qf", 0);

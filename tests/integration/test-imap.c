@@ -594,10 +594,6 @@ Test(imap, reopening_with_the_cache_fetches_only_changes)
 	struct backend		*be;
 	struct view		*v;
 	struct imap_stats	 st;
-	mailimap		*s;
-	struct mailimap_set	*set;
-	struct mailimap_store_att_flags *sf;
-	struct mailimap_flag_list *fl;
 
 	imaptest_deliver("Cached", 300, "cached", 0);
 	be = open_ok(imaptest_url, "bob", "bobpw");
@@ -606,17 +602,7 @@ Test(imap, reopening_with_the_cache_fetches_only_changes)
 	cr_assert(imaptest_wait(be, imaptest_filled, "Cached", 20000));
 	imap_backend_ops.close(&be);
 
-	s = imaptest_peer();
-	cr_assert_eq(mailimap_select(s, "Cached"), MAILIMAP_NO_ERROR);
-	fl = mailimap_flag_list_new_empty();
-	mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
-	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
-	set = mailimap_set_new_single(7);
-	cr_assert_eq(mailimap_uid_store(s, set, sf), MAILIMAP_NO_ERROR);
-	mailimap_set_free(set);
-	mailimap_store_att_flags_free(sf);
-	mailimap_logout(s);
-	mailimap_free(s);
+	imaptest_peer_flag("Cached", 7);
 
 	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Cached", 0);

@@ -77,6 +77,24 @@ imap_cache_unescape(char *s)
 	return (s);
 }
 
+/* Creates (or truncates) a private file, 0600, for writing; logs and
+   returns NULL when it cannot. */
+FILE *
+imap_file_create(const char *path)
+{
+	FILE	*f;
+	int	 fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
+		log_warn("%s", path);
+		if (fd != -1)
+			close(fd);
+		return (NULL);
+	}
+	return (f);
+}
+
 /* Saves a folder (data_lock held): written aside, then renamed. */
 int
 imap_cache_save(struct backend *be, struct imap_folder *fo)
@@ -85,7 +103,6 @@ imap_cache_save(struct backend *be, struct imap_folder *fo)
 	char		*path, *tmp;
 	FILE		*f;
 	size_t		 i;
-	int		 fd;
 
 	/* Only the file's first rows are in memory: it stays as it is. */
 	if (fo->cache_head)
@@ -93,11 +110,7 @@ imap_cache_save(struct backend *be, struct imap_folder *fo)
 	if ((path = imap_cache_path(be, fo->name)) == NULL)
 		return (0);
 	xasprintf(&tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
-		log_warn("%s", tmp);
-		if (fd != -1)
-			close(fd);
+	if ((f = imap_file_create(tmp)) == NULL) {
 		free(tmp);
 		free(path);
 		return (-1);

@@ -46,7 +46,6 @@ imap_queue_save(struct backend *be)
 	struct imap_pending	*q;
 	char			*path, *tmp;
 	FILE			*f;
-	int			 fd;
 
 	if ((path = imap_queue_path(be)) == NULL)
 		return;
@@ -57,11 +56,7 @@ imap_queue_save(struct backend *be)
 		return;
 	}
 	xasprintf(&tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
-		log_warn("%s", tmp);
-		if (fd != -1)
-			close(fd);
+	if ((f = imap_file_create(tmp)) == NULL) {
 		free(tmp);
 		free(path);
 		return;

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <libetpan/libetpan.h>
 
@@ -150,6 +151,9 @@ void	imap_disconnect(struct backend *);
 void	imap_conn_acquire(struct backend *);
 void	imap_conn_release(struct backend *);
 const char *imap_response(struct backend *);
+
+/* cache.c: a new private (0600) file to write, or NULL (logged). */
+FILE	*imap_file_create(const char *);
 
 /* imap-queue.c: flag changes made offline. */
 void	imap_queue_load(struct backend *);
