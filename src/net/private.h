@@ -6,12 +6,14 @@
 #define FACTEUR_NET_PRIVATE_H
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "net/net.h"
 
 struct tls {
 	gnutls_session_t		 session;
-	gnutls_certificate_credentials_t cred;	/* shared: tls.c's stores */
+	gnutls_certificate_credentials_t cred;	/* shared by every session */
+	gnutls_x509_trust_list_t	 anchors; /* the CA file's, or NULL */
 	int				 fd;
 	int				 cancel_fd;
 	int				 timeout_ms;
@@ -22,6 +24,12 @@ struct tls {
 	const char			*host;
 	struct tls_peer			*peer;
 };
+
+/*
+ * Starts reading the system trust store on a thread of its own, unless it
+ * is read or being read; a handshake that needs it waits for it then.
+ */
+void	tls_preload(void);
 
 /* What net_poll() saw. */
 enum net_poll_result {

@@ -60,6 +60,9 @@ net_open(const char *host, int port, enum net_mode mode,
 	mailstream		*s;
 	int			 fd;
 
+	/* Without a CA file the system store is needed: read it meanwhile. */
+	if (mode != NET_PLAIN && (p->ca_file == NULL || *p->ca_file == '\0'))
+		tls_preload();
 	fd = net_connect(host, port, p->timeout_ms, p->cancel_fd, err);
 	if (fd == -1)
 		return (NULL);

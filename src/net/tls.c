@@ -25,77 +25,173 @@
 #include "net/private.h"
 
 #define TLS_PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define TLS_MAX_CHAIN	16	/* GnuTLS's own default depth */
 
 /*
- * Trust stores, read once per process (the system store costs some 30 ms
- * of CPU per read): one entry per CA file ("" for none), read again when
- * the file changes. Entries live as long as the process, since sessions
- * on any thread may still use an older one; GnuTLS lets sessions share
- * credentials that are no longer modified.
+ * Trust anchors, read once per process: the system store (20-30 ms of CPU
+ * to parse its ~150 certificates, and half a megabyte) and each CA file,
+ * read again when it changes. A chain is checked against the account's CA
+ * file first and against the system store only when that fails, so an
+ * account with its own CA never pays for the system store; for the others
+ * the store is read on a thread of its own while the connection is set up
+ * (tls_preload). Lists live as long as the process: sessions on any thread
+ * may still be checking a chain against an older one.
  */
-struct tls_store {
+struct tls_anchors {
 	char				*ca_file;
 	struct timespec			 mtime;
 	off_t				 size;
-	gnutls_certificate_credentials_t cred;
-	struct tls_store		*next;
+	gnutls_x509_trust_list_t	 list;
+	struct tls_anchors		*next;
 };
-static struct tls_store	*tls_stores;
-static pthread_mutex_t	 tls_stores_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tls_anchors	*tls_files;
+static gnutls_x509_trust_list_t	 tls_system;
+static enum {
+	TLS_SYSTEM_UNREAD,
+	TLS_SYSTEM_READING,
+	TLS_SYSTEM_READ
+} tls_system_state;
+static gnutls_certificate_credentials_t tls_cred;
+static pthread_mutex_t	 tls_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 tls_cond = PTHREAD_COND_INITIALIZER;
 
-/* The credentials for ca_file (NULL or "": system trust only). */
-static int
-tls_store_get(const char *ca_file, gnutls_certificate_credentials_t *credp,
-    struct error *err)
+/* Reads the system store (an empty or missing one is an empty list). */
+static gnutls_x509_trust_list_t
+tls_system_read(void)
 {
-	struct tls_store			*st;
-	struct stat				 sb;
-	gnutls_certificate_credentials_t	 cred;
-	int					 r;
+	gnutls_x509_trust_list_t	list;
 
-	if (ca_file == NULL)
-		ca_file = "";
-	memset(&sb, 0, sizeof sb);
-	if (*ca_file != '\0' && stat(ca_file, &sb) != 0)
+	if (gnutls_x509_trust_list_init(&list, 0) != 0)
+		return (NULL);
+	gnutls_x509_trust_list_add_system_trust(list, 0, 0);
+	return (list);
+}
+
+/* Publishes the system store read by whoever set TLS_SYSTEM_READING. */
+static void
+tls_system_done(gnutls_x509_trust_list_t list)
+{
+	pthread_mutex_lock(&tls_lock);
+	tls_system = list;
+	tls_system_state = TLS_SYSTEM_READ;
+	pthread_cond_broadcast(&tls_cond);
+	pthread_mutex_unlock(&tls_lock);
+}
+
+/* The preloading thread's body. */
+static void *
+tls_system_thread(void *arg)
+{
+	(void)arg;
+	tls_system_done(tls_system_read());
+	return (NULL);
+}
+
+void
+tls_preload(void)
+{
+	pthread_attr_t	attr;
+	pthread_t	tid;
+	int		started = 0;
+
+	pthread_mutex_lock(&tls_lock);
+	if (tls_system_state != TLS_SYSTEM_UNREAD) {
+		pthread_mutex_unlock(&tls_lock);
+		return;
+	}
+	tls_system_state = TLS_SYSTEM_READING;
+	pthread_mutex_unlock(&tls_lock);
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&tid, &attr, tls_system_thread,
+		    NULL) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!started)
+		tls_system_done(tls_system_read());
+}
+
+/* The system store, read here or waited for if a thread is reading it. */
+static gnutls_x509_trust_list_t
+tls_system_get(void)
+{
+	gnutls_x509_trust_list_t	list;
+
+	pthread_mutex_lock(&tls_lock);
+	if (tls_system_state == TLS_SYSTEM_UNREAD) {
+		tls_system_state = TLS_SYSTEM_READING;
+		pthread_mutex_unlock(&tls_lock);
+		tls_system_done(tls_system_read());
+		pthread_mutex_lock(&tls_lock);
+	}
+	while (tls_system_state != TLS_SYSTEM_READ)
+		pthread_cond_wait(&tls_cond, &tls_lock);
+	list = tls_system;
+	pthread_mutex_unlock(&tls_lock);
+	return (list);
+}
+
+/*
+ * The anchors of ca_file (NULL for none: *listp is then NULL) and the
+ * credentials every session shares: they carry no anchor, since tls_verify
+ * checks the chain itself.
+ */
+static int
+tls_anchors_get(const char *ca_file, gnutls_x509_trust_list_t *listp,
+    gnutls_certificate_credentials_t *credp, struct error *err)
+{
+	struct tls_anchors		*a;
+	struct stat			 sb;
+	gnutls_x509_trust_list_t	 list;
+	int				 r;
+
+	*listp = NULL;
+	pthread_mutex_lock(&tls_lock);
+	if (tls_cred == NULL &&
+	    (r = gnutls_certificate_allocate_credentials(&tls_cred)) != 0) {
+		pthread_mutex_unlock(&tls_lock);
+		return (error_set(err, ERR_TLS, "TLS: %s", gnutls_strerror(r)));
+	}
+	*credp = tls_cred;
+	pthread_mutex_unlock(&tls_lock);
+	if (ca_file == NULL || *ca_file == '\0')
+		return (0);
+	if (stat(ca_file, &sb) != 0)
 		return (error_set(err, ERR_CONFIG, "%s: %s", ca_file,
 		    strerror(errno)));
-	pthread_mutex_lock(&tls_stores_lock);
-	for (st = tls_stores; st != NULL; st = st->next) {
-		if (strcmp(st->ca_file, ca_file) == 0 &&
-		    st->size == sb.st_size &&
-		    st->mtime.tv_sec == sb.st_mtim.tv_sec &&
-		    st->mtime.tv_nsec == sb.st_mtim.tv_nsec) {
-			*credp = st->cred;
-			pthread_mutex_unlock(&tls_stores_lock);
+	pthread_mutex_lock(&tls_lock);
+	for (a = tls_files; a != NULL; a = a->next) {
+		if (strcmp(a->ca_file, ca_file) == 0 &&
+		    a->size == sb.st_size &&
+		    a->mtime.tv_sec == sb.st_mtim.tv_sec &&
+		    a->mtime.tv_nsec == sb.st_mtim.tv_nsec) {
+			*listp = a->list;
+			pthread_mutex_unlock(&tls_lock);
 			return (0);
 		}
 	}
-	if ((r = gnutls_certificate_allocate_credentials(&cred)) != 0) {
-		pthread_mutex_unlock(&tls_stores_lock);
+	if ((r = gnutls_x509_trust_list_init(&list, 0)) != 0) {
+		pthread_mutex_unlock(&tls_lock);
 		return (error_set(err, ERR_TLS, "TLS: %s", gnutls_strerror(r)));
 	}
-	/* An empty system store is not an error: ca_file or a pin may do. */
-	gnutls_certificate_set_x509_system_trust(cred);
-	if (*ca_file != '\0') {
-		r = gnutls_certificate_set_x509_trust_file(cred, ca_file,
-		    GNUTLS_X509_FMT_PEM);
-		if (r <= 0) {
-			gnutls_certificate_free_credentials(cred);
-			pthread_mutex_unlock(&tls_stores_lock);
-			return (error_set(err, ERR_CONFIG, "%s: no CA "
-			    "certificate read (%s)", ca_file, r < 0 ?
-			    gnutls_strerror(r) : "empty file"));
-		}
+	r = gnutls_x509_trust_list_add_trust_file(list, ca_file, NULL,
+	    GNUTLS_X509_FMT_PEM, 0, 0);
+	if (r <= 0) {
+		gnutls_x509_trust_list_deinit(list, 1);
+		pthread_mutex_unlock(&tls_lock);
+		return (error_set(err, ERR_CONFIG, "%s: no CA certificate "
+		    "read (%s)", ca_file, r < 0 ? gnutls_strerror(r) :
+		    "empty file"));
 	}
-	st = xcalloc(1, sizeof *st);
-	st->ca_file = xstrdup(ca_file);
-	st->mtime = sb.st_mtim;
-	st->size = sb.st_size;
-	st->cred = cred;
-	st->next = tls_stores;
-	tls_stores = st;
-	*credp = cred;
-	pthread_mutex_unlock(&tls_stores_lock);
+	a = xcalloc(1, sizeof *a);
+	a->ca_file = xstrdup(ca_file);
+	a->mtime = sb.st_mtim;
+	a->size = sb.st_size;
+	a->list = list;
+	a->next = tls_files;
+	tls_files = a;
+	*listp = list;
+	pthread_mutex_unlock(&tls_lock);
 	return (0);
 }
 
@@ -161,6 +257,65 @@ tls_peer_fill(struct tls_peer *peer, const gnutls_datum_t *der)
 	gnutls_x509_crt_deinit(crt);
 }
 
+/* Checks a chain for host against one list of anchors. */
+static int
+tls_chain_check1(gnutls_x509_trust_list_t list, gnutls_x509_crt_t *crts,
+    unsigned int n, const char *host, unsigned int *status)
+{
+	gnutls_typed_vdata_st	data[2];
+
+	memset(data, 0, sizeof data);
+	data[0].type = GNUTLS_DT_DNS_HOSTNAME;
+	data[0].data = (unsigned char *)host;
+	data[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
+	data[1].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+	return (gnutls_x509_trust_list_verify_crt2(list, crts, n, data, 2, 0,
+	    status, NULL));
+}
+
+/*
+ * Checks the server's chain and host name against the CA file's anchors,
+ * then, if they do not vouch for it, against the system store. *status is
+ * 0 when one of them does, else the more telling of the two verdicts (an
+ * expired or misnamed certificate says more than "signer not found").
+ */
+static int
+tls_chain_check(struct tls *tls, const gnutls_datum_t *chain, unsigned int n,
+    unsigned int *status)
+{
+	gnutls_x509_crt_t	crts[TLS_MAX_CHAIN];
+	unsigned int		i, got = 0, first = 0;
+	const unsigned int	unknown = GNUTLS_CERT_INVALID |
+				    GNUTLS_CERT_SIGNER_NOT_FOUND;
+	int			r = 0;
+
+	if (n > TLS_MAX_CHAIN)
+		n = TLS_MAX_CHAIN;
+	for (got = 0; got < n; got++) {
+		if ((r = gnutls_x509_crt_init(&crts[got])) != 0)
+			goto out;
+		if ((r = gnutls_x509_crt_import(crts[got], &chain[got],
+		    GNUTLS_X509_FMT_DER)) != 0) {
+			got++;
+			goto out;
+		}
+	}
+	if (tls->anchors != NULL) {
+		r = tls_chain_check1(tls->anchors, crts, n, tls->host, &first);
+		if (r != 0 || first == 0) {
+			*status = first;
+			goto out;
+		}
+	}
+	r = tls_chain_check1(tls_system_get(), crts, n, tls->host, status);
+	if (r == 0 && *status != 0 && (first & ~unknown) != 0)
+		*status = first;
+out:
+	for (i = 0; i < got; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	return (r);
+}
+
 /*
  * GnuTLS calls this inside the handshake once it has the server's
  * certificate: accept a chain valid for the host, else a pinned key.
@@ -185,8 +340,7 @@ tls_verify(gnutls_session_t session)
 	}
 	tls_peer_fill(peer, &chain[0]);
 
-	r = gnutls_certificate_verify_peers3(session, tls->host, &status);
-	if (r != 0) {
+	if ((r = tls_chain_check(tls, chain, n, &status)) != 0) {
 		snprintf(peer->reason, sizeof peer->reason,
 		    "certificate not verified: %s", gnutls_strerror(r));
 		return (-1);
@@ -277,12 +431,13 @@ int
 tls_handshake(int fd, const struct tls_params *p, struct tls **tlsp,
     struct error *err)
 {
-	struct tls	*tls;
-	struct tls_peer	 scratch;
-	const char	*errpos;
-	long long	 deadline;
-	int		 r, left;
-	short		 events;
+	struct tls			*tls;
+	struct tls_peer			 scratch;
+	gnutls_x509_trust_list_t	 anchors;
+	const char			*errpos;
+	long long			 deadline;
+	int				 r, left;
+	short				 events;
 
 	*tlsp = NULL;
 	if (p->host == NULL || *p->host == '\0')
@@ -298,8 +453,11 @@ tls_handshake(int fd, const struct tls_params *p, struct tls **tlsp,
 	tls->peer = p->peer != NULL ? p->peer : &scratch;
 	tls_peer_clear(tls->peer);
 
-	if (tls_store_get(p->ca_file, &tls->cred, err) != 0)
+	if (tls_anchors_get(p->ca_file, &anchors, &tls->cred, err) != 0)
 		goto fail;
+	tls->anchors = anchors;
+	if (anchors == NULL)
+		tls_preload();
 	r = gnutls_init(&tls->session, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL |
 	    GNUTLS_NONBLOCK);
 	if (r != 0)
@@ -388,7 +546,7 @@ tls_free(struct tls **tlsp)
 		return;
 	if (tls->session != NULL)
 		gnutls_deinit(tls->session);
-	/* tls->cred belongs to tls_stores. */
+	/* tls->cred and tls->anchors belong to the process. */
 	if (tls->desc != NULL)
 		gnutls_free(tls->desc);
 	free(tls);

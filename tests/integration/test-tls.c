@@ -323,6 +323,9 @@ Test(net, a_ca_file_that_changes_is_read_again)
 	cr_assert_eq(net_imap_connect(imap, host(), port("IMAPS_PORT"),
 	    NET_TLS_IMPLICIT, &p, &err), -1);
 	cr_assert_eq(err.kind, ERR_TLS, "%s", err.msg);
+	/* Neither the file nor, after it, the system store knows the CA. */
+	cr_assert(strstr(err.msg, "issuer is unknown") != NULL, "%s",
+	    err.msg);
 	mailimap_free(imap);
 	unlink(path);
 }
@@ -548,6 +551,24 @@ handshake_to(const char *key, struct tls_params *p, struct tls **tls,
 	r = tls_handshake(fd, p, tls, err);
 	close(fd);
 	return (r);
+}
+
+Test(net, a_ca_file_vouches_for_a_server_the_system_store_does_not_know)
+{
+	struct tls_params	 p = params("imap");
+	struct error		 err = { 0 };
+	struct tls		*tls = NULL;
+
+	p.ca_file = mailtest_env("UNKNOWN_CA_FILE");
+	cr_assert_eq(handshake_to("UNKNOWNCA_IMAPS_PORT", &p, &tls, &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(tls_trust(tls), TLS_TRUST_CA);
+	tls_free(&tls);
+	/* The same file does not vouch for a server of another CA. */
+	cr_assert_eq(handshake_to("IMAPS_PORT", &p, &tls, &err), -1);
+	cr_assert(strstr(err.msg, "issuer is unknown") != NULL, "%s",
+	    err.msg);
+	cr_assert_null(tls);
 }
 
 Test(net, pinning_accepts_a_key_the_user_trusted_and_rejects_another)
