@@ -220,21 +220,37 @@ imap_logger(mailimap *s, int type, const char *str, size_t size,
 	net_log_data(&be->log, type, str, size);
 }
 
-/* Runs password_cmd and keeps its first line as the password. */
+/*
+ * Starts password_cmd, unless the password is known or the command already
+ * runs: its line is read when the login needs it, so the command runs
+ * while the connection and the TLS handshake are under way.
+ */
+static int
+imap_password_start(struct backend *be, struct error *err)
+{
+	if (be->password != NULL || be->password_cmd == NULL ||
+	    be->password_pipe != NULL)
+		return (0);
+	if ((be->password_pipe = popen(be->password_cmd, "r")) == NULL)
+		return (error_set(err, ERR_AUTH, "%s: password_cmd: %s",
+		    be->name, strerror(errno)));
+	return (0);
+}
+
+/* Reads password_cmd's first line as the password. */
 static int
 imap_password_cmd(struct backend *be, struct error *err)
 {
-	FILE	*f;
 	char	*line = NULL;
 	size_t	 size = 0;
 	ssize_t	 n;
 	int	 status;
 
-	if ((f = popen(be->password_cmd, "r")) == NULL)
-		return (error_set(err, ERR_AUTH, "%s: password_cmd: %s",
-		    be->name, strerror(errno)));
-	n = getline(&line, &size, f);
-	status = pclose(f);
+	if (imap_password_start(be, err) != 0)
+		return (-1);
+	n = getline(&line, &size, be->password_pipe);
+	status = pclose(be->password_pipe);
+	be->password_pipe = NULL;
 	if (n <= 0 || status != 0) {
 		if (line != NULL)
 			explicit_bzero(line, size);
@@ -985,21 +1001,20 @@ imap_open(struct backend **bep, const struct backend_params *p,
 		goto fail;
 	}
 	snprintf(be->state_msg, sizeof be->state_msg, "connecting...");
-	if (be->password == NULL && be->password_cmd != NULL &&
-	    imap_password_cmd(be, err) != 0)
+	if (imap_password_start(be, err) != 0)
 		goto fail;
 	/*
 	 * With a header cache and a password_cmd, the UI shows the cached
-	 * rows at once and the thread connects behind them (a refused login
-	 * then shows in the status line). Otherwise the login is checked
-	 * here, so that the UI can ask for a password (again, if the one
-	 * typed is refused) or about a certificate. The folder list comes
-	 * after the first screen either way.
+	 * rows at once and the thread connects behind them (a failing
+	 * password_cmd or a refused login then shows in the status line).
+	 * Otherwise the login is checked here, so that the UI can ask for a
+	 * password (again, if the one typed is refused) or about a
+	 * certificate. The folder list comes after the first screen either
+	 * way.
 	 */
 	imap_queue_load(be);	/* changes a past run could not send */
 	be->need_list = 2;	/* 2: the UI has not named its folder yet */
-	if (be->password_cmd != NULL && be->password != NULL &&
-	    imap_cache_exists(be, "INBOX")) {
+	if (be->password_cmd != NULL && imap_cache_exists(be, "INBOX")) {
 		be->state = IMAP_CONNECTING;
 		log_debug("imap: %s: opened from the header cache", be->name);
 	} else {
@@ -1041,6 +1056,8 @@ imap_backend_free(struct backend *be)
 	if (be->password != NULL)
 		explicit_bzero(be->password, strlen(be->password));
 	free(be->password);
+	if (be->password_pipe != NULL)
+		pclose(be->password_pipe);
 	free(be->password_cmd);
 	free(be->ca_file);
 	free(be->pin_file);

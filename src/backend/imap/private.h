@@ -82,6 +82,7 @@ struct backend {
 	char			*user;
 	char			*password;
 	char			*password_cmd;
+	FILE			*password_pipe;	/* password_cmd running */
 	char			*ca_file;
 	char			*pin_file;
 	char			*cache_dir;	/* DIR/account, or NULL */
