@@ -371,9 +371,21 @@ Test(imap, big_folder_first_screen_after_one_small_fetch, .timeout = 120)
 		for (p = t; (p = strstr(p, " FETCH 9921:10000 (")) != NULL;
 		    p++)
 			by_seq |= p > t && p[-1] >= '0' && p[-1] <= '9';
-		free(t);
 		cr_assert(by_seq, "the newest arrivals are asked by sequence "
 		    "number first");
+		/* ENABLE QRESYNC and SELECT go in one round trip, and the
+		   sort that follows needs no second SELECT. */
+		p = strstr(t, "ENABLE QRESYNC");
+		cr_assert_not_null(p, "%s", t);
+		cr_assert_not_null(strstr(p, "SELECT \"Big\""), "%s", t);
+		cr_assert_null(memmem(p, (size_t)(strstr(p, "SELECT \"Big\"") -
+		    p), "S: ", 3), "SELECT waited for ENABLE's answer: %s", t);
+		p = strstr(p, "SELECT \"Big\"") + 1;
+		cr_assert_not_null(strstr(p, "UID SORT"), "%s", t);
+		cr_assert(strstr(p, "SELECT") == NULL ||
+		    strstr(p, "SELECT") > strstr(p, "UID SORT"),
+		    "a second SELECT before the sort: %s", t);
+		free(t);
 	}
 	/* Newest first (SORT REVERSE DATE): the last delivered is on top. */
 	cr_assert_str_eq(b.v[0].subject, "big 9999");

@@ -222,38 +222,17 @@ imap_list(struct backend *be, int with_status, struct error *err)
 	return (be->s == NULL ? -1 : 0);
 }
 
-/* ENABLE QRESYNC once per session, before its first SELECT (RFC 7162
-   allows it only then); remembers whether the server took it. */
-static void
-imap_enable_qresync(struct backend *be)
+/* Whether ENABLE QRESYNC goes with this session's first SELECT (RFC
+   7162 allows it only before one); asked once per session. */
+static int
+imap_qresync_wanted(struct backend *be)
 {
-	struct mailimap_capability_data	*want, *got = NULL;
-	struct mailimap_capability	*c;
-	clistiter			*it;
-
 	if (be->qresync_conn == be->stats.connects)
-		return;
+		return (0);
 	be->qresync_conn = be->stats.connects;
 	be->qresync_on = 0;
-	if (be->selected != NULL || !mailimap_has_qresync(be->s) ||
-	    !mailimap_has_enable(be->s))
-		return;
-	want = mailimap_capability_data_new(clist_new());
-	clist_append(want->cap_list, mailimap_capability_new(
-	    MAILIMAP_CAPABILITY_NAME, NULL, xstrdup("QRESYNC")));
-	if (mailimap_enable(be->s, want, &got) == MAILIMAP_NO_ERROR &&
-	    got != NULL) {
-		for (it = clist_begin(got->cap_list); it != NULL;
-		    it = clist_next(it)) {
-			c = clist_content(it);
-			if (c->cap_type == MAILIMAP_CAPABILITY_NAME &&
-			    c->cap_data.cap_name != NULL &&
-			    strcasecmp(c->cap_data.cap_name, "QRESYNC") == 0)
-				be->qresync_on = 1;
-		}
-		mailimap_capability_data_free(got);
-	}
-	mailimap_capability_data_free(want);
+	return (be->selected == NULL && mailimap_has_qresync(be->s) &&
+	    mailimap_has_enable(be->s));
 }
 
 /* The UIDs we know of a folder as a sequence set (msgs are sorted). */
@@ -284,6 +263,7 @@ struct imap_resync {
 	uint64_t		 modseq;
 	size_t			 vanished;
 	int			 bad;
+	int			 enabled;	/* ENABLED QRESYNC came */
 	char			**keep;		/* VANISHED and FETCH lines */
 	size_t			 nkeep;
 };
@@ -414,6 +394,14 @@ imap_resync_line(void *arg, const char *s, size_t len)
 		return;
 	}
 	p = s;
+	if (len >= 16 && strncasecmp(s, "ENABLED ", 8) == 0) {
+		for (p = s + 7; p + 8 <= end; p++) {
+			if (strncasecmp(p, " QRESYNC", 8) == 0 &&
+			    (p + 8 == end || p[8] == ' '))
+				rs->enabled = 1;
+		}
+		return;
+	}
 	if (len > 4 && strncasecmp(s, "OK [", 4) == 0) {
 		p = s + 4;
 		if (end - p > 12 && strncasecmp(p, "UIDVALIDITY ", 12) == 0) {
@@ -443,20 +431,23 @@ imap_resync_line(void *arg, const char *s, size_t len)
 }
 
 /*
- * SELECT "name" (QRESYNC (uidvalidity modseq known-uids)) through the raw
- * path: libetpan 1.9.4's mailimap_select_qresync leaves out the
- * parentheses around QRESYNC, which Dovecot takes as a plain SELECT. The
- * answer's VANISHED (EARLIER) and FETCH lines are applied to the folder
- * as they come; then libetpan is told a folder is selected.
+ * SELECT through the raw path, after ENABLE QRESYNC in the same write when
+ * enable is set (one round trip for both, on the way to a first screen):
+ * "name" (QRESYNC (uidvalidity modseq known-uids)) when uv is set -- which
+ * libetpan 1.9.4's mailimap_select_qresync cannot send: it leaves out the
+ * parentheses around QRESYNC, which Dovecot takes as a plain SELECT --
+ * else with CONDSTORE when offered. The answer's VANISHED (EARLIER) and
+ * FETCH lines are applied to the folder; then libetpan is told a folder
+ * is selected.
  */
 static int
-imap_select_qresync(struct backend *be, const char *name, uint32_t uv,
-    uint64_t modseq, uint64_t *now, struct error *err)
+imap_select_raw(struct backend *be, const char *name, int enable,
+    uint32_t uv, uint64_t modseq, uint64_t *now, struct error *err)
 {
 	struct mailimap_selection_info	*si;
 	struct imap_resync		 rs;
 	struct buf			 cmd;
-	const char			*c;
+	const char			*c, *cmds[2];
 	size_t				 i;
 	int				 rv;
 
@@ -467,23 +458,34 @@ imap_select_qresync(struct backend *be, const char *name, uint32_t uv,
 			buf_addc(&cmd, '\\');
 		buf_addc(&cmd, *c);
 	}
-	buf_addf(&cmd, "\" (QRESYNC (%u %llu", uv, (unsigned long long)modseq);
+	buf_addc(&cmd, '"');
 	memset(&rs, 0, sizeof rs);
 	rs.be = be;
-	pthread_mutex_lock(&be->data_lock);
-	rs.f = imap_folder_add(be, name);
-	if (rs.f->nmsgs > 0) {
-		buf_addc(&cmd, ' ');
-		imap_known_uids(rs.f, &cmd);
-	}
-	pthread_mutex_unlock(&be->data_lock);
-	buf_adds(&cmd, "))");
-	rv = imap_raw(be, buf_str(&cmd), imap_resync_line, &rs, err);
+	if (uv != 0) {
+		buf_addf(&cmd, " (QRESYNC (%u %llu", uv,
+		    (unsigned long long)modseq);
+		pthread_mutex_lock(&be->data_lock);
+		rs.f = imap_folder_add(be, name);
+		if (rs.f->nmsgs > 0) {
+			buf_addc(&cmd, ' ');
+			imap_known_uids(rs.f, &cmd);
+		}
+		pthread_mutex_unlock(&be->data_lock);
+		buf_adds(&cmd, "))");
+	} else if (be->cap_condstore)
+		buf_adds(&cmd, " (CONDSTORE)");
+	i = 0;
+	if (enable)
+		cmds[i++] = "ENABLE QRESYNC";
+	cmds[i++] = buf_str(&cmd);
+	rv = imap_raw_pipeline(be, cmds, i, imap_resync_line, &rs, err);
 	buf_free(&cmd);
+	if (enable)
+		be->qresync_on = rs.enabled;
 	pthread_mutex_lock(&be->data_lock);
 	rs.f = imap_folder_add(be, name);
 	for (i = 0; i < rs.nkeep; i++) {
-		if (rv == 0 && rs.uidvalidity == uv)
+		if (rv == 0 && uv != 0 && rs.uidvalidity == uv)
 			imap_resync_apply(&rs, rs.keep[i], strlen(rs.keep[i]));
 		free(rs.keep[i]);
 	}
@@ -509,7 +511,7 @@ imap_select_qresync(struct backend *be, const char *name, uint32_t uv,
 		si->sel_perm = MAILIMAP_MAILBOX_READWRITE;
 	}
 	*now = rs.modseq;
-	be->sel_resynced = rs.uidvalidity == uv;
+	be->sel_resynced = uv != 0 && rs.uidvalidity == uv;
 	if (rs.vanished > 0)
 		log_debug("imap: %s: %s: %zu vanished", be->name, name,
 		    rs.vanished);
@@ -525,12 +527,13 @@ imap_select(struct backend *be, const char *name, struct error *err)
 	struct imap_folder	*f;
 	uint64_t		 modseq = 0, known_modseq;
 	uint32_t		 uv, known_uv;
-	int			 r;
+	int			 r, enable;
 
-	imap_enable_qresync(be);
+	enable = imap_qresync_wanted(be);
 	free(be->selected);
 	be->selected = NULL;
 	be->sel_resynced = 0;
+	be->sel_fresh = 0;
 	pthread_mutex_lock(&be->data_lock);
 	f = imap_folder_add(be, name);
 	if (!f->loaded && f->nmsgs == 0)
@@ -538,12 +541,21 @@ imap_select(struct backend *be, const char *name, struct error *err)
 	known_uv = f->uidvalidity;
 	known_modseq = f->modseq;
 	pthread_mutex_unlock(&be->data_lock);
-	if (be->qresync_on && known_uv != 0 && known_modseq != 0 &&
-	    strpbrk(name, "\r\n") == NULL) {
-		if (imap_select_qresync(be, name, known_uv, known_modseq,
-		    &modseq, err) != 0)
-			return (-1);
-		r = MAILIMAP_NO_ERROR;
+	if (known_uv == 0 || known_modseq == 0 || !(be->qresync_on || enable))
+		known_uv = 0;
+	r = MAILIMAP_NO_ERROR;
+	if ((enable || known_uv != 0) && strpbrk(name, "\r\n") == NULL) {
+		if (imap_select_raw(be, name, enable, known_uv, known_modseq,
+		    &modseq, err) != 0) {
+			/* QRESYNC offered but not enabled: a plain one. */
+			if (err->kind != ERR_PROTO || !enable ||
+			    be->qresync_on || known_uv == 0 || be->s == NULL)
+				return (-1);
+			error_clear(err);
+			if (imap_select_raw(be, name, 0, 0, 0, &modseq,
+			    err) != 0)
+				return (-1);
+		}
 	} else if (be->cap_condstore)
 		r = mailimap_select_condstore(be->s, name, &modseq);
 	else
@@ -1051,9 +1063,13 @@ imap_folder_sync(struct backend *be, const char *name, struct error *err)
 	uint32_t		*order = NULL;
 	uint64_t		 old, now;
 	size_t			 n = 0;
-	int			 had, more;
+	int			 had, more, fresh;
 
-	if (imap_select(be, name, err) != 0)
+	/* A first screen selected it a moment ago: no second SELECT. */
+	fresh = be->sel_fresh && be->selected != NULL &&
+	    strcmp(be->selected, name) == 0;
+	be->sel_fresh = 0;
+	if (!fresh && imap_select(be, name, err) != 0)
 		return (-1);
 	now = be->sel_modseq;
 	pthread_mutex_lock(&be->data_lock);

@@ -74,31 +74,55 @@ imap_raw_read(mailstream *st, MMAPString *line)
 	}
 }
 
+/* Whether the line is the completion of tag; *ok says if it is OK. */
+static int
+imap_raw_tagged(const char *s, size_t len, const char *tag, int *ok)
+{
+	size_t	tlen = strlen(tag);
+
+	if (len <= tlen || strncmp(s, tag, tlen) != 0 || s[tlen] != ' ')
+		return (0);
+	*ok = len >= tlen + 3 && strncasecmp(s + tlen + 1, "OK", 2) == 0;
+	return (1);
+}
+
 int
-imap_raw(struct backend *be, const char *cmd,
+imap_raw_pipeline(struct backend *be, const char *const *cmds, size_t n,
     void (*each)(void *, const char *, size_t), void *arg,
     struct error *err)
 {
 	MMAPString	*line;
 	mailstream	*st;
-	char		 tag[32], *out, text[160];
-	size_t		 tlen, len, i;
-	int		 rv = -1;
+	struct buf	 out;
+	char		 tag[32], text[160];
+	unsigned	 first;
+	size_t		 len, i, done = 0;
+	int		 rv = -1, ok;
 
 	if (be->s == NULL || (st = be->s->imap_stream) == NULL)
 		return (error_set(err, ERR_NET, "%s: not connected",
 		    be->name));
-	snprintf(tag, sizeof tag, "F%u", ++be->raw_tag);
-	tlen = strlen(tag);
-	xasprintf(&out, "%s %s\r\n", tag, cmd);
-	if (mailstream_write(st, out, strlen(out)) < 0 ||
-	    mailstream_flush(st) == -1) {
-		free(out);
-		imap_disconnect(be);
-		return (error_set(err, ERR_NET, "%s: connection lost",
-		    be->name));
+	if (n == 0)
+		return (0);
+	/*
+	 * Every command goes before any answer is read: one round trip for
+	 * them all. A flush each (the socket has TCP_NODELAY, so nothing
+	 * waits) keeps one command per line of the protocol log.
+	 */
+	first = be->raw_tag + 1;
+	buf_init(&out);
+	for (i = 0; i < n; i++) {
+		buf_reset(&out);
+		buf_addf(&out, "F%u %s\r\n", ++be->raw_tag, cmds[i]);
+		if (mailstream_write(st, buf_str(&out), out.len) < 0 ||
+		    mailstream_flush(st) == -1) {
+			buf_free(&out);
+			imap_disconnect(be);
+			return (error_set(err, ERR_NET, "%s: connection lost",
+			    be->name));
+		}
 	}
-	free(out);
+	buf_free(&out);
 	line = mmap_string_new("");
 	for (;;) {
 		if (imap_raw_read(st, line) != 0) {
@@ -122,15 +146,24 @@ imap_raw(struct backend *be, const char *cmd,
 				each(arg, line->str + 2, len - 2);
 			continue;
 		}
-		if (len > tlen && strncmp(line->str, tag, tlen) == 0 &&
-		    line->str[tlen] == ' ') {
-			if (len >= tlen + 3 &&
-			    strncasecmp(line->str + tlen + 1, "OK", 2) == 0) {
+		snprintf(tag, sizeof tag, "F%u", first + (unsigned)done);
+		if (imap_raw_tagged(line->str, len, tag, &ok)) {
+			if (++done < n) {
+				/* An earlier command: its caller reads what
+				   it did from the untagged answers. */
+				if (!ok)
+					log_debug("imap: %s: %.*s", be->name,
+					    (int)(len > 120 ? 120 : len),
+					    line->str);
+				continue;
+			}
+			if (ok) {
 				rv = 0;
 				break;
 			}
 			snprintf(text, sizeof text, "%.*s",
-			    (int)(len - tlen - 1), line->str + tlen + 1);
+			    (int)(len - strlen(tag) - 1),
+			    line->str + strlen(tag) + 1);
 			for (i = 0; text[i] != '\0'; i++) {
 				if ((unsigned char)text[i] < 0x20 ||
 				    text[i] == 0x7f)
@@ -147,6 +180,14 @@ imap_raw(struct backend *be, const char *cmd,
 	}
 	mmap_string_free(line);
 	return (rv);
+}
+
+int
+imap_raw(struct backend *be, const char *cmd,
+    void (*each)(void *, const char *, size_t), void *arg,
+    struct error *err)
+{
+	return (imap_raw_pipeline(be, &cmd, 1, each, arg, err));
 }
 
 /* Reads a number of up to 32 bits at *s. */

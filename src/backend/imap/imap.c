@@ -650,6 +650,7 @@ imap_first_screen(struct backend *be, const char *name, struct error *err)
 		return (0);
 	if (imap_select(be, name, err) != 0)
 		return (-1);
+	be->sel_fresh = 1;
 	/* A folder of a screenful or less is sorted at once, whole. */
 	exists = be->s->imap_selection_info->sel_exists;
 	if (exists <= IMAP_SCREEN_ROWS)
@@ -661,8 +662,10 @@ imap_first_screen(struct backend *be, const char *name, struct error *err)
 	r = mailimap_fetch(be->s, set, ft, &res);
 	mailimap_set_free(set);
 	mailimap_fetch_type_free(ft);
-	if (r != MAILIMAP_NO_ERROR)
+	if (r != MAILIMAP_NO_ERROR) {
+		be->sel_fresh = 0;
 		return (imap_session_error(be, r, "FETCH", err));
+	}
 	uids = xreallocarray(NULL, clist_count(res) + 1, sizeof *uids);
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
 		if ((uid = imap_att_uid(clist_content(it))) != 0)

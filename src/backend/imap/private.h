@@ -104,6 +104,7 @@ struct backend {
 	unsigned long		 qresync_conn;	/* session it was tried on */
 	int			 qresync_on;	/* and the server enabled it */
 	int			 sel_resynced;	/* last SELECT had QRESYNC */
+	int			 sel_fresh;	/* just selected by a first screen */
 	unsigned		 raw_tag;	/* imap-raw.c: our own tags */
 	/* The literal guard over what the server sends (imap_guard). */
 	int			 lit_state;
@@ -220,6 +221,10 @@ char	*imap_query_folder(const char *);
    and fails on NO/BAD (ERR_PROTO) or a broken stream (ERR_NET, session
    dropped). */
 int	imap_raw(struct backend *, const char *,
+	    void (*)(void *, const char *, size_t), void *, struct error *);
+/* The same for n commands written at once (one round trip): the answer
+   is the last one's; the others' completions are read and let pass. */
+int	imap_raw_pipeline(struct backend *, const char *const *, size_t,
 	    void (*)(void *, const char *, size_t), void *, struct error *);
 /* Parses a sequence set "1:3,7" into ranges; -1 when malformed. */
 int	imap_seqset_parse(const char *, size_t, uint32_t **lo, uint32_t **hi,
