@@ -72,6 +72,10 @@ net_poll(int fd, short events, int cancel_fd, int timeout_ms)
 	}
 }
 
+/* Keepalive: first probe after 60 s of silence, then every 15 s, 4 lost
+   probes end the connection (about two minutes in all). */
+static const int	net_keepalive[3] = { 60, 15, 4 };
+
 /* Connects one address; 0, or -1 with errno, or -2 timed out, -3 cancelled. */
 static int
 net_connect_one(const struct addrinfo *ai, long long deadline, int cancel_fd,
@@ -110,6 +114,18 @@ net_connect_one(const struct addrinfo *ai, long long deadline, int cancel_fd,
 	}
 	/* Commands are small and answered one by one: do not let Nagle wait. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/*
+	 * A session that waits in IDLE for half an hour sends nothing: a
+	 * peer gone without a word (a network change, a NAT that forgot us)
+	 * is noticed by keepalive probes (net_keepalive) instead.
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &net_keepalive[0],
+	    sizeof net_keepalive[0]);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &net_keepalive[1],
+	    sizeof net_keepalive[1]);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &net_keepalive[2],
+	    sizeof net_keepalive[2]);
 	*fdp = fd;
 	return (0);
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -224,6 +225,29 @@ Test(net, connect_to_a_closed_port_says_connection_refused)
 	cr_assert_eq(err.kind, ERR_NET);
 	cr_assert(strstr(err.msg, "connection refused") != NULL, "%s",
 	    err.msg);
+}
+
+Test(net, a_connection_probes_a_silent_peer_within_two_minutes)
+{
+	struct error	err = { 0 };
+	socklen_t	len;
+	int		fd, on = 0, idle = 0, intvl = 0, cnt = 0;
+
+	fd = net_connect(host(), port("IMAPS_PORT"), T_TIMEOUT, -1, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	len = sizeof on;
+	getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len);
+	len = sizeof idle;
+	getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &len);
+	len = sizeof intvl;
+	getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, &len);
+	len = sizeof cnt;
+	getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, &len);
+	close(fd);
+	/* The kernel's defaults would wait two hours and eleven minutes. */
+	cr_assert(on, "keepalive is on");
+	cr_assert_leq(idle + intvl * cnt, 120, "%d + %d x %d s", idle, intvl,
+	    cnt);
 }
 
 /* --- IMAP over TLS ----------------------------------------------------- */
