@@ -1235,6 +1235,8 @@ struct relay {
 	int		 lfd;		/* listening, or -1 while cut */
 	int		 pairs[16][2];	/* client, server */
 	int		 npairs;
+	int		 frozen[16][2];	/* open, carrying nothing */
+	int		 nfrozen;
 	int		 stop;
 	pthread_mutex_t	 lock;
 };
@@ -1272,6 +1274,23 @@ relay_cut(struct relay *r)
 	for (i = 0; i < r->npairs; i++) {
 		shutdown(r->pairs[i][0], SHUT_RDWR);
 		shutdown(r->pairs[i][1], SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/*
+ * Freezes the connections open so far: they stay open and carry nothing
+ * more, as a link does that a suspend broke without a word (new ones are
+ * relayed as before).
+ */
+static void
+relay_freeze(struct relay *r)
+{
+	pthread_mutex_lock(&r->lock);
+	while (r->npairs > 0 && r->nfrozen < 16) {
+		r->npairs--;
+		r->frozen[r->nfrozen][0] = r->pairs[r->npairs][0];
+		r->frozen[r->nfrozen++][1] = r->pairs[r->npairs][1];
 	}
 	pthread_mutex_unlock(&r->lock);
 }
@@ -1373,6 +1392,10 @@ relay_stop(struct relay *r)
 		close(r->pairs[i][0]);
 		close(r->pairs[i][1]);
 	}
+	for (i = 0; i < r->nfrozen; i++) {
+		close(r->frozen[i][0]);
+		close(r->frozen[i][1]);
+	}
 	pthread_mutex_destroy(&r->lock);
 }
 
@@ -1467,6 +1490,65 @@ Test(imap, a_flag_change_made_offline_is_shown_kept_and_sent_once_back)
 	free(journal);
 	free(u);
 	free((char *)id);
+}
+
+/* Whether folder "Resume" has at least *n rows. */
+static int
+resume_rows(struct backend *be, const void *arg)
+{
+	struct imap_folder	*f;
+	int			 ok;
+
+	pthread_mutex_lock(&be->data_lock);
+	ok = (f = imap_folder_find(be, "Resume")) != NULL &&
+	    f->norder >= *(const size_t *)arg;
+	pthread_mutex_unlock(&be->data_lock);
+	return (ok);
+}
+
+Test(imap, after_a_suspend_a_new_session_replaces_one_the_link_lost)
+{
+	struct relay		 r;
+	struct backend		*be;
+	struct view		*v;
+	struct imap_stats	 st;
+	uint64_t		 one = 1;
+	unsigned long		 before;
+	size_t			 two = 2;
+	char			*u;
+	int			 i;
+
+	imaptest_deliver("Resume", 1, "before the suspend", 0);
+	relay_start(&r);
+	xasprintf(&u, "imaps://%s:%d", mailtest_env("MAILTEST_HOST"), r.port);
+	be = open_ok(u, "bob", "bobpw");
+	v = view_on(be, "Resume", 0);
+	imap_backend_ops.close_view(&v);
+	for (i = 0; i < 100 && !imaptest_transcript_has("+ idling"); i++)
+		usleep(50000);
+	cr_assert(imaptest_transcript_has("+ idling"), "the thread IDLEs");
+	imap_get_stats(be, &st);
+	before = st.reconnects;
+
+	/* The lid closes: the link dies silently and the clocks part. */
+	relay_freeze(&r);
+	pthread_mutex_lock(&be->data_lock);
+	be->slept_ms -= 3600 * 1000;
+	pthread_mutex_unlock(&be->data_lock);
+	/* It opens: the thread's wait ends (here woken; by the machine at
+	   most IMAP_AWAKE_SECONDS later). */
+	cr_assert_eq(write(be->wake_fd, &one, sizeof one), sizeof one);
+
+	/* A message that arrives now comes by the new session's IDLE: the
+	   old one would carry nothing until it timed out. */
+	imaptest_deliver("Resume", 1, "after the suspend", 0);
+	cr_assert(imaptest_wait(be, resume_rows, &two, 15000),
+	    "the new message shows after the resume");
+	imap_get_stats(be, &st);
+	cr_assert_gt(st.reconnects, before, "a new session");
+	imap_backend_ops.close(&be);
+	relay_stop(&r);
+	free(u);
 }
 
 Test(imap, a_change_kept_from_a_killed_run_goes_out_at_the_next_start)

@@ -525,17 +525,77 @@ imap_get_stats(struct backend *be, struct imap_stats *st)
 	pthread_mutex_unlock(&be->data_lock);
 }
 
+/*
+ * Whether the machine slept since the last look (whatever the thread did
+ * meanwhile): CLOCK_BOOTTIME runs on during a suspend, CLOCK_MONOTONIC
+ * does not. The first look only notes.
+ */
+static int
+imap_slept(struct backend *be)
+{
+	struct timespec	boot, mono;
+	int64_t		gap;
+	int		slept;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &boot) != 0 ||
+	    clock_gettime(CLOCK_MONOTONIC, &mono) != 0)
+		return (0);
+	gap = (int64_t)(boot.tv_sec - mono.tv_sec) * 1000 +
+	    (boot.tv_nsec - mono.tv_nsec) / 1000000;
+	pthread_mutex_lock(&be->data_lock);
+	slept = be->slept_ms != 0 &&
+	    gap - be->slept_ms >= IMAP_SLEPT_SECONDS * 1000;
+	be->slept_ms = gap != 0 ? gap : 1;
+	pthread_mutex_unlock(&be->data_lock);
+	return (slept);
+}
+
+/*
+ * Waits in IDLE for the server, a wake-up or the renewal time, looking at
+ * the clocks every IMAP_AWAKE_SECONDS (poll's clock stops during a
+ * suspend). After a suspend the session is not trusted: the server or a
+ * NAT in between has often forgotten it while nothing says so.
+ */
+static enum net_wait
+imap_idle_wait(struct backend *be, int *slept)
+{
+	enum net_wait	w;
+	int		left = IMAP_IDLE_SECONDS;
+
+	if ((*slept = imap_slept(be)) != 0)
+		return (NET_WAIT_TIMEOUT);
+	for (;;) {
+		w = net_wait_readable(be->s->imap_stream, (left <
+		    IMAP_AWAKE_SECONDS ? left : IMAP_AWAKE_SECONDS) * 1000,
+		    be->wake_fd);
+		if ((*slept = imap_slept(be)) != 0)
+			return (w);
+		if (w != NET_WAIT_TIMEOUT)
+			return (w);
+		if ((left -= IMAP_AWAKE_SECONDS) <= 0)
+			return (w);
+	}
+}
+
 /* IDLEs on the selected folder until something happens, we are woken or
    the renewal time comes; then takes in what the server said. */
 static int
 imap_idle(struct backend *be, struct error *err)
 {
 	enum net_wait	 w;
-	int		 r;
+	int		 r, slept;
 
 	if (!be->cap_idle) {
-		if (imap_sleep(be, IMAP_POLL_SECONDS * 1000))
-			return (0);
+		if ((slept = imap_slept(be)) == 0) {
+			if (imap_sleep(be, IMAP_POLL_SECONDS * 1000))
+				return (0);
+			slept = imap_slept(be);
+		}
+		if (slept) {
+			imap_abandon(be);
+			return (error_set(err, ERR_NET, "%s: the computer "
+			    "slept: a new session", be->name));
+		}
 		pthread_mutex_lock(&be->data_lock);
 		if (be->waiting > 0 || be->want != NULL) {
 			pthread_mutex_unlock(&be->data_lock);
@@ -547,10 +607,15 @@ imap_idle(struct backend *be, struct error *err)
 	be->stats.idles++;
 	if ((r = mailimap_idle(be->s)) != MAILIMAP_NO_ERROR)
 		return (imap_session_error(be, r, "IDLE", err));
-	w = net_wait_readable(be->s->imap_stream, IMAP_IDLE_SECONDS * 1000,
-	    be->wake_fd);
+	w = imap_idle_wait(be, &slept);
+	/* No LOGOUT waits on a link that may be dead: the socket goes. */
+	if (slept) {
+		imap_abandon(be);
+		return (error_set(err, ERR_NET, "%s: the computer slept: "
+		    "a new session", be->name));
+	}
 	if (w == NET_WAIT_ERROR || w == NET_WAIT_CANCELLED) {
-		imap_disconnect(be);
+		imap_abandon(be);
 		return (error_set(err, ERR_NET, "%s: connection lost",
 		    be->name));
 	}

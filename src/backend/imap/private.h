@@ -21,6 +21,8 @@
 #define IMAP_BATCH_ROWS		500	/* then in batches of this */
 #define IMAP_IDLE_SECONDS	(25 * 60) /* renewed before 29 minutes */
 #define IMAP_POLL_SECONDS	60	/* NOOP when there is no IDLE */
+#define IMAP_AWAKE_SECONDS	30	/* an IDLE wait looks at the clocks */
+#define IMAP_SLEPT_SECONDS	10	/* a gap that long was a suspend */
 #define IMAP_BACKOFF_MAX	60	/* seconds between reconnects */
 #define IMAP_LITERAL_MAX	(256 * 1024 * 1024)
 #define IMAP_PARTIAL_MIN	(1024 * 1024) /* bigger: text parts first */
@@ -105,6 +107,7 @@ struct backend {
 	int			 qresync_on;	/* and the server enabled it */
 	int			 sel_resynced;	/* last SELECT had QRESYNC */
 	int			 sel_fresh;	/* just selected by a first screen */
+	int64_t			 slept_ms;	/* boot - monotonic clock, last seen */
 	unsigned		 raw_tag;	/* imap-raw.c: our own tags */
 	/* The literal guard over what the server sends (imap_guard). */
 	int			 lit_state;
