@@ -912,16 +912,23 @@ Test(imap, old_fashioned_server_without_sort_or_condstore_works)
 	free(u);
 }
 
-/* Whether folder has at least *n rows. */
+/* How many rows a folder should have. */
+struct rows_in {
+	const char	*folder;
+	size_t		 n;
+};
+
+/* Whether the folder has at least that many rows. */
 static int
 has_rows(struct backend *be, const void *arg)
 {
+	const struct rows_in	*want = arg;
 	struct imap_folder	*f;
 	int			 ok;
 
 	pthread_mutex_lock(&be->data_lock);
-	ok = (f = imap_folder_find(be, "Push")) != NULL &&
-	    f->norder >= *(const size_t *)arg;
+	ok = (f = imap_folder_find(be, want->folder)) != NULL &&
+	    f->norder >= want->n;
 	pthread_mutex_unlock(&be->data_lock);
 	return (ok);
 }
@@ -933,7 +940,7 @@ Test(imap, idle_pushes_a_message_another_connection_appended)
 	mailimap	*s;
 	const char	*msg = "From: a@example.org\r\nSubject: pushed\r\n"
 			    "\r\nhello\r\n";
-	size_t		 two = 2;
+	struct rows_in	 two = { "Push", 2 };
 	uint32_t	 uv, uid;
 	struct timespec	 t0, t1;
 
@@ -998,7 +1005,7 @@ Test(imap, a_dropped_connection_is_reestablished_and_idle_resumes)
 	struct backend	*be;
 	struct view	*v;
 	char		 status[320];
-	size_t		 two = 2;
+	struct rows_in	 two = { "Push", 2 };
 
 	imaptest_deliver("Push", 1, "drop", 0);
 	be = open_ok(imaptest_url, "bob", "bobpw");
@@ -1492,20 +1499,6 @@ Test(imap, a_flag_change_made_offline_is_shown_kept_and_sent_once_back)
 	free((char *)id);
 }
 
-/* Whether folder "Resume" has at least *n rows. */
-static int
-resume_rows(struct backend *be, const void *arg)
-{
-	struct imap_folder	*f;
-	int			 ok;
-
-	pthread_mutex_lock(&be->data_lock);
-	ok = (f = imap_folder_find(be, "Resume")) != NULL &&
-	    f->norder >= *(const size_t *)arg;
-	pthread_mutex_unlock(&be->data_lock);
-	return (ok);
-}
-
 Test(imap, after_a_suspend_a_new_session_replaces_one_the_link_lost)
 {
 	struct relay		 r;
@@ -1514,7 +1507,7 @@ Test(imap, after_a_suspend_a_new_session_replaces_one_the_link_lost)
 	struct imap_stats	 st;
 	uint64_t		 one = 1;
 	unsigned long		 before;
-	size_t			 two = 2;
+	struct rows_in		 two = { "Resume", 2 };
 	char			*u;
 	int			 i;
 
@@ -1542,7 +1535,7 @@ Test(imap, after_a_suspend_a_new_session_replaces_one_the_link_lost)
 	/* A message that arrives now comes by the new session's IDLE: the
 	   old one would carry nothing until it timed out. */
 	imaptest_deliver("Resume", 1, "after the suspend", 0);
-	cr_assert(imaptest_wait(be, resume_rows, &two, 15000),
+	cr_assert(imaptest_wait(be, has_rows, &two, 15000),
 	    "the new message shows after the resume");
 	imap_get_stats(be, &st);
 	cr_assert_gt(st.reconnects, before, "a new session");
