@@ -101,3 +101,34 @@ buf_str(const struct buf *b)
 {
 	return (b->data != NULL ? b->data : "");
 }
+
+void
+buf_add_base64(struct buf *b, const void *data, size_t len, size_t wrap)
+{
+	static const char	 t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char	*p = data;
+	size_t			 i, col = 0;
+	unsigned		 v;
+	char			 q[4];
+
+	for (i = 0; i < len; i += 3) {
+		v = p[i] << 16;
+		if (i + 1 < len)
+			v |= p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		q[0] = t[(v >> 18) & 63];
+		q[1] = t[(v >> 12) & 63];
+		q[2] = i + 1 < len ? t[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < len ? t[v & 63] : '=';
+		buf_add(b, q, 4);
+		col += 4;
+		if (wrap != 0 && col >= wrap) {
+			buf_addc(b, '\n');
+			col = 0;
+		}
+	}
+	if (wrap != 0 && col != 0)
+		buf_addc(b, '\n');
+}

@@ -21,6 +21,9 @@ void	buf_addc(struct buf *, char);
 void	buf_adds(struct buf *, const char *);
 void	buf_addf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Appends data in base64, ending each line of wrap characters and the
+   last one with "\n" (wrap 0: one line, no newline). */
+void	buf_add_base64(struct buf *, const void *, size_t, size_t wrap);
 /* Hands the data to the caller (never NULL) and resets the buffer. */
 char	*buf_steal(struct buf *);
 /* The data as a string, "" when empty; valid until the next change. */

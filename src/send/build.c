@@ -216,32 +216,7 @@ send_qp_encode(const char *s, size_t len, struct buf *b)
 void
 send_base64_encode(const void *data, size_t len, struct buf *b)
 {
-	static const char	 t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char	*p = data;
-	size_t			 i, col = 0;
-	unsigned		 v;
-	char			 q[4];
-
-	for (i = 0; i < len; i += 3) {
-		v = p[i] << 16;
-		if (i + 1 < len)
-			v |= p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		q[0] = t[(v >> 18) & 63];
-		q[1] = t[(v >> 12) & 63];
-		q[2] = i + 1 < len ? t[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < len ? t[v & 63] : '=';
-		buf_add(b, q, 4);
-		col += 4;
-		if (col == 76) {
-			buf_addc(b, '\n');
-			col = 0;
-		}
-	}
-	if (col != 0)
-		buf_addc(b, '\n');
+	buf_add_base64(b, data, len, 76);
 }
 
 /*

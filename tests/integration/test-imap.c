@@ -207,6 +207,28 @@ Test(imap, wrong_password_is_an_auth_error_and_never_logged)
 	cr_assert_eq(err.kind, ERR_AUTH, "%s", err.msg);
 	cr_assert_null(be);
 	cr_assert(!imaptest_transcript_has("not-bobpw"));
+	/* base64 of "\0bob\0not-bobpw", what AUTHENTICATE PLAIN sends */
+	cr_assert(!imaptest_transcript_has("AGJvYgBub3QtYm9icHc="));
+}
+
+Test(imap, login_is_one_authenticate_plain_whose_credentials_stay_out_of_the_log)
+{
+	struct backend	*be;
+	char		*t, *p;
+
+	be = open_ok(imaptest_url, "bob", "bobpw");
+	t = imaptest_transcript_copy();
+	/* Dovecot offers SASL-IR: the credentials go with the command, one
+	   round trip, and no LOGIN command is sent. */
+	cr_assert_not_null(p = strstr(t, "AUTHENTICATE PLAIN"), "%s", t);
+	cr_assert_not_null(strstr(p, "<authentication data omitted>"), "%s",
+	    t);
+	cr_assert_null(strstr(t, " LOGIN "), "%s", t);
+	cr_assert_null(strstr(t, "bobpw"), "%s", t);
+	cr_assert_null(strstr(t, "AGJvYgBib2Jwdw"), "base64 of the "
+	    "credentials: %s", t);
+	free(t);
+	imap_backend_ops.close(&be);
 }
 
 Test(imap, no_password_asks_for_one_and_password_cmd_gives_it)

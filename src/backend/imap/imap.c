@@ -335,11 +335,64 @@ imap_after_login(struct backend *be, int have_caps)
 	}
 }
 
+/*
+ * AUTHENTICATE PLAIN with the credentials in the command itself (SASL-IR,
+ * RFC 4959): one round trip, as LOGIN, where Cyrus SASL through libetpan
+ * would wait for the server's empty challenge first. libetpan's parser
+ * reads the answer, so its session (state, the CAPABILITY code) stays in
+ * step. Returns a MAILIMAP_ code as mailimap_login does.
+ */
+static int
+imap_auth_plain(struct backend *be)
+{
+	struct mailimap_response	*resp = NULL;
+	struct buf			 raw, cmd;
+	int				 r;
+
+	buf_init(&raw);
+	buf_init(&cmd);
+	buf_addc(&raw, '\0');
+	buf_adds(&raw, be->user);
+	buf_addc(&raw, '\0');
+	buf_adds(&raw, be->password);
+	buf_add_base64(&cmd, raw.data, raw.len, 0);
+	buf_adds(&cmd, "\r\n");
+	explicit_bzero(raw.data, raw.len);
+	buf_free(&raw);
+	/* The mechanism goes to the protocol log, the credentials do not. */
+	r = MAILIMAP_ERROR_STREAM;
+	if (mailimap_send_current_tag(be->s) == MAILIMAP_NO_ERROR &&
+	    mailstream_write(be->s->imap_stream, "AUTHENTICATE PLAIN ",
+	    19) == 19 && mailstream_flush(be->s->imap_stream) == 0) {
+		be->log.authenticating = 1;
+		if (mailstream_write(be->s->imap_stream, cmd.data,
+		    cmd.len) == (ssize_t)cmd.len &&
+		    mailstream_flush(be->s->imap_stream) == 0)
+			r = MAILIMAP_NO_ERROR;
+		be->log.authenticating = 0;
+	}
+	explicit_bzero(cmd.data, cmd.len);
+	buf_free(&cmd);
+	if (r != MAILIMAP_NO_ERROR)
+		return (r);
+	if (mailimap_read_line(be->s) == NULL)
+		return (MAILIMAP_ERROR_STREAM);
+	if ((r = mailimap_parse_response(be->s, &resp)) != MAILIMAP_NO_ERROR)
+		return (r);
+	r = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->
+	    rsp_type == MAILIMAP_RESP_COND_STATE_OK ? MAILIMAP_NO_ERROR :
+	    MAILIMAP_ERROR_LOGIN;
+	mailimap_response_free(resp);
+	if (r == MAILIMAP_NO_ERROR)
+		be->s->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	return (r);
+}
+
 /* Logs in with the password we have, from password_cmd, or asks. */
 static int
 imap_login(struct backend *be, struct error *err)
 {
-	int	r;
+	int	r, plain;
 
 	if (be->password == NULL && be->password_cmd != NULL &&
 	    imap_password_cmd(be, err) != 0)
@@ -347,7 +400,10 @@ imap_login(struct backend *be, struct error *err)
 	if (be->password == NULL)
 		return (error_set(err, ERR_AUTH, "%s: password needed for %s "
 		    "at %s", be->name, be->user, be->host));
-	if (mailimap_has_extension(be->s, "LOGINDISABLED"))
+	/* AUTHENTICATE PLAIN where it takes one round trip, else LOGIN. */
+	plain = mailimap_has_authentication(be->s, "PLAIN") &&
+	    mailimap_has_extension(be->s, "SASL-IR");
+	if (!plain && mailimap_has_extension(be->s, "LOGINDISABLED"))
 		return (error_set(err, ERR_AUTH, "%s: the server refuses "
 		    "LOGIN here", be->name));
 	/* The greeting's capabilities go: the LOGIN answer's replace them. */
@@ -357,9 +413,13 @@ imap_login(struct backend *be, struct error *err)
 		    be->s->imap_connection_info->imap_capability);
 		be->s->imap_connection_info->imap_capability = NULL;
 	}
-	be->log.authenticating = 1;
-	r = mailimap_login(be->s, be->user, be->password);
-	be->log.authenticating = 0;
+	if (plain)
+		r = imap_auth_plain(be);
+	else {
+		be->log.authenticating = 1;
+		r = mailimap_login(be->s, be->user, be->password);
+		be->log.authenticating = 0;
+	}
 	if (r != MAILIMAP_NO_ERROR) {
 		if (r == MAILIMAP_ERROR_LOGIN) {
 			/* A wrong password is forgotten: the UI asks. */
