@@ -395,14 +395,22 @@ Test(imap, big_folder_first_screen_after_one_small_fetch, .timeout = 120)
 			by_seq |= p > t && p[-1] >= '0' && p[-1] <= '9';
 		cr_assert(by_seq, "the newest arrivals are asked by sequence "
 		    "number first");
-		/* ENABLE QRESYNC and SELECT go in one round trip, and the
-		   sort that follows needs no second SELECT. */
-		p = strstr(t, "ENABLE QRESYNC");
+		/* The login, ENABLE and the SELECT of INBOX (which the UI
+		   opens first) go in one round trip; the sort that follows
+		   the first screen needs no second SELECT. */
+		p = strstr(t, "AUTHENTICATE PLAIN");
 		cr_assert_not_null(p, "%s", t);
-		cr_assert_not_null(strstr(p, "SELECT \"Big\""), "%s", t);
-		cr_assert_null(memmem(p, (size_t)(strstr(p, "SELECT \"Big\"") -
-		    p), "S: ", 3), "SELECT waited for ENABLE's answer: %s", t);
-		p = strstr(p, "SELECT \"Big\"") + 1;
+		cr_assert_not_null(strstr(p, "ENABLE QRESYNC"), "%s", t);
+		cr_assert_not_null(strstr(p, "SELECT \"INBOX\""), "%s", t);
+		cr_assert_null(memmem(p, (size_t)(strstr(p, "SELECT \"INBOX\"") -
+		    p), "S: ", 3), "a round trip before SELECT: %s", t);
+		/* libetpan's SELECT does not quote the name, the raw one
+		   does. */
+		cr_assert(strstr(p, "SELECT Big") != NULL ||
+		    strstr(p, "SELECT \"Big\"") != NULL, "%s", t);
+		p = strstr(p, "SELECT Big") != NULL ? strstr(p, "SELECT Big") :
+		    strstr(p, "SELECT \"Big\"");
+		p++;
 		cr_assert_not_null(strstr(p, "UID SORT"), "%s", t);
 		cr_assert(strstr(p, "SELECT") == NULL ||
 		    strstr(p, "SELECT") > strstr(p, "UID SORT"),

@@ -222,6 +222,8 @@ imap_list(struct backend *be, int with_status, struct error *err)
 	return (be->s == NULL ? -1 : 0);
 }
 
+static void	imap_select_installed(struct backend *, const char *, uint64_t);
+
 /* Whether ENABLE QRESYNC goes with this session's first SELECT (RFC
    7162 allows it only before one); asked once per session. */
 static int
@@ -430,56 +432,56 @@ imap_resync_line(void *arg, const char *s, size_t len)
 		rs->exists = (uint32_t)v;
 }
 
+/* The SELECT command for name: with QRESYNC parameters when uv is set,
+   else CONDSTORE when offered and cond is set. */
+static void
+imap_select_cmd(struct backend *be, const char *name, uint32_t uv,
+    uint64_t modseq, int cond, struct buf *cmd)
+{
+	struct imap_folder	*f;
+	const char		*c;
+
+	buf_adds(cmd, "SELECT \"");
+	for (c = name; *c != '\0'; c++) {
+		if (*c == '"' || *c == '\\')
+			buf_addc(cmd, '\\');
+		buf_addc(cmd, *c);
+	}
+	buf_addc(cmd, '"');
+	if (uv != 0) {
+		buf_addf(cmd, " (QRESYNC (%u %llu", uv,
+		    (unsigned long long)modseq);
+		pthread_mutex_lock(&be->data_lock);
+		f = imap_folder_add(be, name);
+		if (f->nmsgs > 0) {
+			buf_addc(cmd, ' ');
+			imap_known_uids(f, cmd);
+		}
+		pthread_mutex_unlock(&be->data_lock);
+		buf_adds(cmd, "))");
+	} else if (cond && be->cap_condstore)
+		buf_adds(cmd, " (CONDSTORE)");
+}
+
 /*
- * SELECT through the raw path, after ENABLE QRESYNC in the same write when
- * enable is set (one round trip for both, on the way to a first screen):
- * "name" (QRESYNC (uidvalidity modseq known-uids)) when uv is set -- which
- * libetpan 1.9.4's mailimap_select_qresync cannot send: it leaves out the
- * parentheses around QRESYNC, which Dovecot takes as a plain SELECT --
- * else with CONDSTORE when offered. The answer's VANISHED (EARLIER) and
- * FETCH lines are applied to the folder; then libetpan is told a folder
- * is selected.
+ * Reads the answers of an ENABLE (when enable is set) and a SELECT of
+ * name sent from raw tag first: the VANISHED (EARLIER) and FETCH lines are
+ * applied to the folder (uv set: a QRESYNC SELECT), and libetpan is told a
+ * folder is selected.
  */
 static int
-imap_select_raw(struct backend *be, const char *name, int enable,
-    uint32_t uv, uint64_t modseq, uint64_t *now, struct error *err)
+imap_select_finish(struct backend *be, const char *name, int enable,
+    uint32_t uv, unsigned first, uint64_t *now, struct error *err)
 {
 	struct mailimap_selection_info	*si;
 	struct imap_resync		 rs;
-	struct buf			 cmd;
-	const char			*c, *cmds[2];
 	size_t				 i;
 	int				 rv;
 
-	buf_init(&cmd);
-	buf_adds(&cmd, "SELECT \"");
-	for (c = name; *c != '\0'; c++) {
-		if (*c == '"' || *c == '\\')
-			buf_addc(&cmd, '\\');
-		buf_addc(&cmd, *c);
-	}
-	buf_addc(&cmd, '"');
 	memset(&rs, 0, sizeof rs);
 	rs.be = be;
-	if (uv != 0) {
-		buf_addf(&cmd, " (QRESYNC (%u %llu", uv,
-		    (unsigned long long)modseq);
-		pthread_mutex_lock(&be->data_lock);
-		rs.f = imap_folder_add(be, name);
-		if (rs.f->nmsgs > 0) {
-			buf_addc(&cmd, ' ');
-			imap_known_uids(rs.f, &cmd);
-		}
-		pthread_mutex_unlock(&be->data_lock);
-		buf_adds(&cmd, "))");
-	} else if (be->cap_condstore)
-		buf_adds(&cmd, " (CONDSTORE)");
-	i = 0;
-	if (enable)
-		cmds[i++] = "ENABLE QRESYNC";
-	cmds[i++] = buf_str(&cmd);
-	rv = imap_raw_pipeline(be, cmds, i, imap_resync_line, &rs, err);
-	buf_free(&cmd);
+	rv = imap_raw_finish(be, first, enable ? 2 : 1, imap_resync_line, &rs,
+	    err);
 	if (enable)
 		be->qresync_on = rs.enabled;
 	pthread_mutex_lock(&be->data_lock);
@@ -518,6 +520,35 @@ imap_select_raw(struct backend *be, const char *name, int enable,
 	return (0);
 }
 
+/*
+ * SELECT through the raw path, after ENABLE QRESYNC in the same write when
+ * enable is set (one round trip for both, on the way to a first screen);
+ * with QRESYNC parameters when uv is set -- which libetpan 1.9.4's
+ * mailimap_select_qresync cannot send: it leaves out the parentheses
+ * around QRESYNC, which Dovecot takes as a plain SELECT.
+ */
+static int
+imap_select_raw(struct backend *be, const char *name, int enable,
+    uint32_t uv, uint64_t modseq, uint64_t *now, struct error *err)
+{
+	struct buf	 cmd;
+	const char	*cmds[2];
+	unsigned	 first;
+	size_t		 n = 0;
+	int		 rv;
+
+	buf_init(&cmd);
+	imap_select_cmd(be, name, uv, modseq, 1, &cmd);
+	if (enable)
+		cmds[n++] = "ENABLE QRESYNC";
+	cmds[n++] = buf_str(&cmd);
+	rv = imap_raw_send(be, cmds, n, &first, err);
+	buf_free(&cmd);
+	if (rv != 0)
+		return (-1);
+	return (imap_select_finish(be, name, enable, uv, first, now, err));
+}
+
 /* SELECT, with QRESYNC when the folder is cached and the server offers
    it, else with CONDSTORE when offered; the folder's UIDVALIDITY decides
    whether what we know of it still holds. */
@@ -526,7 +557,7 @@ imap_select(struct backend *be, const char *name, struct error *err)
 {
 	struct imap_folder	*f;
 	uint64_t		 modseq = 0, known_modseq;
-	uint32_t		 uv, known_uv;
+	uint32_t		 known_uv;
 	int			 r, enable;
 
 	enable = imap_qresync_wanted(be);
@@ -562,6 +593,18 @@ imap_select(struct backend *be, const char *name, struct error *err)
 		r = mailimap_select(be->s, name);
 	if (r != MAILIMAP_NO_ERROR)
 		return (imap_session_error(be, r, "SELECT", err));
+	imap_select_installed(be, name, modseq);
+	return (0);
+}
+
+/* Takes in a SELECT of name that succeeded: what we know of the folder
+   holds only with the same UIDVALIDITY. */
+static void
+imap_select_installed(struct backend *be, const char *name, uint64_t modseq)
+{
+	struct imap_folder	*f;
+	uint32_t		 uv;
+
 	be->selected = xstrdup(name);
 	be->sel_modseq = modseq;
 	uv = be->s->imap_selection_info->sel_uidvalidity;
@@ -575,7 +618,55 @@ imap_select(struct backend *be, const char *name, struct error *err)
 	}
 	f->uidvalidity = uv;
 	pthread_mutex_unlock(&be->data_lock);
-	return (0);
+}
+
+int
+imap_select_ahead(struct backend *be, const char *name, struct error *err)
+{
+	struct buf	 cmd;
+	const char	*cmds[2];
+	int		 rv;
+
+	/* What this session's first SELECT would have asked. */
+	be->qresync_conn = be->stats.connects;
+	be->qresync_on = 0;
+	free(be->ahead);
+	be->ahead = NULL;
+	buf_init(&cmd);
+	imap_select_cmd(be, name, 0, 0, 0, &cmd);
+	cmds[0] = "ENABLE QRESYNC CONDSTORE";
+	cmds[1] = buf_str(&cmd);
+	rv = imap_raw_send(be, cmds, 2, &be->ahead_tag, err);
+	buf_free(&cmd);
+	if (rv == 0)
+		be->ahead = xstrdup(name);
+	return (rv);
+}
+
+int
+imap_select_ahead_done(struct backend *be, struct error *err)
+{
+	uint64_t	 modseq = 0;
+	char		*name = be->ahead;
+	int		 rv;
+
+	if (name == NULL)
+		return (0);
+	be->ahead = NULL;
+	free(be->selected);
+	be->selected = NULL;
+	be->sel_resynced = be->sel_fresh = 0;
+	rv = imap_select_finish(be, name, 1, 0, be->ahead_tag, &modseq, err);
+	if (rv == 0) {
+		imap_select_installed(be, name, modseq);
+		be->sel_fresh = 1;
+	} else if (err->kind == ERR_PROTO && be->s != NULL) {
+		/* Refused (no such folder, say): the usual path will say. */
+		error_clear(err);
+		rv = 0;
+	}
+	free(name);
+	return (rv);
 }
 
 /* What an ESEARCH answer to UID SEARCH RETURN (ALL) gave. */

@@ -87,29 +87,22 @@ imap_raw_tagged(const char *s, size_t len, const char *tag, int *ok)
 }
 
 int
-imap_raw_pipeline(struct backend *be, const char *const *cmds, size_t n,
-    void (*each)(void *, const char *, size_t), void *arg,
-    struct error *err)
+imap_raw_send(struct backend *be, const char *const *cmds, size_t n,
+    unsigned *first, struct error *err)
 {
-	MMAPString	*line;
 	mailstream	*st;
 	struct buf	 out;
-	char		 tag[32], text[160];
-	unsigned	 first;
-	size_t		 len, i, done = 0;
-	int		 rv = -1, ok;
+	size_t		 i;
 
 	if (be->s == NULL || (st = be->s->imap_stream) == NULL)
 		return (error_set(err, ERR_NET, "%s: not connected",
 		    be->name));
-	if (n == 0)
-		return (0);
 	/*
 	 * Every command goes before any answer is read: one round trip for
 	 * them all. A flush each (the socket has TCP_NODELAY, so nothing
 	 * waits) keeps one command per line of the protocol log.
 	 */
-	first = be->raw_tag + 1;
+	*first = be->raw_tag + 1;
 	buf_init(&out);
 	for (i = 0; i < n; i++) {
 		buf_reset(&out);
@@ -123,6 +116,37 @@ imap_raw_pipeline(struct backend *be, const char *const *cmds, size_t n,
 		}
 	}
 	buf_free(&out);
+	return (0);
+}
+
+int
+imap_raw_pipeline(struct backend *be, const char *const *cmds, size_t n,
+    void (*each)(void *, const char *, size_t), void *arg,
+    struct error *err)
+{
+	unsigned	first;
+
+	if (n == 0)
+		return (0);
+	if (imap_raw_send(be, cmds, n, &first, err) != 0)
+		return (-1);
+	return (imap_raw_finish(be, first, n, each, arg, err));
+}
+
+int
+imap_raw_finish(struct backend *be, unsigned first, size_t n,
+    void (*each)(void *, const char *, size_t), void *arg,
+    struct error *err)
+{
+	MMAPString	*line;
+	mailstream	*st;
+	char		 tag[32], text[160];
+	size_t		 len, i, done = 0;
+	int		 rv = -1, ok;
+
+	if (be->s == NULL || (st = be->s->imap_stream) == NULL)
+		return (error_set(err, ERR_NET, "%s: not connected",
+		    be->name));
 	line = mmap_string_new("");
 	for (;;) {
 		if (imap_raw_read(st, line) != 0) {

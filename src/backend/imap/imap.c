@@ -324,7 +324,7 @@ imap_after_login(struct backend *be, int have_caps)
 	be->cap_uidplus = mailimap_has_extension(s, "UIDPLUS");
 	be->cap_idle = mailimap_has_idle(s);
 	if (be->cap_condstore && mailimap_has_enable(s) &&
-	    !mailimap_has_qresync(s)) {
+	    !mailimap_has_qresync(s) && be->selected == NULL) {
 		want = mailimap_capability_data_new(clist_new());
 		clist_append(want->cap_list, mailimap_capability_new(
 		    MAILIMAP_CAPABILITY_NAME, NULL, xstrdup("CONDSTORE")));
@@ -347,8 +347,10 @@ imap_auth_plain(struct backend *be)
 {
 	struct mailimap_response	*resp = NULL;
 	struct buf			 raw, cmd;
+	struct error			 err;
 	int				 r;
 
+	error_clear(&err);
 	buf_init(&raw);
 	buf_init(&cmd);
 	buf_addc(&raw, '\0');
@@ -373,6 +375,10 @@ imap_auth_plain(struct backend *be)
 	}
 	explicit_bzero(cmd.data, cmd.len);
 	buf_free(&cmd);
+	/* The folder the UI opens first, in the same round trip. */
+	if (r == MAILIMAP_NO_ERROR && be->select_ahead != NULL &&
+	    imap_select_ahead(be, be->select_ahead, &err) != 0)
+		r = MAILIMAP_ERROR_STREAM;
 	if (r != MAILIMAP_NO_ERROR)
 		return (r);
 	if (mailimap_read_line(be->s) == NULL)
@@ -383,9 +389,12 @@ imap_auth_plain(struct backend *be)
 	    rsp_type == MAILIMAP_RESP_COND_STATE_OK ? MAILIMAP_NO_ERROR :
 	    MAILIMAP_ERROR_LOGIN;
 	mailimap_response_free(resp);
-	if (r == MAILIMAP_NO_ERROR)
-		be->s->imap_state = MAILIMAP_STATE_AUTHENTICATED;
-	return (r);
+	if (r != MAILIMAP_NO_ERROR)
+		return (r);	/* the session goes, and what was ahead */
+	be->s->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	if (imap_select_ahead_done(be, &err) != 0)
+		return (MAILIMAP_ERROR_STREAM);
+	return (MAILIMAP_NO_ERROR);
 }
 
 /* Logs in with the password we have, from password_cmd, or asks. */
@@ -496,6 +505,9 @@ imap_disconnect(struct backend *be)
 	be->s = NULL;
 	free(be->selected);
 	be->selected = NULL;
+	free(be->ahead);
+	be->ahead = NULL;
+	be->sel_fresh = 0;
 }
 
 /* Takes the session from the background thread (breaking IDLE). */
@@ -773,7 +785,9 @@ imap_first_screen(struct backend *be, const char *name, struct error *err)
 	pthread_mutex_unlock(&be->data_lock);
 	if (known || imap_cache_exists(be, name))
 		return (0);
-	if (imap_select(be, name, err) != 0)
+	/* Selected with the login (imap_select_ahead), or now. */
+	if (!(be->sel_fresh && be->selected != NULL &&
+	    strcmp(be->selected, name) == 0) && imap_select(be, name, err) != 0)
 		return (-1);
 	be->sel_fresh = 1;
 	/* A folder of a screenful or less is sorted at once, whole. */
@@ -1083,7 +1097,7 @@ imap_open(struct backend **bep, const struct backend_params *p,
     struct error *err)
 {
 	struct backend	*be;
-	int		 implicit;
+	int		 implicit, r;
 
 	*bep = NULL;
 	if (p->imap == NULL)
@@ -1146,7 +1160,12 @@ imap_open(struct backend **bep, const struct backend_params *p,
 		be->state = IMAP_CONNECTING;
 		log_debug("imap: %s: opened from the header cache", be->name);
 	} else {
-		if (imap_connect(be, err) != 0)
+		/* The UI opens INBOX first: its SELECT goes with the login. */
+		if (!imap_cache_exists(be, "INBOX"))
+			be->select_ahead = "INBOX";
+		r = imap_connect(be, err);
+		be->select_ahead = NULL;
+		if (r != 0)
 			goto fail;
 		if (imap_queue_replay(be, err) != 0)
 			error_clear(err);	/* kept for the thread */

@@ -107,6 +107,9 @@ struct backend {
 	int			 qresync_on;	/* and the server enabled it */
 	int			 sel_resynced;	/* last SELECT had QRESYNC */
 	int			 sel_fresh;	/* just selected by a first screen */
+	const char		*select_ahead;	/* to SELECT with the login */
+	char			*ahead;		/* SELECT sent with the login */
+	unsigned		 ahead_tag;	/* its ENABLE's raw tag */
 	int64_t			 slept_ms;	/* boot - monotonic clock, last seen */
 	unsigned		 raw_tag;	/* imap-raw.c: our own tags */
 	/* The literal guard over what the server sends (imap_guard). */
@@ -174,6 +177,11 @@ void	imap_queue_free(struct backend *);
 /* imap-fetch.c */
 int	imap_list(struct backend *, int, struct error *);
 int	imap_select(struct backend *, const char *, struct error *);
+/* ENABLE QRESYNC CONDSTORE and SELECT name written right behind the
+   login, before its answer; imap_select_ahead_done reads theirs after it
+   and leaves the folder selected (sel_fresh), or not if refused. */
+int	imap_select_ahead(struct backend *, const char *, struct error *);
+int	imap_select_ahead_done(struct backend *, struct error *);
 int	imap_folder_sync(struct backend *, const char *, struct error *);
 int	imap_fill(struct backend *, const char *, size_t, int *,
 	    struct error *);
@@ -228,6 +236,12 @@ int	imap_raw(struct backend *, const char *,
 /* The same for n commands written at once (one round trip): the answer
    is the last one's; the others' completions are read and let pass. */
 int	imap_raw_pipeline(struct backend *, const char *const *, size_t,
+	    void (*)(void *, const char *, size_t), void *, struct error *);
+/* The two halves of it: the commands written (the first one's tag number
+   in *first), then, maybe after other answers, their answers read. */
+int	imap_raw_send(struct backend *, const char *const *, size_t,
+	    unsigned *first, struct error *);
+int	imap_raw_finish(struct backend *, unsigned first, size_t,
 	    void (*)(void *, const char *, size_t), void *, struct error *);
 /* Parses a sequence set "1:3,7" into ranges; -1 when malformed. */
 int	imap_seqset_parse(const char *, size_t, uint32_t **lo, uint32_t **hi,
