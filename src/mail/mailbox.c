@@ -60,8 +60,16 @@ mailbox_count_unread(struct mailbox *mb)
 	char		*q, *uq;
 	size_t		 n = 0;
 
-	q = mailbox_query(mb->base_query, mb->limit);
-	xasprintf(&uq, "(%s) and tag:unread", q);
+	/*
+	 * "(BASE) and (LIMIT and tag:unread)": the shape mailbox_query gives
+	 * every backend, whose IMAP one splits it at ") and (" to find the
+	 * limit ("(BASE) and tag:unread" was the whole folder to it).
+	 */
+	if (mb->limit != NULL && *mb->limit != '\0')
+		xasprintf(&q, "(%s) and tag:unread", mb->limit);
+	else
+		q = xstrdup("tag:unread");
+	uq = mailbox_query(mb->base_query, q);
 	if (a->ops->open_view(a->backend, uq, mb->order, 0, &v, &err) == 0) {
 		n = a->ops->view_count(v);
 		a->ops->close_view(&v);

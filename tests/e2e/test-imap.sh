@@ -64,6 +64,8 @@ t_open_read_flag_and_idle_push() {
 	# New mail behind facteur's back, no key pressed: IDLE brings it.
 	server_put 4 "Pushed"
 	wait_row 2 'Pushed 4' || return
+	# Counted again from the folder: Hello 1, Hello 2 and Pushed 4.
+	wait_for '4 messages\]  3 unread' || return
 	keys q
 }
 

@@ -456,8 +456,13 @@ imap_query_match(const struct imap_query *q, const struct imap_msg *m)
 		a = imap_query_match(q->a, m);
 		return (a < 0 ? -1 : !a);
 	case IMAP_Q_FLAG:
+		/* Flags not in yet: the server's search says. */
+		if (!m->have)
+			return (-1);
 		return ((m->flags & q->flag) != 0);
 	case IMAP_Q_KEYWORD:
+		if (!m->have)
+			return (-1);
 		if (m->keywords == NULL)
 			return (0);
 		{
