@@ -1007,7 +1007,7 @@ imap_step(struct backend *be, unsigned *backoff)
 			return (0);
 		}
 	}
-	if (imap_fill(be, cur, IMAP_BATCH_ROWS, &more, &err) == 0 && more) {
+	if (imap_pipe_fill(be, cur, &more, &err) == 0 && more) {
 		*backoff = 1;
 		imap_compact(be, cur);
 		imap_notify(be, BACKEND_CHANGED_ROWS);
