@@ -476,7 +476,8 @@ fake_say(int fd, struct buf *b)
 /* Serves INBOX of FAKE_N messages: the first connection hangs up in the
    middle of the first of several summary batches in flight (and writes
    "pipelined" in note); later ones answer everything but refuse STORE on
-   UID 5 (and write "stores" in note when STOREs came together). */
+   UID 5 (NO) and 6 (BAD), and write "stores" in note when STOREs came
+   together. */
 static void
 fake_serve(int lfd, const char *note)
 {
@@ -535,6 +536,9 @@ fake_serve(int lfd, const char *note)
 				if (strstr(line, " UID STORE 5 ") != NULL)
 					buf_addf(&b, "%s NO [CANNOT] not this "
 					    "one\r\n", tag);
+				else if (strstr(line, " UID STORE 6 ") != NULL)
+					buf_addf(&b, "%s BAD nor this one\r\n",
+					    tag);
 				else
 					buf_addf(&b, "%s OK done\r\n", tag);
 			} else if (strstr(line, " CAPABILITY") != NULL)
@@ -609,7 +613,9 @@ Test(pipe, a_hang_up_with_batches_in_flight_is_said_and_loses_nothing)
 	struct backend		*be = NULL;
 	struct imap_folder	*f;
 	struct imap_msg		*m;
+	struct imap_stats	 st;
 	struct error		 err;
+	unsigned long		 connects;
 	char			*note, *u, *subject, status[400];
 	const char		*ids[4];
 	pid_t			 pid;
@@ -647,8 +653,8 @@ Test(pipe, a_hang_up_with_batches_in_flight_is_said_and_loses_nothing)
 	}
 	pthread_mutex_unlock(&be->data_lock);
 
-	/* STOREs written together; the one refused is said, the others
-	   are in. */
+	/* STOREs written together; the first refused is said, the others
+	   are in, and the session stays in step. */
 	ids[0] = "7.3.INBOX";
 	ids[1] = "7.4.INBOX";
 	ids[2] = "7.5.INBOX";
@@ -661,7 +667,16 @@ Test(pipe, a_hang_up_with_batches_in_flight_is_said_and_loses_nothing)
 	f = imap_folder_find(be, "INBOX");
 	for (i = 3; i <= 6; i++)
 		cr_assert_eq((imap_msg_find(f, i)->flags & MSG_FLAGGED) != 0,
-		    i != 5, "uid %d", i);
+		    i < 5, "uid %d", i);
+	pthread_mutex_unlock(&be->data_lock);
+	imap_get_stats(be, &st);
+	connects = st.connects;
+	cr_assert_eq(imap_backend_ops.set_flags(be, ids, 2, 0, MSG_FLAGGED,
+	    &err), 0, "%s", err.msg);
+	imap_get_stats(be, &st);
+	cr_assert_eq(st.connects, connects, "no reconnecting after a BAD");
+	pthread_mutex_lock(&be->data_lock);
+	cr_assert_eq(imap_msg_find(f, 3)->flags & MSG_FLAGGED, 0);
 	pthread_mutex_unlock(&be->data_lock);
 	imap_backend_ops.close(&be);
 	kill(pid, SIGTERM);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "backend/imap/private.h"
 #include "core/buf.h"
@@ -35,6 +36,33 @@ imap_pipe_broken(struct backend *be, int r, const char *what,
 		    "reconnecting", be->name, what));
 	return (error_set(err, ERR_NET, "%s: %s: connection lost", be->name,
 	    what));
+}
+
+/*
+ * libetpan fails a completion that is BAD and one whose tag is not the
+ * one expected alike (MAILIMAP_ERROR_PROTOCOL). What it parsed is still
+ * in its buffer: a BAD with our tag leaves the session in step (the
+ * command is refused); anything else does not.
+ */
+static int
+imap_pipe_bad(struct backend *be, int tag)
+{
+	MMAPString	*buf = be->s->imap_stream_buffer;
+	char		 want[24];
+	size_t		 end, start, tlen;
+
+	if (buf == NULL || buf->len < 2)
+		return (0);
+	end = buf->len;
+	while (end > 0 && (buf->str[end - 1] == '\n' ||
+	    buf->str[end - 1] == '\r'))
+		end--;
+	for (start = end; start > 0 && buf->str[start - 1] != '\n'; start--)
+		;
+	tlen = (size_t)snprintf(want, sizeof want, "%d ", tag);
+	return (end - start > tlen + 3 &&
+	    strncmp(buf->str + start, want, tlen) == 0 &&
+	    strncasecmp(buf->str + start + tlen, "BAD", 3) == 0);
 }
 
 int
@@ -93,17 +121,24 @@ imap_pipe_run(struct imap_pipe *p, struct error *err)
 		else
 			r = mailimap_parse_response(be->s, &resp);
 		be->s->imap_tag = last;
-		if (r != MAILIMAP_NO_ERROR) {
-			if (p->cancelled) {
-				imap_abandon(be);
-				p->dropped = 1;
-				break;
-			}
-			goto broken;
+		if (p->cancelled) {
+			if (r == MAILIMAP_NO_ERROR)
+				mailimap_response_free(resp);
+			imap_abandon(be);
+			p->dropped = 1;
+			break;
 		}
-		ok = resp->rsp_resp_done->rsp_data.rsp_tagged->
-		    rsp_cond_state->rsp_type == MAILIMAP_RESP_COND_STATE_OK;
-		mailimap_response_free(resp);
+		if (r == MAILIMAP_ERROR_PROTOCOL &&
+		    imap_pipe_bad(be, tags[first % p->depth]))
+			ok = 0;
+		else if (r != MAILIMAP_NO_ERROR)
+			goto broken;
+		else {
+			ok = resp->rsp_resp_done->rsp_data.rsp_tagged->
+			    rsp_cond_state->rsp_type ==
+			    MAILIMAP_RESP_COND_STATE_OK;
+			mailimap_response_free(resp);
+		}
 		snprintf(text, sizeof text, "%s", imap_response(be));
 		for (i = 0; text[i] != '\0'; i++) {
 			if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
@@ -161,6 +196,7 @@ struct imap_fill {
 	size_t		 rows;		/* summaries in since the last notify */
 	size_t		 fetched;
 	int		 refused;
+	int		 stopped;	/* for someone else, not done */
 	char		 why[160];
 };
 
@@ -282,12 +318,14 @@ imap_fill_stop(void *arg)
 	pthread_mutex_lock(&be->data_lock);
 	moot = imap_fill_moot(fl);
 	pthread_mutex_unlock(&be->data_lock);
+	fl->stopped = 1;
 	if (moot)
 		return (IMAP_PIPE_DROP);
 	pfd.fd = be->wake_fd;
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, 0) == 1)
 		return (IMAP_PIPE_STOP);
+	fl->stopped = 0;
 	return (0);
 }
 
@@ -360,7 +398,7 @@ imap_pipe_fill(struct backend *be, const char *name, int *more,
 		mailimap_set_progress_callback(be->s, NULL, NULL, NULL);
 	}
 	free(fl.uids);
-	if (fl.fetched > 0 || p.completed > 0)
+	if (fl.fetched > 0 || p.completed > 0 || fl.stopped)
 		*more = 1;
 	if (p.dropped) {
 		log_debug("imap: %s: %s: summary load left (%zu in)",
