@@ -6,12 +6,9 @@
  * second connection; opening another folder drops the load in flight; a
  * scripted server hangs up with batches in flight, and refuses a STORE.
  */
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-
-#include <netinet/in.h>
 
 #include <poll.h>
 #include <signal.h>
@@ -479,8 +476,9 @@ fake_say(int fd, struct buf *b)
    UID 5 (NO) and 6 (BAD), and write "stores" in note when STOREs came
    together. */
 static void
-fake_serve(int lfd, const char *note)
+fake_serve(int lfd, const void *arg)
 {
+	const char	*note = arg;
 	struct buf	 b;
 	char		 line[4096], tag[64], *p;
 	int		 fd, conn = 0, stores = 0;
@@ -565,32 +563,6 @@ fake_serve(int lfd, const char *note)
 	_exit(0);
 }
 
-/* Starts the scripted server; returns its imap:// URL. */
-static char *
-fake_start(const char *note, pid_t *pid)
-{
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof sin;
-	char			*u;
-	int			 lfd;
-
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
-	cr_assert_eq(listen(lfd, 4), 0);
-	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	if ((*pid = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		signal(SIGPIPE, SIG_IGN);
-		fake_serve(lfd, note);
-	}
-	close(lfd);
-	xasprintf(&u, "imap://127.0.0.1:%d", ntohs(sin.sin_port));
-	return (u);
-}
-
 /* Whether the scripted server noted s. */
 static int
 fake_noted(const char *note, const char *s)
@@ -622,7 +594,7 @@ Test(pipe, a_hang_up_with_batches_in_flight_is_said_and_loses_nothing)
 	int			 i, said = 0, filled = 0;
 
 	xasprintf(&note, "%s/note", imaptest_dir);
-	u = fake_start(note, &pid);
+	u = imaptest_scripted(fake_serve, note, &pid);
 	p = imaptest_params(u, "bob", "bobpw");
 	p.tls = "off";
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);

@@ -200,23 +200,6 @@ struct imap_fill {
 	char		 why[160];
 };
 
-/* The UID of a FETCH response, or 0. */
-static uint32_t
-imap_pipe_uid(struct mailimap_msg_att *att)
-{
-	struct mailimap_msg_att_item	*item;
-	clistiter			*it;
-
-	for (it = clist_begin(att->att_list); it != NULL;
-	    it = clist_next(it)) {
-		item = clist_content(it);
-		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
-		    item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
-			return (item->att_data.att_static->att_data.att_uid);
-	}
-	return (0);
-}
-
 /* Whether the load is no longer wanted: quitting, or another folder
    asked for (data_lock held). */
 static int
@@ -237,23 +220,16 @@ imap_fill_row(struct mailimap_msg_att *att, void *arg)
 	struct backend		*be = fl->be;
 	struct imap_folder	*f;
 	struct imap_msg		*m;
-	uint32_t		 uid = imap_pipe_uid(att);
+	uint32_t		 uid = imap_att_uid(att);
 	int			 moot;
 
 	pthread_mutex_lock(&be->data_lock);
 	if ((f = imap_folder_find(be, fl->name)) != NULL) {
 		imap_apply(be, f, att, 1);
-		/* Empty strings stand for NULL: 6 MB less at 100k. */
-		if (uid != 0 && (m = imap_msg_find(f, uid)) != NULL) {
-			if (m->refs != NULL && *m->refs == '\0') {
-				free(m->refs);
-				m->refs = NULL;
-			}
-			if (m->keywords != NULL && *m->keywords == '\0') {
-				free(m->keywords);
-				m->keywords = NULL;
-			}
-		}
+		/* Row by row, not once the folder is in: the empty
+		   strings never pile up. */
+		if (uid != 0 && (m = imap_msg_find(f, uid)) != NULL)
+			imap_msg_compact(m);
 	}
 	moot = imap_fill_moot(fl);
 	pthread_mutex_unlock(&be->data_lock);
