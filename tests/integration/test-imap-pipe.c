@@ -3,8 +3,9 @@
  * against the private Dovecot of tests/servers): the background summary
  * load keeps several UID FETCH batches in flight and the flag changes go
  * out as STOREs written together, checked against the server through a
- * second connection; opening another folder drops the load in flight; a
- * scripted server hangs up with batches in flight, and refuses a STORE.
+ * second connection; opening another folder or closing drops the load in
+ * flight and nothing is lost; a scripted server hangs up with batches in
+ * flight, and refuses STOREs (NO and BAD).
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -391,6 +392,27 @@ Test(pipe, another_folder_opened_mid_load_then_the_first_reopens_complete)
 	cr_assert(imaptest_wait(be, imaptest_loaded, "Huge", 15000));
 	cr_assert(imaptest_wait(be, imaptest_filled, "Huge", 30000));
 	same_as_server(be, "Huge", 8000);
+	imap_backend_ops.close(&be);
+}
+
+Test(pipe, closing_mid_load_then_opening_again_completes_the_folder)
+{
+	struct backend	*be;
+	unsigned long	 some = 400;
+
+	imaptest_deliver("Quit", 8000, "quit", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
+	want(be, "Quit");
+	cr_assert(imaptest_wait(be, some_in, &some, 20000));
+	cr_assert_not(imaptest_filled(be, "Quit"), "still loading");
+	imap_backend_ops.close(&be);
+
+	/* What came before the close is in the cache; the rest now. */
+	be = open_ok(imaptest_url, "bob", "bobpw");
+	want(be, "Quit");
+	cr_assert(imaptest_wait(be, imaptest_loaded, "Quit", 15000));
+	cr_assert(imaptest_wait(be, imaptest_filled, "Quit", 30000));
+	same_as_server(be, "Quit", 8000);
 	imap_backend_ops.close(&be);
 }
 
