@@ -3,10 +3,15 @@
  * test gets a fresh directory for its pins and header cache; the servers
  * themselves are started once per suite by its run-* wrapper.
  */
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,4 +263,31 @@ imaptest_deliver(const char *folder, int n, const char *subject, int seen)
 		free(path);
 	}
 	free(dir);
+}
+
+char *
+imaptest_scripted(void (*serve)(int, const void *), const void *arg,
+    pid_t *pid)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	char			*u;
+	int			 lfd;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	cr_assert_eq(listen(lfd, 4), 0);
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	if ((*pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		signal(SIGPIPE, SIG_IGN);
+		serve(lfd, arg);
+		_exit(0);
+	}
+	close(lfd);
+	xasprintf(&u, "imap://127.0.0.1:%d", ntohs(sin.sin_port));
+	return (u);
 }

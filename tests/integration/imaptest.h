@@ -8,6 +8,8 @@
 #ifndef FACTEUR_TESTS_IMAPTEST_H
 #define FACTEUR_TESTS_IMAPTEST_H
 
+#include <sys/types.h>
+
 #include <pthread.h>
 #include <stdint.h>
 
@@ -55,5 +57,10 @@ void	imaptest_peer_flag(const char *, uint32_t);
 /* Puts n messages "SUBJECT i" into bob's folder ("" for INBOX), seen
    or not. */
 void	imaptest_deliver(const char *, int, const char *, int);
+/* A scripted server for what Dovecot will not do: a forked child (killed
+   with the test) running serve(listening socket, arg) on a port of
+   127.0.0.1; returns its imap:// URL, to free. */
+char	*imaptest_scripted(void (*)(int, const void *), const void *,
+	    pid_t *);
 
 #endif

@@ -690,31 +690,18 @@ next:
 #undef SAY
 }
 
+/* Runs liar_serve; arg says whether to stall. */
+static void
+liar_run(int lfd, const void *arg)
+{
+	liar_serve(lfd, *(const int *)arg);
+}
+
 /* Starts the scripted server; returns its imap:// URL. */
 static char *
 liar_start(int stall, pid_t *pid)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof sin;
-	char			*u;
-	int			 lfd;
-
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
-	cr_assert_eq(listen(lfd, 4), 0);
-	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	if ((*pid = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		signal(SIGPIPE, SIG_IGN);
-		liar_serve(lfd, stall);
-		_exit(0);
-	}
-	close(lfd);
-	xasprintf(&u, "imap://127.0.0.1:%d", ntohs(sin.sin_port));
-	return (u);
+	return (imaptest_scripted(liar_run, &stall, pid));
 }
 
 Test(proto, an_esearch_range_larger_than_the_folder_is_refused)

@@ -1148,32 +1148,18 @@ hostile_serve(int lfd, enum hostile mode)
 	}
 }
 
+/* Runs hostile_serve; arg points to the mode. */
+static void
+hostile_run(int lfd, const void *arg)
+{
+	hostile_serve(lfd, *(const enum hostile *)arg);
+}
+
 /* Starts the hostile server; returns an imap:// URL for it. */
 static char *
 hostile_start(enum hostile mode)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof sin;
-	char			*u;
-	int			 lfd;
-
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
-	cr_assert_eq(listen(lfd, 4), 0);
-	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	if ((hostile_pid = fork()) == 0) {
-		/* Dies with the test, even one that failed or timed out. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		signal(SIGPIPE, SIG_IGN);
-		hostile_serve(lfd, mode);
-		_exit(0);
-	}
-	close(lfd);
-	xasprintf(&u, "imap://127.0.0.1:%d", ntohs(sin.sin_port));
-	return (u);
+	return (imaptest_scripted(hostile_run, &mode, &hostile_pid));
 }
 
 static void

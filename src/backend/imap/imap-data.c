@@ -296,3 +296,17 @@ imap_folder_drop(struct imap_folder *f, const uint32_t *lo,
 		f->dirty = 1;
 	return (gone);
 }
+
+/* Frees a message's empty strings: NULL stands for them. */
+void
+imap_msg_compact(struct imap_msg *m)
+{
+	if (m->refs != NULL && *m->refs == '\0') {
+		free(m->refs);
+		m->refs = NULL;
+	}
+	if (m->keywords != NULL && *m->keywords == '\0') {
+		free(m->keywords);
+		m->keywords = NULL;
+	}
+}

@@ -1361,57 +1361,318 @@ imap_trash(struct backend *be)
 	return (NULL);
 }
 
+/* The flags of a STORE as IMAP writes them, "(\Seen \Flagged)". */
+static void
+imap_flag_text(struct buf *b, unsigned flags)
+{
+	static const struct {
+		unsigned	 bit;
+		const char	*name;
+	} names[] = {
+		{ MSG_UNREAD, "\\Seen" },
+		{ MSG_FLAGGED, "\\Flagged" },
+		{ MSG_REPLIED, "\\Answered" },
+		{ MSG_DELETED, "\\Deleted" },
+		{ MSG_DRAFT, "\\Draft" },
+		{ MSG_PASSED, "$Forwarded" },
+	};
+	size_t	i;
+	int	first = 1;
+
+	buf_addc(b, '(');
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (flags & names[i].bit) {
+			if (!first)
+				buf_addc(b, ' ');
+			buf_adds(b, names[i].name);
+			first = 0;
+		}
+	}
+	buf_addc(b, ')');
+}
+
+/* STOREs to send together: each command's text, the change it belongs
+   to and its answer (1 OK, 0 refused, -1 none). */
+struct imap_stores {
+	struct backend	 *be;
+	char		**cmd;
+	size_t		 *owner;
+	int		 *ok;
+	char		**why;
+	size_t		  n;
+	size_t		  cap;
+	size_t		  next;
+};
+
+/* Adds one command for change owner. */
+static void
+imap_stores_add(struct imap_stores *st, size_t owner, struct buf *b)
+{
+	if (st->n == st->cap) {
+		st->cap = st->cap == 0 ? 16 : st->cap * 2;
+		st->cmd = xreallocarray(st->cmd, st->cap, sizeof *st->cmd);
+		st->owner = xreallocarray(st->owner, st->cap,
+		    sizeof *st->owner);
+		st->ok = xreallocarray(st->ok, st->cap, sizeof *st->ok);
+		st->why = xreallocarray(st->why, st->cap, sizeof *st->why);
+	}
+	st->cmd[st->n] = buf_steal(b);
+	st->owner[st->n] = owner;
+	st->ok[st->n] = -1;
+	st->why[st->n] = NULL;
+	st->n++;
+	buf_init(b);
+}
+
+static void
+imap_stores_free(struct imap_stores *st)
+{
+	size_t	i;
+
+	for (i = 0; i < st->n; i++) {
+		free(st->cmd[i]);
+		free(st->why[i]);
+	}
+	free(st->cmd);
+	free(st->owner);
+	free(st->ok);
+	free(st->why);
+	memset(st, 0, sizeof *st);
+}
+
+static int
+imap_stores_next(void *arg, struct buf *b)
+{
+	struct imap_stores	*st = arg;
+
+	if (st->next == st->n)
+		return (0);
+	buf_adds(b, st->cmd[st->next++]);
+	return (1);
+}
+
+static void
+imap_stores_done(void *arg, size_t i, int ok, const char *text)
+{
+	struct imap_stores	*st = arg;
+
+	st->ok[i] = ok;
+	if (!ok)
+		st->why[i] = xstrdup(text[0] != '\0' ? text : "refused");
+}
+
+/* Writes the commands at once (IMAP_PIPE_STORES in flight at most) and
+   reads their completions. */
+static int
+imap_stores_send(struct backend *be, struct imap_stores *st,
+    struct error *err)
+{
+	struct imap_pipe	p;
+
+	if (st->n == 0)
+		return (0);
+	memset(&p, 0, sizeof p);
+	p.be = be;
+	p.what = "STORE";
+	p.depth = IMAP_PIPE_STORES;
+	p.next = imap_stores_next;
+	p.done = imap_stores_done;
+	p.arg = st;
+	return (imap_pipe_run(&p, err));
+}
+
+/* Whether change c is a delete that means a move to the Trash: its
+   Trash folder then, else NULL. */
+static char *
+imap_change_trash(struct backend *be, const struct imap_change *c,
+    const char *folder)
+{
+	char	*trash = NULL;
+
+	if (!(c->add & MSG_DELETED))
+		return (NULL);
+	pthread_mutex_lock(&be->data_lock);
+	if (imap_trash(be) != NULL && strcmp(imap_trash(be), folder) != 0)
+		trash = xstrdup(imap_trash(be));
+	pthread_mutex_unlock(&be->data_lock);
+	return (trash);
+}
+
+/* Marks the changes [i, j) refused with e. */
+static void
+imap_change_refuse(struct imap_change *c, size_t i, size_t j,
+    const struct error *e)
+{
+	for (; i < j; i++) {
+		c[i].result = IMAP_CHANGE_REFUSED;
+		c[i].err = *e;
+	}
+}
+
+/* Whether a failure means the session is gone (the rest must wait). */
+static int
+imap_change_lost(const struct error *e)
+{
+	return (e->kind == ERR_NET || e->kind == ERR_CANCELLED);
+}
+
+int
+imap_store_changes(struct backend *be, struct imap_change *c, size_t n,
+    struct error *err)
+{
+	struct imap_stores	 st;
+	struct imap_folder	*f;
+	struct imap_msg		*m;
+	struct error		 e;
+	struct buf		 b;
+	uint32_t		 uv, uid, uv2, uid2;
+	char			*folder, *other, *trash;
+	size_t			 i, j, k, *sent, *okd;
+	unsigned		 sadd, srem;
+	int			 r, same;
+
+	for (i = 0; i < n; i++)
+		c[i].result = IMAP_CHANGE_UNSENT;
+	for (i = 0; i < n; i = j) {
+		j = i + 1;
+		error_clear(&e);
+		if (imap_id_parse(c[i].id, &uv, &uid, &folder) != 0) {
+			error_set(&e, ERR_NOTFOUND, "bad message id %s",
+			    c[i].id);
+			imap_change_refuse(c, i, j, &e);
+			continue;
+		}
+		if ((trash = imap_change_trash(be, &c[i], folder)) != NULL) {
+			/* Delete means: to the Trash. */
+			r = imap_move_msgs(be, &c[i].id, 1, trash, &e);
+			free(trash);
+			free(folder);
+			if (r == 0)
+				c[i].result = IMAP_CHANGE_DONE;
+			else if (imap_change_lost(&e)) {
+				*err = e;
+				return (-1);
+			} else
+				imap_change_refuse(c, i, j, &e);
+			continue;
+		}
+		/* The changes after it in the same folder go with it. */
+		for (; j < n; j++) {
+			if (imap_id_parse(c[j].id, &uv2, &uid2, &other) != 0)
+				break;
+			same = uv2 == uv && strcmp(other, folder) == 0;
+			trash = same ? imap_change_trash(be, &c[j], other) :
+			    NULL;
+			free(other);
+			if (!same || trash != NULL) {
+				free(trash);
+				break;
+			}
+		}
+		if (imap_select_for(be, folder, uv, &e) != 0) {
+			free(folder);
+			if (imap_change_lost(&e)) {
+				*err = e;
+				return (-1);
+			}
+			imap_change_refuse(c, i, j, &e);
+			continue;
+		}
+		memset(&st, 0, sizeof st);
+		buf_init(&b);
+		for (k = i; k < j; k++) {
+			if (imap_id_parse(c[k].id, &uv2, &uid, &other) != 0)
+				continue;
+			free(other);
+			/* MSG_UNREAD is the absence of \Seen. */
+			sadd = (c[k].add & ~MSG_UNREAD) |
+			    (c[k].remove & MSG_UNREAD);
+			srem = (c[k].remove & ~MSG_UNREAD) |
+			    (c[k].add & MSG_UNREAD);
+			if (sadd != 0) {
+				buf_addf(&b, "UID STORE %u +FLAGS.SILENT ",
+				    uid);
+				imap_flag_text(&b, sadd);
+				imap_stores_add(&st, k, &b);
+			}
+			if (srem != 0) {
+				buf_addf(&b, "UID STORE %u -FLAGS.SILENT ",
+				    uid);
+				imap_flag_text(&b, srem);
+				imap_stores_add(&st, k, &b);
+			}
+		}
+		buf_free(&b);
+		r = imap_stores_send(be, &st, err);
+		sent = xcalloc(j - i, sizeof *sent);
+		okd = xcalloc(j - i, sizeof *okd);
+		for (k = 0; k < st.n; k++) {
+			sent[st.owner[k] - i]++;
+			if (st.ok[k] == 1)
+				okd[st.owner[k] - i]++;
+			else if (st.ok[k] == 0 &&
+			    c[st.owner[k]].result == IMAP_CHANGE_UNSENT) {
+				c[st.owner[k]].result = IMAP_CHANGE_REFUSED;
+				error_set(&c[st.owner[k]].err, ERR_PROTO,
+				    "%s: STORE failed: %s", be->name,
+				    st.why[k]);
+			}
+		}
+		pthread_mutex_lock(&be->data_lock);
+		f = imap_folder_find(be, folder);
+		for (k = i; k < j; k++) {
+			if (c[k].result != IMAP_CHANGE_UNSENT ||
+			    okd[k - i] != sent[k - i])
+				continue;
+			c[k].result = IMAP_CHANGE_DONE;
+			if (f != NULL && imap_id_parse(c[k].id, &uv2, &uid,
+			    &other) == 0) {
+				free(other);
+				if ((m = imap_msg_find(f, uid)) != NULL) {
+					m->flags = (m->flags | c[k].add) &
+					    ~c[k].remove;
+					f->dirty = 1;
+				}
+			}
+		}
+		if (f != NULL)
+			imap_recount(f);
+		pthread_mutex_unlock(&be->data_lock);
+		free(sent);
+		free(okd);
+		imap_stores_free(&st);
+		free(folder);
+		if (r != 0)
+			return (-1);
+	}
+	return (0);
+}
+
 int
 imap_store_flags(struct backend *be, const char *const *ids, size_t n,
     unsigned add, unsigned remove, struct error *err)
 {
-	struct imap_folder	*f;
-	struct imap_msg		*m;
-	uint32_t		 uv, uid;
-	char			*folder, *trash;
+	struct imap_change	*c;
 	size_t			 i;
-	unsigned		 seen_add, seen_remove;
-	int			 r;
+	int			 rv = 0;
 
-	/* MSG_UNREAD is the absence of \Seen. */
-	seen_add = (add & ~MSG_UNREAD) | (remove & MSG_UNREAD);
-	seen_remove = (remove & ~MSG_UNREAD) | (add & MSG_UNREAD);
+	c = xcalloc(n + 1, sizeof *c);
 	for (i = 0; i < n; i++) {
-		if (imap_id_parse(ids[i], &uv, &uid, &folder) != 0)
-			return (error_set(err, ERR_NOTFOUND, "bad message "
-			    "id %s", ids[i]));
-		pthread_mutex_lock(&be->data_lock);
-		trash = imap_trash(be) != NULL ? xstrdup(imap_trash(be)) :
-		    NULL;
-		pthread_mutex_unlock(&be->data_lock);
-		if ((add & MSG_DELETED) && trash != NULL &&
-		    strcmp(trash, folder) != 0) {
-			/* Delete means: to the Trash. */
-			free(folder);
-			r = imap_move_msgs(be, &ids[i], 1, trash, err);
-			free(trash);
-			if (r != 0)
-				return (-1);
-			continue;
-		}
-		free(trash);
-		if (imap_select_for(be, folder, uv, err) != 0 ||
-		    imap_store1(be, uid, seen_add, 1, err) != 0 ||
-		    imap_store1(be, uid, seen_remove, 0, err) != 0) {
-			free(folder);
-			return (-1);
-		}
-		pthread_mutex_lock(&be->data_lock);
-		if ((f = imap_folder_find(be, folder)) != NULL &&
-		    (m = imap_msg_find(f, uid)) != NULL) {
-			m->flags = (m->flags | add) & ~remove;
-			f->dirty = 1;
-			imap_recount(f);
-		}
-		pthread_mutex_unlock(&be->data_lock);
-		free(folder);
+		c[i].id = ids[i];
+		c[i].add = add;
+		c[i].remove = remove;
 	}
-	return (0);
+	if (imap_store_changes(be, c, n, err) != 0)
+		rv = -1;
+	for (i = 0; i < n && rv == 0; i++) {
+		if (c[i].result == IMAP_CHANGE_REFUSED) {
+			if (err != NULL)
+				*err = c[i].err;
+			rv = -1;
+		}
+	}
+	free(c);
+	return (rv);
 }
 
 /* Whether s is a keyword IMAP accepts (an atom, no backslash). */
@@ -1457,15 +1718,15 @@ int
 imap_store_keywords(struct backend *be, const char *const *ids, size_t n,
     const char *changes, struct error *err)
 {
-	struct mailimap_store_att_flags	*sf;
-	struct mailimap_flag_list	*fl;
-	struct mailimap_set		*set;
-	struct imap_folder		*f;
-	struct imap_msg			*m;
-	uint32_t			 uv, uid;
-	char				*folder, *copy, *w, *save, *kws;
-	size_t				 i;
-	int				 r;
+	struct imap_stores	 st;
+	struct imap_folder	*f;
+	struct imap_msg		*m;
+	struct buf		 b;
+	uint32_t		 uv, uv2, uid;
+	char			*folder, *other, *copy, *w, *save, *kws;
+	char			*word;
+	size_t			 i, j, k;
+	int			 r, rv = 0;
 
 	copy = xstrdup(changes);
 	for (w = strtok_r(copy, " ", &save); w != NULL;
@@ -1478,7 +1739,7 @@ imap_store_keywords(struct backend *be, const char *const *ids, size_t n,
 		}
 	}
 	free(copy);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && rv == 0; i = j) {
 		if (imap_id_parse(ids[i], &uv, &uid, &folder) != 0)
 			return (error_set(err, ERR_NOTFOUND, "bad message "
 			    "id %s", ids[i]));
@@ -1486,40 +1747,61 @@ imap_store_keywords(struct backend *be, const char *const *ids, size_t n,
 			free(folder);
 			return (-1);
 		}
-		copy = xstrdup(changes);
-		for (w = strtok_r(copy, " ", &save); w != NULL;
-		    w = strtok_r(NULL, " ", &save)) {
-			fl = mailimap_flag_list_new_empty();
-			mailimap_flag_list_add(fl,
-			    mailimap_flag_new_flag_keyword(xstrdup(w + 1)));
-			sf = *w == '+' ?
-			    mailimap_store_att_flags_new_add_flags_silent(fl) :
-			    mailimap_store_att_flags_new_remove_flags_silent(fl);
-			set = mailimap_set_new_single(uid);
-			r = mailimap_uid_store(be->s, set, sf);
-			mailimap_set_free(set);
-			mailimap_store_att_flags_free(sf);
-			if (r != MAILIMAP_NO_ERROR) {
-				free(copy);
-				free(folder);
-				return (imap_session_error(be, r, "STORE",
-				    err));
+		/* Each word of each message of this folder a STORE of its
+		   own, all written at once. */
+		memset(&st, 0, sizeof st);
+		buf_init(&b);
+		for (j = i; j < n; j++) {
+			if (imap_id_parse(ids[j], &uv2, &uid, &other) != 0)
+				break;
+			k = uv2 == uv && strcmp(other, folder) == 0;
+			free(other);
+			if (!k)
+				break;
+			copy = xstrdup(changes);
+			for (w = strtok_r(copy, " ", &save); w != NULL;
+			    w = strtok_r(NULL, " ", &save)) {
+				buf_addf(&b, "UID STORE %u %cFLAGS.SILENT (%s)",
+				    uid, *w, w + 1);
+				imap_stores_add(&st, j, &b);
 			}
-			pthread_mutex_lock(&be->data_lock);
-			if ((f = imap_folder_find(be, folder)) != NULL &&
-			    (m = imap_msg_find(f, uid)) != NULL) {
-				kws = imap_keywords_apply(m->keywords, w + 1,
-				    *w == '+');
-				free(m->keywords);
-				m->keywords = kws;
-				f->dirty = 1;
-			}
-			pthread_mutex_unlock(&be->data_lock);
+			free(copy);
 		}
-		free(copy);
+		if (j == i)
+			j = i + 1;
+		buf_free(&b);
+		r = imap_stores_send(be, &st, err);
+		pthread_mutex_lock(&be->data_lock);
+		f = imap_folder_find(be, folder);
+		for (k = 0; k < st.n; k++) {
+			if (st.ok[k] == 0 && rv == 0 && r == 0) {
+				error_set(err, ERR_PROTO, "%s: STORE failed: "
+				    "%s", be->name, st.why[k]);
+				rv = -1;
+			}
+			if (st.ok[k] != 1 || f == NULL ||
+			    imap_id_parse(ids[st.owner[k]], &uv2, &uid,
+			    &other) != 0)
+				continue;
+			free(other);
+			if ((m = imap_msg_find(f, uid)) == NULL)
+				continue;
+			/* "UID STORE n +FLAGS.SILENT (word)" */
+			word = strrchr(st.cmd[k], '(') + 1;
+			word[strcspn(word, ")")] = '\0';
+			kws = imap_keywords_apply(m->keywords, word,
+			    strstr(st.cmd[k], " +FLAGS") != NULL);
+			free(m->keywords);
+			m->keywords = kws;
+			f->dirty = 1;
+		}
+		pthread_mutex_unlock(&be->data_lock);
+		imap_stores_free(&st);
 		free(folder);
+		if (r != 0)
+			return (-1);
 	}
-	return (0);
+	return (rv);
 }
 
 /* Forgets one message of a folder (data_lock held). */

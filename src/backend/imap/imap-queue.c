@@ -177,40 +177,56 @@ imap_queue_count(struct backend *be)
 int
 imap_queue_replay(struct backend *be, struct error *err)
 {
-	struct imap_pending	*q;
-	const char		*id;
-	int			 r, undone = 0;
+	struct imap_pending	*q, **qp;
+	struct imap_change	*c;
+	size_t			 i, n;
+	int			 rv, undone = 0;
 
-	for (;;) {
-		pthread_mutex_lock(&be->data_lock);
-		q = be->pending;
-		pthread_mutex_unlock(&be->data_lock);
-		if (q == NULL)
-			break;
-		id = q->id;
-		r = imap_store_flags(be, &id, 1, q->add, q->remove, err);
-		if (r != 0 && (err->kind == ERR_NET ||
-		    err->kind == ERR_CANCELLED))
-			return (-1);	/* still waiting; kept */
-		pthread_mutex_lock(&be->data_lock);
-		if (r != 0) {
+	/* Only whoever holds the session adds to the queue: it stays as
+	   copied here while the STOREs go, all written at once. */
+	pthread_mutex_lock(&be->data_lock);
+	n = be->npending;
+	c = xcalloc(n + 1, sizeof *c);
+	for (i = 0, q = be->pending; q != NULL && i < n; q = q->next, i++) {
+		c[i].id = q->id;
+		c[i].add = q->add;
+		c[i].remove = q->remove;
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	if (n == 0) {
+		free(c);
+		return (0);
+	}
+	rv = imap_store_changes(be, c, n, err);
+	pthread_mutex_lock(&be->data_lock);
+	qp = &be->pending;
+	for (i = 0; i < n && *qp != NULL; i++) {
+		q = *qp;
+		if (c[i].result == IMAP_CHANGE_UNSENT) {
+			qp = &q->next;	/* still waiting; kept */
+			continue;
+		}
+		if (c[i].result == IMAP_CHANGE_REFUSED) {
 			/* Refused: show the server's state again. */
 			imap_queue_apply(be, q->id, q->remove, q->add);
 			snprintf(be->refused, sizeof be->refused,
 			    "a flag change made offline was refused: %.180s",
-			    err->msg);
+			    c[i].err.msg);
 			log_warnx("%s", be->refused);
 			undone = 1;
 		}
-		be->pending = q->next;
+		*qp = q->next;
 		be->npending--;
-		imap_queue_save(be);
-		pthread_mutex_unlock(&be->data_lock);
 		free(q->id);
 		free(q);
 	}
+	imap_queue_save(be);
+	pthread_mutex_unlock(&be->data_lock);
+	free(c);
 	if (undone)
 		imap_notify(be, BACKEND_CHANGED_ROWS);
+	if (rv != 0)
+		return (-1);
 	error_clear(err);
 	return (0);
 }

@@ -743,7 +743,7 @@ imap_summary_items(void)
 }
 
 /* The UID of a FETCH response, or 0. */
-static uint32_t
+uint32_t
 imap_att_uid(struct mailimap_msg_att *att)
 {
 	struct mailimap_msg_att_item	*item;
@@ -871,22 +871,12 @@ static void
 imap_compact(struct backend *be, const char *name)
 {
 	struct imap_folder	*f;
-	struct imap_msg		*m;
 	size_t			 i;
 
 	pthread_mutex_lock(&be->data_lock);
 	if ((f = imap_folder_find(be, name)) != NULL) {
-		for (i = 0; i < f->nmsgs; i++) {
-			m = &f->msgs[i];
-			if (m->refs != NULL && *m->refs == '\0') {
-				free(m->refs);
-				m->refs = NULL;
-			}
-			if (m->keywords != NULL && *m->keywords == '\0') {
-				free(m->keywords);
-				m->keywords = NULL;
-			}
-		}
+		for (i = 0; i < f->nmsgs; i++)
+			imap_msg_compact(&f->msgs[i]);
 	}
 	pthread_mutex_unlock(&be->data_lock);
 }
@@ -1007,7 +997,7 @@ imap_step(struct backend *be, unsigned *backoff)
 			return (0);
 		}
 	}
-	if (imap_fill(be, cur, IMAP_BATCH_ROWS, &more, &err) == 0 && more) {
+	if (imap_pipe_fill(be, cur, &more, &err) == 0 && more) {
 		*backoff = 1;
 		imap_compact(be, cur);
 		imap_notify(be, BACKEND_CHANGED_ROWS);

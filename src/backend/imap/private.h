@@ -18,7 +18,6 @@
 #include "net/net.h"
 
 #define IMAP_SCREEN_ROWS	80	/* summaries fetched before notify */
-#define IMAP_BATCH_ROWS		500	/* then in batches of this */
 #define IMAP_IDLE_SECONDS	(25 * 60) /* renewed before 29 minutes */
 #define IMAP_POLL_SECONDS	60	/* NOOP when there is no IDLE */
 #define IMAP_AWAKE_SECONDS	30	/* an IDLE wait looks at the clocks */
@@ -26,6 +25,9 @@
 #define IMAP_BACKOFF_MAX	60	/* seconds between reconnects */
 #define IMAP_LITERAL_MAX	(256 * 1024 * 1024)
 #define IMAP_PARTIAL_MIN	(1024 * 1024) /* bigger: text parts first */
+#define IMAP_PIPE_DEPTH		4	/* summary batches in flight */
+#define IMAP_PIPE_ROWS		250	/* rows in each */
+#define IMAP_PIPE_STORES	64	/* STOREs in flight */
 
 /* Special-use folders (RFC 6154). */
 #define IMAP_SPECIAL_SENT	0x01
@@ -49,6 +51,7 @@ struct imap_msg {
 	char		*keywords;	/* space-separated, "" or NULL if none */
 };
 
+struct buf;
 struct imap_search;
 
 struct imap_folder {
@@ -152,6 +155,8 @@ void	imap_notify(struct backend *, unsigned);
 int	imap_session_error(struct backend *, int, const char *,
 	    struct error *);
 int	imap_connect(struct backend *, struct error *);
+/* The UID of a FETCH response, or 0. */
+uint32_t imap_att_uid(struct mailimap_msg_att *);
 void	imap_backend_free(struct backend *);
 /* Watches received bytes for literals over IMAP_LITERAL_MAX. */
 void	imap_guard(struct backend *, char *, size_t);
@@ -218,6 +223,9 @@ struct imap_folder *imap_folder_add(struct backend *, const char *);
 struct imap_msg *imap_msg_find(struct imap_folder *, uint32_t);
 struct imap_msg *imap_msg_add(struct imap_folder *, uint32_t);
 void	imap_msg_clear(struct imap_msg *);
+/* Frees empty References and keyword strings (NULL means the same): with
+   100k messages they are 6 MB. */
+void	imap_msg_compact(struct imap_msg *);
 void	imap_folder_clear(struct imap_folder *);
 void	imap_folder_free(struct imap_folder **);
 void	imap_folder_keep(struct imap_folder *, const uint32_t *, size_t);
@@ -246,6 +254,54 @@ int	imap_raw_finish(struct backend *, unsigned first, size_t,
 /* Parses a sequence set "1:3,7" into ranges; -1 when malformed. */
 int	imap_seqset_parse(const char *, size_t, uint32_t **lo, uint32_t **hi,
 	    size_t *n);
+
+/* imap-pipe.c: several tagged commands in flight. next writes the next
+   command (no tag, no CRLF) or returns 0; stop, before each, returns
+   IMAP_PIPE_STOP to send no more (those in flight are read) or
+   IMAP_PIPE_DROP to drop the session if any are in flight; done gets
+   each completion in order (ok: tagged OK; text: the server's, made
+   printable). A FETCH response handler (mailimap_set_msg_att_handler)
+   sees every row as it comes and may set cancelled after cancelling the
+   stream. Fails with ERR_NET (session dropped) when the connection is
+   lost or the answers go out of step. */
+#define IMAP_PIPE_STOP	1
+#define IMAP_PIPE_DROP	2
+struct imap_pipe {
+	struct backend	*be;
+	const char	*what;		/* "FETCH", for messages */
+	size_t		 depth;		/* commands in flight at most */
+	int		(*next)(void *, struct buf *);
+	int		(*stop)(void *);
+	void		(*done)(void *, size_t, int, const char *);
+	void		*arg;
+	size_t		 inflight;
+	size_t		 completed;
+	int		 cancelled;	/* set by a handler */
+	int		 dropped;	/* the session was dropped on purpose */
+};
+int	imap_pipe_run(struct imap_pipe *, struct error *);
+/* The background load of name's summaries, IMAP_PIPE_DEPTH batches in
+   flight, the UI told as rows come; stops sending when someone else
+   wants the session, drops it when another folder is wanted or the
+   backend closes. *more as imap_fill. */
+int	imap_pipe_fill(struct backend *, const char *, int *,
+	    struct error *);
+
+/* imap-fetch.c: flag changes, their STOREs pipelined; each gets a
+   result. -1 (ERR_NET) when the session is lost: the changes without a
+   result are IMAP_CHANGE_UNSENT. */
+#define IMAP_CHANGE_UNSENT	0
+#define IMAP_CHANGE_DONE	1
+#define IMAP_CHANGE_REFUSED	2
+struct imap_change {
+	const char	*id;
+	unsigned	 add;
+	unsigned	 remove;
+	int		 result;
+	struct error	 err;		/* why refused */
+};
+int	imap_store_changes(struct backend *, struct imap_change *, size_t,
+	    struct error *);
 
 /* imap-parts.c: messages over IMAP_PARTIAL_MIN with attachments get
    their text parts only (file + file.parts); 1: fetch it whole. */
