@@ -351,6 +351,12 @@ ui_prompt(struct ui *ui, const char *label, const char *initial,
 	ui->dirty = 1;
 }
 
+int
+ui_prompting(struct ui *ui)
+{
+	return (ui->prompting);
+}
+
 /* A prompt with Tab completion. */
 void
 ui_prompt_complete(struct ui *ui, const char *label, const char *initial,
@@ -386,6 +392,7 @@ ui_prompt_finish(struct ui *ui, int accept)
 {
 	ui_prompt_cb	 cb = ui->prompt_cb;
 	char		*text;
+	size_t		 i;
 
 	ui->prompting = 0;
 	ui->dirty = 1;
@@ -399,8 +406,12 @@ ui_prompt_finish(struct ui *ui, int accept)
 	cb(ui, accept ? text : NULL, ui->prompt_arg);
 	if (ui->prompt_secret)
 		explicit_bzero(text, strlen(text));
-	ui->prompt_secret = 0;
+	if (!ui->prompting)
+		ui->prompt_secret = 0;
 	free(text);
+	/* What a backend asked while the prompt was in use. */
+	for (i = 0; i < ui->naccounts && !ui->prompting; i++)
+		credentials_attention(ui, ui->accounts[i]);
 }
 
 /* A prompt whose text is not shown (passwords) and is wiped after. */
@@ -1163,6 +1174,7 @@ struct ui_open {
 
 static void	ui_sync_account(struct ui *, struct account *);
 static void	ui_open_account(struct ui *, struct account *);
+static void	ui_net_status(struct ui *, struct account *);
 
 static int
 ui_open_run(struct job *j, void *arg)
@@ -1197,6 +1209,8 @@ ui_open_done(struct job *j, void *arg, int result, const struct error *err)
 		index_open(ui, a, NULL, NULL);
 	log_debug("%s: index open at %lld ms", a->name,
 	    (long long)(loop_now(ui->loop) - ui->started));
+	ui_net_status(ui, a);
+	credentials_attention(ui, a);	/* opened offline from its cache */
 	if (ui->opts.sync_on_start)
 		ui_sync_account(ui, a);
 	pop3ui_opened(ui, a);
@@ -1247,6 +1261,7 @@ ui_changed(struct loop *loop, void *arg)
 	if (c->account->backend != NULL)
 		index_store_changed(c->ui, c->account);
 	ui_net_status(c->ui, c->account);
+	credentials_attention(c->ui, c->account);
 	free(c);
 }
 
