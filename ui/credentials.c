@@ -188,7 +188,7 @@ credentials_trust(struct ui *ui, struct account *a,
 /*
  * Why a password is asked, for the prompt: the error's text without the
  * account's name and past its first colon ("login refused", "password_cmd
- * failed (exit 1)"), capitalised.
+ * failed (exit 1)"), capitalised unless it starts with a name.
  */
 static void
 credentials_reason(const char *account, const char *msg, char *out,
@@ -200,7 +200,9 @@ credentials_reason(const char *account, const char *msg, char *out,
 	    2) == 0)
 		msg += len + 2;
 	snprintf(out, size, "%.*s", (int)strcspn(msg, ":"), msg);
-	if (out[0] >= 'a' && out[0] <= 'z')
+	/* "login refused", not a name such as "password_cmd". */
+	if (out[0] >= 'a' && out[0] <= 'z' && strcspn(out, "_ ") ==
+	    strcspn(out, " "))
 		out[0] = (char)(out[0] - 'a' + 'A');
 }
 
@@ -269,7 +271,7 @@ credentials_resume(struct ui *ui, struct account *a)
 		a->ops->retry(a->backend, NULL);
 }
 
-void
+int
 credentials_attention(struct ui *ui, struct account *a)
 {
 	struct credentials	*c;
@@ -279,7 +281,7 @@ credentials_attention(struct ui *ui, struct account *a)
 
 	if (a->backend == NULL || a->ops->attention == NULL ||
 	    a->params.imap == NULL || ui_prompting(ui))
-		return;		/* a prompt in use: asked when it ends */
+		return (0);	/* a prompt in use: asked when it ends */
 	credentials_prepare(a);
 	error_clear(&e);
 	kind = a->ops->attention(a->backend, e.msg, sizeof e.msg,
@@ -306,4 +308,5 @@ credentials_attention(struct ui *ui, struct account *a)
 		credentials_trust(ui, a, &e, c);
 		break;
 	}
+	return (kind != BACKEND_ATTN_NONE);
 }

@@ -768,9 +768,13 @@ ui_draw_status(struct ui *ui)
 	attrset(ui->attrs[UC_STATUS]);
 	move(y - 1, 0);
 	w = ui_put(y - 1, 0, left, COLS, 1);
-	if (right[0] != '\0' && (int)strlen(right) + 2 < COLS) {
+	if (right[0] != '\0' && COLS > 8) {
 		int	rw = sanitize_width(right);
 
+		/* A long one (why an account is offline) is cut, not left
+		   out, and leaves a third of the bar to the screen's. */
+		if (rw + 2 >= COLS && rw > COLS * 2 / 3)
+			rw = COLS * 2 / 3;
 		ui_put(y - 1, COLS - rw - 1, right, rw, 0);
 	}
 	attrset(A_NORMAL);
@@ -1210,8 +1214,9 @@ ui_open_done(struct job *j, void *arg, int result, const struct error *err)
 	log_debug("%s: index open at %lld ms", a->name,
 	    (long long)(loop_now(ui->loop) - ui->started));
 	ui_net_status(ui, a);
-	credentials_attention(ui, a);	/* opened offline from its cache */
-	if (ui->opts.sync_on_start)
+	/* Opened offline from its cache, waiting for the user: no sync
+	   behind the question (it would ask it again). */
+	if (credentials_attention(ui, a) == 0 && ui->opts.sync_on_start)
 		ui_sync_account(ui, a);
 	pop3ui_opened(ui, a);
 	compose_opened(ui, a);

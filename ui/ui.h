@@ -110,8 +110,9 @@ int		 credentials_ask(struct ui *, struct account *,
 		    const struct error *, credentials_retry_cb);
 /* An open account's backend waits for the user (a login refused, a
    certificate that no longer verifies): asks once, unless a prompt is in
-   use (then when it ends), and has the backend try again. */
-void		 credentials_attention(struct ui *, struct account *);
+   use (then when it ends), and has the backend try again. Returns 1
+   when it asked (or said why it cannot). */
+int		 credentials_attention(struct ui *, struct account *);
 
 /* ui/pop3ui.c: fetching POP3 accounts into their Maildirs. */
 /* The fetch-mail action: the account shown, else the first POP3 one. */
