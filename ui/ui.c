@@ -351,6 +351,7 @@ ui_prompt(struct ui *ui, const char *label, const char *initial,
 	ui->dirty = 1;
 }
 
+/* Whether a prompt is in use (another one must wait). */
 int
 ui_prompting(struct ui *ui)
 {
@@ -393,6 +394,7 @@ ui_prompt_finish(struct ui *ui, int accept)
 	ui_prompt_cb	 cb = ui->prompt_cb;
 	char		*text;
 	size_t		 i;
+	int		 secret;
 
 	ui->prompting = 0;
 	ui->dirty = 1;
@@ -403,8 +405,9 @@ ui_prompt_finish(struct ui *ui, int accept)
 	if (ui->prompt_secret && ui->prompt_text.data != NULL)
 		explicit_bzero(ui->prompt_text.data, ui->prompt_text.len);
 	buf_reset(&ui->prompt_text);
+	secret = ui->prompt_secret;
 	cb(ui, accept ? text : NULL, ui->prompt_arg);
-	if (ui->prompt_secret)
+	if (secret)
 		explicit_bzero(text, strlen(text));
 	if (!ui->prompting)
 		ui->prompt_secret = 0;
