@@ -1740,6 +1740,8 @@ Test(imap, a_failing_password_cmd_behind_cached_rows_says_its_exit_status)
 	p = imaptest_params(imaptest_url, "bob", NULL);
 	p.password_cmd = "exit 3";
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	cr_assert(imaptest_wait(be, waits_for_user, NULL, 15000), "%s",
+	    be->state_msg);
 	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, NULL),
 	    BACKEND_ATTN_PASSWORD);
 	cr_assert(strstr(msg, "password_cmd failed (exit 3)") != NULL, "%s",

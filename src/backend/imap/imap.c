@@ -1173,7 +1173,8 @@ imap_open(struct backend **bep, const struct backend_params *p,
 	/*
 	 * With a header cache and a password_cmd, the UI shows the cached
 	 * rows at once and the thread connects behind them (a failing
-	 * password_cmd or a refused login then shows in the status line).
+	 * password_cmd, a refused login or an untrusted certificate is then
+	 * handed to the UI: imap-attn.c).
 	 * Otherwise the login is checked here, so that the UI can ask for a
 	 * password (again, if the one typed is refused) or about a
 	 * certificate. The folder list comes after the first screen either
