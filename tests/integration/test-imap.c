@@ -1275,6 +1275,7 @@ struct relay {
 	int		 frozen[16][2];	/* open, carrying nothing */
 	int		 nfrozen;
 	int		 stop;
+	const char	*target;	/* env key of the port; NULL: IMAPS */
 	pthread_mutex_t	 lock;
 };
 
@@ -1374,7 +1375,8 @@ relay_main(void *arg)
 			memset(&sin, 0, sizeof sin);
 			sin.sin_family = AF_INET;
 			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-			sin.sin_port = htons(atoi(mailtest_env("IMAPS_PORT")));
+			sin.sin_port = htons(atoi(mailtest_env(r->target !=
+			    NULL ? r->target : "IMAPS_PORT")));
 			if (connect(s, (struct sockaddr *)&sin,
 			    sizeof sin) != 0) {
 				close(c);
@@ -1804,5 +1806,51 @@ Test(imap, a_certificate_refused_once_open_is_offered_again_by_sync_then_pinned)
 	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
 	    BACKEND_ATTN_NONE);
 	imap_backend_ops.close(&be);
+	free(u);
+}
+
+Test(imap, a_reconnect_that_meets_an_untrusted_certificate_asks_the_user)
+{
+	struct relay		 r;
+	struct backend		*be;
+	struct view		*v;
+	struct tls_peer		 peer;
+	struct tls_params	 par;
+	struct error		 err;
+	char			*u, msg[256];
+
+	signal(SIGPIPE, SIG_IGN);	/* as facteur's main does */
+	imaptest_deliver("Reconnect", 2, "reconnect", 0);
+	relay_start(&r);
+	xasprintf(&u, "imaps://%s:%d", mailtest_env("MAILTEST_HOST"), r.port);
+	be = open_ok(u, "bob", "bobpw");
+	v = view_on(be, "Reconnect", 0);
+	imap_backend_ops.close_view(&v);
+
+	/* The server comes back with a certificate nobody vouches for. */
+	relay_cut(&r);
+	cr_assert(imaptest_wait(be, state_says, "reconnecting", 15000), "%s",
+	    be->state_msg);
+	pthread_mutex_lock(&r.lock);
+	r.target = "UNKNOWNCA_IMAPS_PORT";
+	pthread_mutex_unlock(&r.lock);
+	relay_restore(&r);
+	cr_assert(imaptest_wait(be, waits_for_user, NULL, 30000), "%s",
+	    be->state_msg);
+	memset(&peer, 0, sizeof peer);
+	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
+	    BACKEND_ATTN_CERTIFICATE);
+	cr_assert_neq(peer.fingerprint[0], '\0');
+	memset(&par, 0, sizeof par);
+	par.host = mailtest_env("MAILTEST_HOST");
+	par.pin_file = imaptest_pin_file;
+	par.service = "imap";
+	cr_assert_eq(tls_pin_store(&par, &peer, &err), 0, "%s", err.msg);
+	tls_peer_clear(&peer);
+	imap_backend_ops.retry(be, NULL);
+	cr_assert(imaptest_wait(be, state_says, "connected", 15000), "%s",
+	    be->state_msg);
+	imap_backend_ops.close(&be);
+	relay_stop(&r);
 	free(u);
 }
