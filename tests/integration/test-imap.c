@@ -1285,7 +1285,7 @@ relay_listen(struct relay *r)
 {
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof sin;
-	int			one = 1;
+	int			one = 1, i = 0, rc;
 
 	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(r->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -1293,8 +1293,11 @@ relay_listen(struct relay *r)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons(r->port);
-	cr_assert_eq(bind(r->lfd, (struct sockaddr *)&sin, sizeof sin), 0,
-	    "bind: %s", strerror(errno));
+	/* The old listener lives on until the relay's poll returns. */
+	while ((rc = bind(r->lfd, (struct sockaddr *)&sin, sizeof sin)) != 0 &&
+	    errno == EADDRINUSE && r->port != 0 && i++ < 200)
+		usleep(10 * 1000);
+	cr_assert_eq(rc, 0, "bind: %s", strerror(errno));
 	cr_assert_eq(listen(r->lfd, 8), 0);
 	getsockname(r->lfd, (struct sockaddr *)&sin, &len);
 	r->port = ntohs(sin.sin_port);
