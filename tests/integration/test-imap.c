@@ -1685,6 +1685,25 @@ cache_inbox(void)
 	imap_backend_ops.close(&be);
 }
 
+/* What the UI does on "yes": pins the key shown, has the backend try
+   again, and waits for the session. */
+static void
+pin_and_retry(struct backend *be, struct tls_peer *peer)
+{
+	struct tls_params	 par;
+	struct error		 err;
+
+	memset(&par, 0, sizeof par);
+	par.host = mailtest_env("MAILTEST_HOST");
+	par.pin_file = imaptest_pin_file;
+	par.service = "imap";
+	cr_assert_eq(tls_pin_store(&par, peer, &err), 0, "%s", err.msg);
+	tls_peer_clear(peer);
+	imap_backend_ops.retry(be, NULL);
+	cr_assert(imaptest_wait(be, state_says, "connected", 15000), "%s",
+	    be->state_msg);
+}
+
 Test(imap, a_login_refused_behind_cached_rows_asks_once_then_takes_a_typed_password)
 {
 	struct backend_params	 p;
@@ -1762,7 +1781,6 @@ Test(imap, a_certificate_refused_once_open_is_offered_again_by_sync_then_pinned)
 	struct backend_params	 p;
 	struct backend		*be;
 	struct tls_peer		 peer;
-	struct tls_params	 par;
 	struct error		 err;
 	char			 msg[256], state[320], *u;
 	size_t			 added, removed;
@@ -1797,15 +1815,7 @@ Test(imap, a_certificate_refused_once_open_is_offered_again_by_sync_then_pinned)
 	    BACKEND_ATTN_CERTIFICATE, "the sync offers it again");
 
 	/* "Yes": the UI pins it and the session comes up. */
-	memset(&par, 0, sizeof par);
-	par.host = mailtest_env("MAILTEST_HOST");
-	par.pin_file = imaptest_pin_file;
-	par.service = "imap";
-	cr_assert_eq(tls_pin_store(&par, &peer, &err), 0, "%s", err.msg);
-	tls_peer_clear(&peer);
-	imap_backend_ops.retry(be, NULL);
-	cr_assert(imaptest_wait(be, state_says, "connected", 15000), "%s",
-	    be->state_msg);
+	pin_and_retry(be, &peer);
 	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
 	    BACKEND_ATTN_NONE);
 	imap_backend_ops.close(&be);
@@ -1818,8 +1828,6 @@ Test(imap, a_reconnect_that_meets_an_untrusted_certificate_asks_the_user)
 	struct backend		*be;
 	struct view		*v;
 	struct tls_peer		 peer;
-	struct tls_params	 par;
-	struct error		 err;
 	char			*u, msg[256];
 
 	signal(SIGPIPE, SIG_IGN);	/* as facteur's main does */
@@ -1844,15 +1852,7 @@ Test(imap, a_reconnect_that_meets_an_untrusted_certificate_asks_the_user)
 	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
 	    BACKEND_ATTN_CERTIFICATE);
 	cr_assert_neq(peer.fingerprint[0], '\0');
-	memset(&par, 0, sizeof par);
-	par.host = mailtest_env("MAILTEST_HOST");
-	par.pin_file = imaptest_pin_file;
-	par.service = "imap";
-	cr_assert_eq(tls_pin_store(&par, &peer, &err), 0, "%s", err.msg);
-	tls_peer_clear(&peer);
-	imap_backend_ops.retry(be, NULL);
-	cr_assert(imaptest_wait(be, state_says, "connected", 15000), "%s",
-	    be->state_msg);
+	pin_and_retry(be, &peer);
 	imap_backend_ops.close(&be);
 	relay_stop(&r);
 	free(u);
