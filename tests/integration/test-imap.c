@@ -1657,7 +1657,7 @@ has_arrived(struct backend *be, const void *arg)
 	return (ok);
 }
 
-/* The number of LOGIN commands the transcript holds. */
+/* The number of LOGIN and AUTHENTICATE commands the transcript holds. */
 static int
 transcript_logins(void)
 {
@@ -1665,6 +1665,8 @@ transcript_logins(void)
 	int		 n = 0;
 
 	for (p = t; (p = strstr(p, " LOGIN ")) != NULL; p++)
+		n++;
+	for (p = t; (p = strstr(p, " AUTHENTICATE ")) != NULL; p++)
 		n++;
 	free(t);
 	return (n);
@@ -1712,6 +1714,7 @@ Test(imap, a_login_refused_behind_cached_rows_asks_once_then_takes_a_typed_passw
 	struct error		 err;
 	struct tls_peer		 peer;
 	char			 msg[256], state[320], *path = NULL, *t;
+	struct imap_stats	 st, st2;
 	int			 logins;
 
 	cache_inbox();
@@ -1735,10 +1738,13 @@ Test(imap, a_login_refused_behind_cached_rows_asks_once_then_takes_a_typed_passw
 
 	/* While the user has not answered, nothing tries the server. */
 	logins = transcript_logins();
+	imap_get_stats(be, &st);
 	cr_assert_eq(imap_backend_ops.fetch_message(be, "x", &path, &err), -1);
 	cr_assert_eq(err.kind, ERR_NET, "%s", err.msg);
 	cr_assert(strstr(err.msg, "offline") != NULL, "%s", err.msg);
-	cr_assert_eq(transcript_logins(), logins, "a LOGIN was sent");
+	cr_assert_eq(transcript_logins(), logins, "a login was sent");
+	imap_get_stats(be, &st2);
+	cr_assert_eq(st2.connects, st.connects, "a connection was made");
 
 	/* Mail arrives meanwhile; the typed password brings it in. */
 	imaptest_deliver("", 1, "arrived", 0);
