@@ -2,7 +2,9 @@
  * What a network account asks the user: its password (no echo, kept in
  * memory only) and, when the server's certificate is not trusted, whether
  * to pin it after showing its SHA-256 fingerprint, subject, issuer, expiry
- * and why it failed. Pins go to a 0600 file through tls_pin_store.
+ * and why it failed. Pins go to a 0600 file through tls_pin_store. Asked
+ * when an open fails, and when an open backend says it waits for the user
+ * (its attention op: a reconnect, or a connect behind cached rows).
  */
 #include <sys/stat.h>
 
