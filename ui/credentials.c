@@ -2,7 +2,9 @@
  * What a network account asks the user: its password (no echo, kept in
  * memory only) and, when the server's certificate is not trusted, whether
  * to pin it after showing its SHA-256 fingerprint, subject, issuer, expiry
- * and why it failed. Pins go to a 0600 file through tls_pin_store.
+ * and why it failed. Pins go to a 0600 file through tls_pin_store. Asked
+ * when an open fails, and when an open backend says it waits for the user
+ * (its attention op: a reconnect, or a connect behind cached rows).
  */
 #include <sys/stat.h>
 
@@ -22,6 +24,7 @@
 struct credentials {
 	struct account		*account;
 	credentials_retry_cb	 retry;
+	int			 open;	/* the backend is open: retry there */
 };
 
 /*
@@ -65,6 +68,14 @@ credentials_password_done(struct ui *ui, const char *text, void *arg)
 
 	if (text == NULL || *text == '\0') {
 		ui_error(ui, "%s: no password given; not connected", a->name);
+		free(c);
+		return;
+	}
+	if (c->open) {
+		/* The backend keeps it for this run; nothing else does. */
+		if (a->backend != NULL && a->ops->retry != NULL)
+			a->ops->retry(a->backend, text);
+		ui_message(ui, "%s: connecting...", a->name);
 		free(c);
 		return;
 	}
@@ -176,28 +187,71 @@ credentials_trust(struct ui *ui, struct account *a,
 	    credentials_trust_done, c);
 }
 
+/*
+ * Why a password is asked, for the prompt: the error's text without the
+ * account's name and past its first colon ("login refused", "password_cmd
+ * failed (exit 1)"), capitalised unless it starts with a name.
+ */
+static void
+credentials_reason(const char *account, const char *msg, char *out,
+    size_t size)
+{
+	size_t	len = strlen(account);
+
+	if (strncmp(msg, account, len) == 0 && strncmp(msg + len, ": ",
+	    2) == 0)
+		msg += len + 2;
+	snprintf(out, size, "%.*s", (int)strcspn(msg, ":"), msg);
+	/* "login refused", not a name such as "password_cmd". */
+	if (out[0] >= 'a' && out[0] <= 'z' && strcspn(out, "_ ") ==
+	    strcspn(out, " "))
+		out[0] = (char)(out[0] - 'a' + 'A');
+}
+
+/* Asks the password without echo; reason (or NULL) says why first. */
+static void
+credentials_password(struct ui *ui, struct account *a, const char *reason,
+    int open, credentials_retry_cb retry)
+{
+	struct credentials	*c;
+	char			 label[64], *user;
+
+	c = xcalloc(1, sizeof *c);
+	c->account = a;
+	c->retry = retry;
+	c->open = open;
+	user = a->params.user != NULL ? xstrdup(a->params.user) :
+	    credentials_url_part(a->params.imap, 1);
+	if (reason != NULL)
+		snprintf(label, sizeof label, "%.30s; password for %.16s: ",
+		    reason, user != NULL ? user : a->name);
+	else
+		snprintf(label, sizeof label, "Password for %.30s: ",
+		    user != NULL ? user : a->name);
+	free(user);
+	ui_prompt_secret(ui, label, credentials_password_done, c);
+}
+
 int
 credentials_ask(struct ui *ui, struct account *a, const struct error *e,
     credentials_retry_cb retry)
 {
 	struct credentials	*c;
 	struct tls_peer		*peer = a->params.tls_peer;
-	char			 label[64], *user;
+	char			 reason[64] = "";
 
 	if (a->params.imap == NULL)
 		return (-1);
-	if (e->kind == ERR_AUTH && a->params.password_cmd == NULL) {
-		c = xcalloc(1, sizeof *c);
-		c->account = a;
-		c->retry = retry;
-		user = a->params.user != NULL ? xstrdup(a->params.user) :
-		    credentials_url_part(a->params.imap, 1);
-		/* A password we already had was refused: say so. */
-		snprintf(label, sizeof label, "%s for %s: ", a->password !=
-		    NULL ? "Login refused; password" : "Password",
-		    user != NULL ? user : a->name);
-		free(user);
-		ui_prompt_secret(ui, label, credentials_password_done, c);
+	if (e->kind == ERR_AUTH) {
+		/* A password we had (typed, or password_cmd's) was refused,
+		   or password_cmd failed: say so. */
+		if (a->password != NULL)
+			snprintf(reason, sizeof reason, "Login refused");
+		else if (a->params.password_cmd != NULL)
+			credentials_reason(a->name, e->msg, reason,
+			    sizeof reason);
+		credentials_password(ui, a, a->password != NULL ||
+		    a->params.password_cmd != NULL ? reason : NULL, 0, retry);
 		return (0);
 	}
 	if (e->kind == ERR_TLS && peer != NULL && peer->fingerprint[0] !=
@@ -209,4 +263,52 @@ credentials_ask(struct ui *ui, struct account *a, const struct error *e,
 		return (0);
 	}
 	return (-1);
+}
+
+/* After the user pinned the certificate: the open backend tries again. */
+static void
+credentials_resume(struct ui *ui, struct account *a)
+{
+	if (a->backend != NULL && a->ops->retry != NULL)
+		a->ops->retry(a->backend, NULL);
+}
+
+int
+credentials_attention(struct ui *ui, struct account *a)
+{
+	struct credentials	*c;
+	struct error		 e;
+	char			 reason[64];
+	int			 kind;
+
+	if (a->backend == NULL || a->ops->attention == NULL ||
+	    a->params.imap == NULL || ui_prompting(ui))
+		return (0);	/* a prompt in use: asked when it ends */
+	credentials_prepare(a);
+	error_clear(&e);
+	kind = a->ops->attention(a->backend, e.msg, sizeof e.msg,
+	    a->params.tls_peer);
+	switch (kind) {
+	case BACKEND_ATTN_PASSWORD:
+		credentials_reason(a->name, e.msg, reason, sizeof reason);
+		credentials_password(ui, a, reason, 1, credentials_resume);
+		break;
+	case BACKEND_ATTN_CERTIFICATE:
+		e.kind = ERR_TLS;
+		if (a->params.tls_peer->fingerprint[0] == '\0' ||
+		    a->params.tls_peer->key_changed ||
+		    a->params.pin_file == NULL) {
+			/* Not offered (a pinned key changed): said only. */
+			ui_error(ui, "%s: offline: %s", a->name, e.msg);
+			tls_peer_clear(a->params.tls_peer);
+			break;
+		}
+		c = xcalloc(1, sizeof *c);
+		c->account = a;
+		c->retry = credentials_resume;
+		c->open = 1;
+		credentials_trust(ui, a, &e, c);
+		break;
+	}
+	return (kind != BACKEND_ATTN_NONE);
 }

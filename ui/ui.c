@@ -351,6 +351,13 @@ ui_prompt(struct ui *ui, const char *label, const char *initial,
 	ui->dirty = 1;
 }
 
+/* Whether a prompt is in use (another one must wait). */
+int
+ui_prompting(struct ui *ui)
+{
+	return (ui->prompting);
+}
+
 /* A prompt with Tab completion. */
 void
 ui_prompt_complete(struct ui *ui, const char *label, const char *initial,
@@ -386,6 +393,8 @@ ui_prompt_finish(struct ui *ui, int accept)
 {
 	ui_prompt_cb	 cb = ui->prompt_cb;
 	char		*text;
+	size_t		 i;
+	int		 secret;
 
 	ui->prompting = 0;
 	ui->dirty = 1;
@@ -396,11 +405,16 @@ ui_prompt_finish(struct ui *ui, int accept)
 	if (ui->prompt_secret && ui->prompt_text.data != NULL)
 		explicit_bzero(ui->prompt_text.data, ui->prompt_text.len);
 	buf_reset(&ui->prompt_text);
+	secret = ui->prompt_secret;
 	cb(ui, accept ? text : NULL, ui->prompt_arg);
-	if (ui->prompt_secret)
+	if (secret)
 		explicit_bzero(text, strlen(text));
-	ui->prompt_secret = 0;
+	if (!ui->prompting)
+		ui->prompt_secret = 0;
 	free(text);
+	/* What a backend asked while the prompt was in use. */
+	for (i = 0; i < ui->naccounts && !ui->prompting; i++)
+		credentials_attention(ui, ui->accounts[i]);
 }
 
 /* A prompt whose text is not shown (passwords) and is wiped after. */
@@ -757,9 +771,13 @@ ui_draw_status(struct ui *ui)
 	attrset(ui->attrs[UC_STATUS]);
 	move(y - 1, 0);
 	w = ui_put(y - 1, 0, left, COLS, 1);
-	if (right[0] != '\0' && (int)strlen(right) + 2 < COLS) {
+	if (right[0] != '\0' && COLS > 8) {
 		int	rw = sanitize_width(right);
 
+		/* A long one (why an account is offline) is cut, not left
+		   out, and leaves a third of the bar to the screen's. */
+		if (rw + 2 >= COLS && rw > COLS * 2 / 3)
+			rw = COLS * 2 / 3;
 		ui_put(y - 1, COLS - rw - 1, right, rw, 0);
 	}
 	attrset(A_NORMAL);
@@ -1163,6 +1181,7 @@ struct ui_open {
 
 static void	ui_sync_account(struct ui *, struct account *);
 static void	ui_open_account(struct ui *, struct account *);
+static void	ui_net_status(struct ui *, struct account *);
 
 static int
 ui_open_run(struct job *j, void *arg)
@@ -1197,7 +1216,10 @@ ui_open_done(struct job *j, void *arg, int result, const struct error *err)
 		index_open(ui, a, NULL, NULL);
 	log_debug("%s: index open at %lld ms", a->name,
 	    (long long)(loop_now(ui->loop) - ui->started));
-	if (ui->opts.sync_on_start)
+	ui_net_status(ui, a);
+	/* Opened offline from its cache, waiting for the user: no sync
+	   behind the question (it would ask it again). */
+	if (credentials_attention(ui, a) == 0 && ui->opts.sync_on_start)
 		ui_sync_account(ui, a);
 	pop3ui_opened(ui, a);
 	compose_opened(ui, a);
@@ -1247,6 +1269,7 @@ ui_changed(struct loop *loop, void *arg)
 	if (c->account->backend != NULL)
 		index_store_changed(c->ui, c->account);
 	ui_net_status(c->ui, c->account);
+	credentials_attention(c->ui, c->account);
 	free(c);
 }
 

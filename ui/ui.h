@@ -75,6 +75,8 @@ void		 ui_error(struct ui *, const char *, ...)
 void		 ui_progress(struct ui *, const char *);
 void		 ui_prompt(struct ui *, const char *, const char *,
 		    ui_prompt_cb, void *);
+/* Whether a prompt is in use. */
+int		 ui_prompting(struct ui *);
 /* The same with no echo; the text is wiped once cb has run. */
 void		 ui_prompt_secret(struct ui *, const char *, ui_prompt_cb,
 		    void *);
@@ -106,6 +108,11 @@ void		 credentials_prepare(struct account *);
    when there is nothing to ask (the caller reports err). */
 int		 credentials_ask(struct ui *, struct account *,
 		    const struct error *, credentials_retry_cb);
+/* An open account's backend waits for the user (a login refused, a
+   certificate that no longer verifies): asks once, unless a prompt is in
+   use (then when it ends), and has the backend try again. Returns 1
+   when it asked (or said why it cannot). */
+int		 credentials_attention(struct ui *, struct account *);
 
 /* ui/pop3ui.c: fetching POP3 accounts into their Maildirs. */
 /* The fetch-mail action: the account shown, else the first POP3 one. */

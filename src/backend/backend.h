@@ -105,6 +105,19 @@ struct backend_params {
 };
 #define BACKEND_CHANGED_ROWS	0x01	/* rows or counts changed */
 #define BACKEND_CHANGED_FOLDERS	0x02	/* the folder list changed */
+#define BACKEND_ATTENTION	0x04	/* the user must answer: attention */
+
+/*
+ * What an open network backend waits for the user about, after its
+ * session failed in the background (a reconnect, or the connect behind
+ * rows shown from a cache): it stays offline, without trying again on its
+ * own, until retry (or a sync, which asks anew if it fails again).
+ */
+enum backend_attention {
+	BACKEND_ATTN_NONE,
+	BACKEND_ATTN_PASSWORD,		/* login refused, or no password */
+	BACKEND_ATTN_CERTIFICATE,	/* the certificate did not verify */
+};
 
 /* Progress of long work, reported from the worker; may be NULL. */
 typedef void (*backend_progress_cb)(void *, size_t done, size_t total,
@@ -210,6 +223,20 @@ struct backend_ops {
 	int	(*fetch_part)(struct backend *, const char *id,
 		    const char *section, char **path, volatile int *cancel,
 		    struct error *);
+	/* [reader] What the backend waits for the user about: a
+	   BACKEND_ATTN_* with a short reason in msg ("login refused",
+	   "password_cmd failed (exit 1)", the certificate's fault) and,
+	   for a certificate, what the server showed copied into peer
+	   (cleared first; the caller clears it after). Each request is
+	   handed out once (BACKEND_ATTN_NONE after) until a new failure.
+	   NULL: the backend never asks. */
+	int	(*attention)(struct backend *, char *msg, size_t,
+		    struct tls_peer *peer);
+	/* [reader] The user answered: a password typed for this run only
+	   (copied; NULL: none new, e.g. the certificate was pinned), and
+	   the session is tried again at once in the background. Never
+	   blocks. */
+	void	(*retry)(struct backend *, const char *password);
 };
 
 /*

@@ -99,6 +99,84 @@ t_untrusted_certificate_is_shown_then_pinned_and_password_asked() {
 	keys q
 }
 
+# An account NAME on PORT with PASSWORD_CMD, for the warm-path cases.
+warm_conf() {
+	cat > "$E2E_TMP/warm.conf" <<EOF
+account $1
+  imap imaps://$MAILTEST_HOST:$2
+  user bob
+  tls_ca_file $CA_FILE
+  password_cmd "$3"
+EOF
+}
+
+# A first run of account NAME against the trusted server leaves its
+# header cache.
+warm_cache() {
+	warm_conf "$1" "$IMAPS_PORT" "echo bobpw"
+	start -F "$E2E_TMP/warm.conf"
+	wait_for 'Hello 1' || return 1
+	keys q
+	wait_for '\[exit 0\]' || return 1
+	[ -d "$XDG_CACHE_HOME/facteur/$1" ] || { fail "no header cache"; return 1; }
+}
+
+t_warm_refused_login_asks_the_password_over_the_cached_rows() {
+	warm_cache warmpw || return
+	warm_conf warmpw "$IMAPS_PORT" "echo wrongpw"
+	start -F "$E2E_TMP/warm.conf"
+	wait_for 'Login refused; password for bob' || return
+	expect_screen 'Hello 1'
+	# Mail arrives while facteur is offline; the typed password brings
+	# the session up and it shows.
+	server_put 5 "Fresh"
+	type_text bobpw
+	expect_no_screen 'bobpw'
+	keys Enter
+	wait_row 2 'Fresh 5' || return
+	expect_no_screen 'password for bob'
+	keys q
+	wait_for '\[exit 0\]' || return
+	# A password_cmd that fails says so, and the prompt still comes.
+	warm_conf warmpw "$IMAPS_PORT" "exit 3"
+	start -F "$E2E_TMP/warm.conf"
+	wait_for 'password_cmd failed \(exit 3\); password for bob' || return
+	expect_screen 'Fresh 5'
+	keys C-g
+	wait_for 'no password given' || return
+	expect_screen 'Fresh 5'
+	keys q
+}
+
+t_warm_untrusted_certificate_shows_the_trust_page_over_the_cached_rows() {
+	rm -f "$XDG_DATA_HOME/facteur/known_hosts"
+	warm_cache warmtls || return
+	warm_conf warmtls "$UNKNOWNCA_IMAPS_PORT" "echo bobpw"
+	start -F "$E2E_TMP/warm.conf"
+	wait_for 'Trust this certificate' || return
+	expect_screen 'SHA-256: +[0-9A-F]{2}:'
+	expect_screen 'Issuer: +CN=facteur unknown CA'
+	type_text no
+	keys Enter
+	wait_for 'not trusted' || return
+	wait_gone 'SHA-256' || return
+	expect_screen 'Hello 1'
+	expect_screen 'offline'
+	[ ! -e "$XDG_DATA_HOME/facteur/known_hosts" ] ||
+		fail "a key was pinned after no"
+	# The sync key offers it again.
+	keys '$'
+	wait_for 'Trust this certificate' || return
+	expect_screen 'SHA-256: +[0-9A-F]{2}:'
+	server_put 6 "Trusted"
+	type_text yes
+	keys Enter
+	wait_row 2 'Trusted 6' || return
+	[ "$(stat -c %a "$XDG_DATA_HOME/facteur/known_hosts" 2>/dev/null)" = 600 ] ||
+		fail "known_hosts is not 0600"
+	keys q
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	run_test "$t"
 done

@@ -1261,6 +1261,7 @@ struct relay {
 	int		 frozen[16][2];	/* open, carrying nothing */
 	int		 nfrozen;
 	int		 stop;
+	const char	*target;	/* env key of the port; NULL: IMAPS */
 	pthread_mutex_t	 lock;
 };
 
@@ -1270,7 +1271,7 @@ relay_listen(struct relay *r)
 {
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof sin;
-	int			one = 1;
+	int			one = 1, i = 0, rc;
 
 	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(r->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -1278,8 +1279,11 @@ relay_listen(struct relay *r)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons(r->port);
-	cr_assert_eq(bind(r->lfd, (struct sockaddr *)&sin, sizeof sin), 0,
-	    "bind: %s", strerror(errno));
+	/* The old listener lives on until the relay's poll returns. */
+	while ((rc = bind(r->lfd, (struct sockaddr *)&sin, sizeof sin)) != 0 &&
+	    errno == EADDRINUSE && r->port != 0 && i++ < 200)
+		usleep(10 * 1000);
+	cr_assert_eq(rc, 0, "bind: %s", strerror(errno));
 	cr_assert_eq(listen(r->lfd, 8), 0);
 	getsockname(r->lfd, (struct sockaddr *)&sin, &len);
 	r->port = ntohs(sin.sin_port);
@@ -1360,7 +1364,8 @@ relay_main(void *arg)
 			memset(&sin, 0, sizeof sin);
 			sin.sin_family = AF_INET;
 			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-			sin.sin_port = htons(atoi(mailtest_env("IMAPS_PORT")));
+			sin.sin_port = htons(atoi(mailtest_env(r->target !=
+			    NULL ? r->target : "IMAPS_PORT")));
 			if (connect(s, (struct sockaddr *)&sin,
 			    sizeof sin) != 0) {
 				close(c);
@@ -1609,4 +1614,238 @@ Test(imap, a_change_kept_from_a_killed_run_goes_out_at_the_next_start)
 	free(dir);
 	free(journal);
 	free(id);
+}
+
+/* --- what the user is asked once open (warm cache, reconnects) ------- */
+
+/* Whether the backend waits for the user's answer. */
+static int
+waits_for_user(struct backend *be, const void *arg)
+{
+	return (imap_attention_pending(be));
+}
+
+/* Whether folder arg holds a message whose subject starts "arrived". */
+static int
+has_arrived(struct backend *be, const void *arg)
+{
+	struct imap_folder	*f;
+	size_t			 i;
+	int			 ok = 0;
+
+	pthread_mutex_lock(&be->data_lock);
+	if ((f = imap_folder_find(be, arg)) != NULL && f->loaded) {
+		for (i = 0; i < f->nmsgs && !ok; i++)
+			ok = f->msgs[i].subject != NULL &&
+			    strncmp(f->msgs[i].subject, "arrived", 7) == 0;
+	}
+	pthread_mutex_unlock(&be->data_lock);
+	return (ok);
+}
+
+/* The number of LOGIN and AUTHENTICATE commands the transcript holds. */
+static int
+transcript_logins(void)
+{
+	char		*t = imaptest_transcript_copy(), *p;
+	int		 n = 0;
+
+	for (p = t; (p = strstr(p, " LOGIN ")) != NULL; p++)
+		n++;
+	for (p = t; (p = strstr(p, " AUTHENTICATE ")) != NULL; p++)
+		n++;
+	free(t);
+	return (n);
+}
+
+/* Leaves a header cache of bob's INBOX for account "test". */
+static void
+cache_inbox(void)
+{
+	struct backend	*be;
+	struct view	*v;
+
+	imaptest_deliver("", 2, "warm", 0);
+	be = open_ok(imaptest_url, "bob", "bobpw");
+	v = view_on(be, "INBOX", 0);
+	imap_backend_ops.close_view(&v);
+	cr_assert(imaptest_wait(be, imaptest_filled, "INBOX", 20000));
+	imap_backend_ops.close(&be);
+}
+
+/* What the UI does on "yes": pins the key shown, has the backend try
+   again, and waits for the session. */
+static void
+pin_and_retry(struct backend *be, struct tls_peer *peer)
+{
+	struct tls_params	 par;
+	struct error		 err;
+
+	memset(&par, 0, sizeof par);
+	par.host = mailtest_env("MAILTEST_HOST");
+	par.pin_file = imaptest_pin_file;
+	par.service = "imap";
+	cr_assert_eq(tls_pin_store(&par, peer, &err), 0, "%s", err.msg);
+	tls_peer_clear(peer);
+	imap_backend_ops.retry(be, NULL);
+	cr_assert(imaptest_wait(be, state_says, "connected", 15000), "%s",
+	    be->state_msg);
+}
+
+Test(imap, a_login_refused_behind_cached_rows_asks_once_then_takes_a_typed_password)
+{
+	struct backend_params	 p;
+	struct backend		*be;
+	struct view		*v = NULL;
+	struct error		 err;
+	struct tls_peer		 peer;
+	char			 msg[256], state[320], *path = NULL, *t;
+	struct imap_stats	 st, st2;
+	int			 logins;
+
+	cache_inbox();
+	p = imaptest_params(imaptest_url, "bob", NULL);
+	p.password_cmd = "echo not-bobpw";
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	cr_assert_eq(imap_backend_ops.open_view(be, "folder:\"INBOX\"",
+	    VIEW_NEWEST_FIRST, 0, &v, &err), 0);
+	cr_assert_gt(imap_backend_ops.view_count(v), 0, "the cached rows");
+	imap_backend_ops.close_view(&v);
+	cr_assert(imaptest_wait(be, waits_for_user, NULL, 15000),
+	    "the refused login is not handed to the user: %s", be->state_msg);
+	memset(&peer, 0, sizeof peer);
+	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
+	    BACKEND_ATTN_PASSWORD);
+	cr_assert(strstr(msg, "login refused") != NULL, "%s", msg);
+	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
+	    BACKEND_ATTN_NONE, "asked once for one failure");
+	cr_assert_eq(imap_backend_ops.status(be, state, sizeof state), 1);
+	cr_assert(strstr(state, "offline") != NULL, "%s", state);
+
+	/* While the user has not answered, nothing tries the server. */
+	logins = transcript_logins();
+	imap_get_stats(be, &st);
+	cr_assert_eq(imap_backend_ops.fetch_message(be, "x", &path, &err), -1);
+	cr_assert_eq(err.kind, ERR_NET, "%s", err.msg);
+	cr_assert(strstr(err.msg, "offline") != NULL, "%s", err.msg);
+	cr_assert_eq(transcript_logins(), logins, "a login was sent");
+	imap_get_stats(be, &st2);
+	cr_assert_eq(st2.connects, st.connects, "a connection was made");
+
+	/* Mail arrives meanwhile; the typed password brings it in. */
+	imaptest_deliver("", 1, "arrived", 0);
+	imap_backend_ops.retry(be, "bobpw");
+	cr_assert(imaptest_wait(be, has_arrived, "INBOX", 15000),
+	    "not online after the typed password: %s", be->state_msg);
+	cr_assert_eq(imap_backend_ops.status(be, state, sizeof state), 0,
+	    "%s", state);
+	t = imaptest_transcript_copy();
+	cr_assert(strstr(t, "bobpw") == NULL, "a password was logged");
+	free(t);
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, a_failing_password_cmd_behind_cached_rows_says_its_exit_status)
+{
+	struct backend_params	 p;
+	struct backend		*be;
+	struct error		 err;
+	char			 msg[256];
+
+	cache_inbox();
+	p = imaptest_params(imaptest_url, "bob", NULL);
+	p.password_cmd = "exit 3";
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	cr_assert(imaptest_wait(be, waits_for_user, NULL, 15000), "%s",
+	    be->state_msg);
+	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, NULL),
+	    BACKEND_ATTN_PASSWORD);
+	cr_assert(strstr(msg, "password_cmd failed (exit 3)") != NULL, "%s",
+	    msg);
+	imap_backend_ops.retry(be, "bobpw");
+	cr_assert(imaptest_wait(be, state_says, "connected", 15000), "%s",
+	    be->state_msg);
+	imap_backend_ops.close(&be);
+}
+
+Test(imap, a_certificate_refused_once_open_is_offered_again_by_sync_then_pinned)
+{
+	struct backend_params	 p;
+	struct backend		*be;
+	struct tls_peer		 peer;
+	struct error		 err;
+	char			 msg[256], state[320], *u;
+	size_t			 added, removed;
+	int			 cancel = 0, logins;
+
+	cache_inbox();
+	logins = transcript_logins();
+	xasprintf(&u, "imaps://%s:%s", mailtest_env("MAILTEST_HOST"),
+	    mailtest_env("UNKNOWNCA_IMAPS_PORT"));
+	p = imaptest_params(u, "bob", NULL);
+	p.password_cmd = "echo bobpw";
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	cr_assert(imaptest_wait(be, waits_for_user, NULL, 15000), "%s",
+	    be->state_msg);
+	memset(&peer, 0, sizeof peer);
+	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
+	    BACKEND_ATTN_CERTIFICATE);
+	cr_assert(strstr(msg, "issuer is unknown") != NULL, "%s", msg);
+	cr_assert_neq(peer.fingerprint[0], '\0');
+	cr_assert_not_null(peer.der, "the certificate, to pin");
+	tls_peer_clear(&peer);
+	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
+	    BACKEND_ATTN_NONE, "asked once for one failure");
+	cr_assert_eq(transcript_logins(), logins,
+	    "no credentials before trust");
+
+	/* "No": offline. A sync tries again and asks again. */
+	cr_assert_eq(imap_backend_ops.sync(be, NULL, NULL, &cancel, &added,
+	    &removed, &err), 0, "%s", err.msg);
+	cr_assert_eq(imap_backend_ops.status(be, state, sizeof state), 1);
+	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
+	    BACKEND_ATTN_CERTIFICATE, "the sync offers it again");
+
+	/* "Yes": the UI pins it and the session comes up. */
+	pin_and_retry(be, &peer);
+	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
+	    BACKEND_ATTN_NONE);
+	imap_backend_ops.close(&be);
+	free(u);
+}
+
+Test(imap, a_reconnect_that_meets_an_untrusted_certificate_asks_the_user)
+{
+	struct relay		 r;
+	struct backend		*be;
+	struct view		*v;
+	struct tls_peer		 peer;
+	char			*u, msg[256];
+
+	signal(SIGPIPE, SIG_IGN);	/* as facteur's main does */
+	imaptest_deliver("Reconnect", 2, "reconnect", 0);
+	relay_start(&r);
+	xasprintf(&u, "imaps://%s:%d", mailtest_env("MAILTEST_HOST"), r.port);
+	be = open_ok(u, "bob", "bobpw");
+	v = view_on(be, "Reconnect", 0);
+	imap_backend_ops.close_view(&v);
+
+	/* The server comes back with a certificate nobody vouches for. */
+	relay_cut(&r);
+	cr_assert(imaptest_wait(be, state_says, "reconnecting", 15000), "%s",
+	    be->state_msg);
+	pthread_mutex_lock(&r.lock);
+	r.target = "UNKNOWNCA_IMAPS_PORT";
+	pthread_mutex_unlock(&r.lock);
+	relay_restore(&r);
+	cr_assert(imaptest_wait(be, waits_for_user, NULL, 30000), "%s",
+	    be->state_msg);
+	memset(&peer, 0, sizeof peer);
+	cr_assert_eq(imap_backend_ops.attention(be, msg, sizeof msg, &peer),
+	    BACKEND_ATTN_CERTIFICATE);
+	cr_assert_neq(peer.fingerprint[0], '\0');
+	pin_and_retry(be, &peer);
+	imap_backend_ops.close(&be);
+	relay_stop(&r);
+	free(u);
 }

@@ -7,6 +7,7 @@
  */
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -255,8 +256,14 @@ imap_password_cmd(struct backend *be, struct error *err)
 		if (line != NULL)
 			explicit_bzero(line, size);
 		free(line);
+		if (status != -1 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) != 0)
+			return (error_set(err, ERR_AUTH, "%s: password_cmd "
+			    "failed (exit %d)", be->name,
+			    WEXITSTATUS(status)));
 		return (error_set(err, ERR_AUTH, "%s: password_cmd failed "
-		    "(status %d)", be->name, status));
+		    "(%s)", be->name, status == 0 ? "no output" :
+		    "killed"));
 	}
 	line[strcspn(line, "\r\n")] = '\0';
 	be->password = xstrdup(line);
@@ -403,6 +410,7 @@ imap_login(struct backend *be, struct error *err)
 {
 	int	r, plain;
 
+	imap_attention_password(be);	/* one the user typed meanwhile */
 	if (be->password == NULL && be->password_cmd != NULL &&
 	    imap_password_cmd(be, err) != 0)
 		return (-1);
@@ -454,6 +462,8 @@ imap_connect(struct backend *be, struct error *err)
 	int			 r;
 
 	imap_disconnect(be);
+	if (imap_attention_error(be, err) != 0)
+		return (-1);	/* the user's answer first */
 	memset(&tp, 0, sizeof tp);
 	memset(&peer, 0, sizeof peer);
 	tp.host = be->host;
@@ -476,8 +486,12 @@ imap_connect(struct backend *be, struct error *err)
 	    be->port);
 	r = net_imap_connect(be->s, be->host, be->port, be->mode, &tp, err);
 	if (r != 0) {
-		if (err != NULL && err->kind == ERR_TLS &&
-		    be->p.tls_peer != NULL) {
+		if (err != NULL && err->kind == ERR_TLS && be->attn_ok &&
+		    peer.fingerprint[0] != '\0')
+			imap_attention_set(be, BACKEND_ATTN_CERTIFICATE, err,
+			    &peer);
+		else if (err != NULL && err->kind == ERR_TLS &&
+		    be->p.tls_peer != NULL && !be->attn_ok) {
 			tls_peer_clear(be->p.tls_peer);
 			*be->p.tls_peer = peer;	/* the DER goes too */
 		} else
@@ -489,6 +503,10 @@ imap_connect(struct backend *be, struct error *err)
 	tls_peer_clear(&peer);
 	log_debug("imap: %s: connected", be->name);
 	if (imap_login(be, err) != 0) {
+		/* Refused (or no password_cmd answer): the UI asks. */
+		if (be->attn_ok && err != NULL && err->kind == ERR_AUTH &&
+		    be->password == NULL)
+			imap_attention_set(be, BACKEND_ATTN_PASSWORD, err, NULL);
 		imap_disconnect(be);
 		return (-1);
 	}
@@ -892,6 +910,13 @@ imap_step(struct backend *be, unsigned *backoff)
 
 	error_clear(&err);
 	imap_complete_heads(be);
+	if (be->s == NULL && imap_attention_pending(be)) {
+		/* Offline until the user answers (imap_retry wakes us). */
+		pthread_mutex_unlock(&be->conn_lock);
+		imap_sleep(be, -1);
+		pthread_mutex_lock(&be->conn_lock);
+		return (1);
+	}
 	if (be->s == NULL) {
 		imap_set_state(be, IMAP_RECONNECTING, "connecting...");
 		if (imap_connect(be, &err) != 0) {
@@ -1138,7 +1163,8 @@ imap_open(struct backend **bep, const struct backend_params *p,
 	/*
 	 * With a header cache and a password_cmd, the UI shows the cached
 	 * rows at once and the thread connects behind them (a failing
-	 * password_cmd or a refused login then shows in the status line).
+	 * password_cmd, a refused login or an untrusted certificate is then
+	 * handed to the UI: imap-attn.c).
 	 * Otherwise the login is checked here, so that the UI can ask for a
 	 * password (again, if the one typed is refused) or about a
 	 * certificate. The folder list comes after the first screen either
@@ -1162,6 +1188,7 @@ imap_open(struct backend **bep, const struct backend_params *p,
 		be->state = IMAP_ONLINE;
 		snprintf(be->state_msg, sizeof be->state_msg, "connected");
 	}
+	be->attn_ok = 1;	/* from now on, failures ask the user */
 	if (pthread_create(&be->thread, NULL, imap_thread, be) != 0) {
 		error_set(err, ERR_IO, "cannot start a thread");
 		goto fail;
@@ -1184,6 +1211,7 @@ imap_backend_free(struct backend *be)
 	imap_disconnect(be);
 	imap_search_free(be);
 	imap_queue_free(be);
+	imap_attention_free(be);
 	for (i = 0; i < be->nfolders; i++)
 		imap_folder_free(&be->folders[i]);
 	free(be->folders);
@@ -1247,21 +1275,34 @@ imap_sync(struct backend *be, backend_progress_cb progress, void *arg,
     struct error *err)
 {
 	char	*cur;
-	int	 rv = 0;
+	int	 rv = 0, held;
 
 	*added = *removed = 0;
 	/* Just opened: the thread is bringing in the first screen, then
-	   the list and counts; a sync now would only delay them. */
+	   the list and counts; a sync now would only delay them. Unless
+	   the user was asked and said no: a sync tries again (and asks
+	   again if it fails again). */
+	held = imap_attention_pending(be);
 	pthread_mutex_lock(&be->data_lock);
-	if (be->need_list) {
+	if (be->need_list && !held) {
 		pthread_mutex_unlock(&be->data_lock);
 		return (0);
 	}
 	pthread_mutex_unlock(&be->data_lock);
 	imap_conn_acquire(be);
-	if (be->s == NULL && imap_connect(be, err) != 0) {
-		imap_conn_release(be);
-		return (-1);
+	if (held)
+		imap_attention_clear(be);
+	if (be->s == NULL) {
+		if (imap_connect(be, err) != 0) {
+			imap_conn_release(be);
+			if (!imap_attention_pending(be))
+				return (-1);
+			error_clear(err);	/* the UI asks the user */
+			return (0);
+		}
+		if (imap_queue_replay(be, err) != 0)
+			error_clear(err);	/* kept for the thread */
+		imap_set_state(be, IMAP_ONLINE, "connected");
 	}
 	if (progress != NULL)
 		progress(arg, 0, 0, "folders");
@@ -1549,4 +1590,6 @@ const struct backend_ops imap_backend_ops = {
 	.append = imap_append,
 	.fetch_message_cancel = imap_op_fetch_message_cancel,
 	.fetch_part = imap_op_fetch_part,
+	.attention = imap_attention,
+	.retry = imap_retry,
 };

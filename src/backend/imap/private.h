@@ -132,6 +132,15 @@ struct backend {
 	int			 stop;
 	enum imap_state		 state;
 	char			 state_msg[320];
+	/* The user's answer awaited (BACKEND_ATTN_*) after a refused login
+	   or certificate once open: the thread does not reconnect until it
+	   comes (imap_attention_*). */
+	int			 attn_ok;	/* open: failures ask the user */
+	int			 attn;
+	int			 attn_told;	/* handed to the UI */
+	char			 attn_msg[256];
+	struct tls_peer		 attn_peer;
+	char			*attn_password;	/* typed, for the next login */
 
 	/* The background thread. */
 	pthread_t		 thread;
@@ -164,6 +173,20 @@ void	imap_disconnect(struct backend *);
 void	imap_conn_acquire(struct backend *);
 void	imap_conn_release(struct backend *);
 const char *imap_response(struct backend *);
+/* imap-attn.c: what the user must answer once open (BACKEND_ATTN_*):
+   set goes offline and tells the UI (peer's DER taken), clear forgets,
+   pending says whether an answer is awaited (nothing reconnects then),
+   password takes a typed one for the next login. */
+void	imap_attention_set(struct backend *, int, const struct error *,
+	    struct tls_peer *);
+void	imap_attention_clear(struct backend *);
+int	imap_attention_pending(struct backend *);
+int	imap_attention_error(struct backend *, struct error *);
+void	imap_attention_password(struct backend *);
+void	imap_attention_free(struct backend *);
+/* The backend ops attention and retry. */
+int	imap_attention(struct backend *, char *, size_t, struct tls_peer *);
+void	imap_retry(struct backend *, const char *);
 
 /* cache.c: a new private (0600) file to write, or NULL (logged). */
 FILE	*imap_file_create(const char *);
