@@ -56,6 +56,7 @@ struct summary *summary_batch_add(struct summary_batch *,
 
 /* A folder: a Maildir folder or a saved search. */
 #define FOLDER_SEARCH	0x01	/* a saved search, not a folder on disk */
+#define FOLDER_SUBSCRIBED 0x02	/* imap: on the server's subscribed list */
 struct folder_info {
 	char		*name;		/* shown to the user */
 	char		*query;		/* what open_view takes */
@@ -99,6 +100,11 @@ struct backend_params {
 	const char	*tls_ca_file;	/* extra trusted CAs, or NULL */
 	const char	*pin_file;	/* keys the user pinned, or NULL */
 	const char	*cache_dir;	/* header and body cache, or NULL */
+	int		 poll_secs;	/* imap: other folders' counts asked
+					   this often where the server cannot
+					   push them; 0: 60 s, -1: never */
+	int		 subscribed_only; /* imap: list only subscribed
+					   folders (INBOX, special-use too) */
 	struct tls_peer	*tls_peer;	/* NULL, or filled on ERR_TLS with
 					   the certificate shown; the owner
 					   clears it (tls_peer_clear) */
@@ -237,6 +243,10 @@ struct backend_ops {
 	   the session is tried again at once in the background. Never
 	   blocks. */
 	void	(*retry)(struct backend *, const char *password);
+	/* [worker] Subscribes to a folder (name as in list_folders), or
+	   unsubscribes (subscribe 0). NULL: not supported. */
+	int	(*subscribe_folder)(struct backend *, const char *,
+		    int subscribe, struct error *);
 };
 
 /*

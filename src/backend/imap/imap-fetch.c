@@ -140,20 +140,21 @@ imap_status_of(struct backend *be, const char *name, unsigned long *total,
 	return (0);
 }
 
-/* LIST "" "*" with special uses, then (with_status) STATUS of each
-   folder; without, the counts are left for the background thread. */
+/* LIST "" "*" with special uses and LSUB, then (with_status) STATUS of
+   each folder shown; without, the counts are left for the background
+   thread. */
 int
 imap_list(struct backend *be, int with_status, struct error *err)
 {
 	struct mailimap_mailbox_list	*mb;
 	struct imap_folder		*f, **keep;
-	clist				*list = NULL;
+	clist				*list = NULL, *subs = NULL;
 	clistiter			*it;
 	char				**names;
 	size_t				 n = 0, i, j, nkeep;
 	unsigned long			 total, unread;
 	unsigned			*special;
-	int				 r, *noselect;
+	int				 r, *noselect, shown;
 
 	if ((r = mailimap_list(be->s, "", "*", &list)) != MAILIMAP_NO_ERROR)
 		return (imap_session_error(be, r, "LIST", err));
@@ -167,6 +168,19 @@ imap_list(struct backend *be, int with_status, struct error *err)
 		noselect[n++] = imap_noselect(mb);
 	}
 	mailimap_list_result_free(list);
+	/* Subscriptions (a server without them: none). */
+	if ((r = mailimap_lsub(be->s, "", "*", &subs)) != MAILIMAP_NO_ERROR) {
+		subs = NULL;
+		if (be->s == NULL || r == MAILIMAP_ERROR_STREAM ||
+		    r == MAILIMAP_ERROR_PARSE) {
+			for (i = 0; i < n; i++)
+				free(names[i]);
+			free(names);
+			free(special);
+			free(noselect);
+			return (imap_session_error(be, r, "LSUB", err));
+		}
+	}
 
 	pthread_mutex_lock(&be->data_lock);
 	keep = xcalloc(n + 1, sizeof *keep);
@@ -174,8 +188,17 @@ imap_list(struct backend *be, int with_status, struct error *err)
 		f = imap_folder_add(be, names[i]);
 		f->special = special[i];
 		f->noselect = noselect[i];
+		f->subscribed = 0;
 		keep[nkeep++] = f;
 	}
+	for (it = subs != NULL ? clist_begin(subs) : NULL; it != NULL;
+	    it = clist_next(it)) {
+		mb = clist_content(it);
+		if ((f = imap_folder_find(be, mb->mb_name)) != NULL)
+			f->subscribed = 1;
+	}
+	if (subs != NULL)
+		mailimap_list_result_free(subs);
 	for (i = 0; i < be->nfolders; i++) {
 		for (j = 0; j < nkeep && keep[j] != be->folders[i]; j++)
 			;
@@ -199,7 +222,13 @@ imap_list(struct backend *be, int with_status, struct error *err)
 	be->need_status = !with_status;
 	pthread_mutex_unlock(&be->data_lock);
 	for (i = 0; i < n && with_status; i++) {
+		pthread_mutex_lock(&be->data_lock);
+		shown = (f = imap_folder_find(be, names[i])) != NULL &&
+		    imap_folder_shown(be, f);
+		pthread_mutex_unlock(&be->data_lock);
 		total = unread = 0;
+		if (!shown)
+			continue;	/* subscribed_only hides it */
 		if (!noselect[i] &&
 		    imap_status_of(be, names[i], &total, &unread, err) != 0) {
 			if (be->s == NULL)

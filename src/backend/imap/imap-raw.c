@@ -44,8 +44,8 @@ imap_raw_literal(const char *s, size_t len)
 }
 
 /* Reads one response (line, literals and continuation) into line. */
-static int
-imap_raw_read(mailstream *st, MMAPString *line)
+int
+imap_raw_response(mailstream *st, MMAPString *line)
 {
 	char	 chunk[8192];
 	long	 lit;
@@ -149,7 +149,7 @@ imap_raw_finish(struct backend *be, unsigned first, size_t n,
 		    be->name));
 	line = mmap_string_new("");
 	for (;;) {
-		if (imap_raw_read(st, line) != 0) {
+		if (imap_raw_response(st, line) != 0) {
 			imap_abandon(be);
 			error_set(err, ERR_NET, "%s: connection lost",
 			    be->name);

@@ -191,12 +191,14 @@ imap_list_folders(struct backend *be, struct folder_list *fl,
 	fl->n = 0;
 	for (i = 0; i < be->nfolders; i++) {
 		f = be->folders[i];
-		if (f->noselect)
+		if (f->noselect || !imap_folder_shown(be, f))
 			continue;
 		fl->v[fl->n].name = xstrdup(f->name);
 		fl->v[fl->n].query = imap_folder_query(f->name);
 		fl->v[fl->n].total = f->total;
 		fl->v[fl->n].unread = f->unread;
+		if (f->subscribed)
+			fl->v[fl->n].flags |= FOLDER_SUBSCRIBED;
 		fl->n++;
 	}
 	pthread_mutex_unlock(&be->data_lock);

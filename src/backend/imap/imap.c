@@ -641,28 +641,28 @@ imap_slept(struct backend *be)
 }
 
 /*
- * Waits in IDLE for the server, a wake-up or the renewal time, looking at
- * the clocks every IMAP_AWAKE_SECONDS (poll's clock stops during a
- * suspend). After a suspend the session is not trusted: the server or a
+ * Waits in IDLE for the server, a wake-up or ms (the renewal time, or the
+ * next count poll), looking at the clocks every IMAP_AWAKE_SECONDS (poll's
+ * clock stops during a suspend). After a suspend the session is not trusted: the server or a
  * NAT in between has often forgotten it while nothing says so.
  */
-static enum net_wait
-imap_idle_wait(struct backend *be, int *slept)
+enum net_wait
+imap_idle_wait(struct backend *be, int ms, int *slept)
 {
 	enum net_wait	w;
-	int		left = IMAP_IDLE_SECONDS;
+	int		left = ms;
 
 	if ((*slept = imap_slept(be)) != 0)
 		return (NET_WAIT_TIMEOUT);
 	for (;;) {
-		w = net_wait_readable(be->s->imap_stream, (left <
-		    IMAP_AWAKE_SECONDS ? left : IMAP_AWAKE_SECONDS) * 1000,
-		    be->wake_fd);
+		w = net_wait_readable(be->s->imap_stream, left <
+		    IMAP_AWAKE_SECONDS * 1000 ? left :
+		    IMAP_AWAKE_SECONDS * 1000, be->wake_fd);
 		if ((*slept = imap_slept(be)) != 0)
 			return (w);
 		if (w != NET_WAIT_TIMEOUT)
 			return (w);
-		if ((left -= IMAP_AWAKE_SECONDS) <= 0)
+		if ((left -= IMAP_AWAKE_SECONDS * 1000) <= 0)
 			return (w);
 	}
 }
@@ -675,9 +675,12 @@ imap_idle(struct backend *be, struct error *err)
 	enum net_wait	 w;
 	int		 r, slept;
 
+	if (imap_counts_pushed(be))	/* NOTIFY: other folders too */
+		return (imap_counts_idle(be, err));
 	if (!be->cap_idle) {
 		if ((slept = imap_slept(be)) == 0) {
-			if (imap_sleep(be, IMAP_POLL_SECONDS * 1000))
+			if (imap_sleep(be, imap_counts_wait(be,
+			    IMAP_POLL_SECONDS * 1000)))
 				return (0);
 			slept = imap_slept(be);
 		}
@@ -692,12 +695,15 @@ imap_idle(struct backend *be, struct error *err)
 			return (0);
 		}
 		pthread_mutex_unlock(&be->data_lock);
-		return (imap_poll_changes(be, err));
+		if (imap_poll_changes(be, err) != 0)
+			return (-1);
+		return (imap_counts_poll(be, err));
 	}
 	be->stats.idles++;
 	if ((r = mailimap_idle(be->s)) != MAILIMAP_NO_ERROR)
 		return (imap_session_error(be, r, "IDLE", err));
-	w = imap_idle_wait(be, &slept);
+	w = imap_idle_wait(be, imap_counts_wait(be, IMAP_IDLE_SECONDS * 1000),
+	    &slept);
 	/* No LOGOUT waits on a link that may be dead: the socket goes. */
 	if (slept) {
 		imap_abandon(be);
@@ -711,9 +717,9 @@ imap_idle(struct backend *be, struct error *err)
 	}
 	if ((r = mailimap_idle_done(be->s)) != MAILIMAP_NO_ERROR)
 		return (imap_session_error(be, r, "IDLE", err));
-	if (w == NET_WAIT_DATA)
-		return (imap_poll_changes(be, err));
-	return (0);
+	if (w == NET_WAIT_DATA && imap_poll_changes(be, err) != 0)
+		return (-1);
+	return (imap_counts_poll(be, err));
 }
 
 /* After a failed step: says so, waits (session free for the workers),
@@ -1030,8 +1036,10 @@ imap_step(struct backend *be, unsigned *backoff)
 		return (0);
 	}
 	free(cur);
-	/* The open folder is in: now the other folders' counts. */
-	if (err.kind == ERR_NONE && (be->need_status || be->need_list)) {
+	/* The open folder is in: now the other folders' counts (NOTIFY
+	   brings them with the IDLE that follows). */
+	if (err.kind == ERR_NONE && ((be->need_status &&
+	    !imap_counts_pushed(be)) || be->need_list)) {
 		if (imap_list(be, 1, &err) != 0) {
 			imap_backoff(be, backoff, &err);
 			return (0);
@@ -1143,6 +1151,9 @@ imap_open(struct backend **bep, const struct backend_params *p,
 	be->password_cmd = imap_strdup(p->password_cmd);
 	be->ca_file = imap_strdup(p->tls_ca_file);
 	be->pin_file = imap_strdup(p->pin_file);
+	be->poll_secs = p->poll_secs == 0 ? IMAP_POLL_SECONDS :
+	    p->poll_secs < 0 ? 0 : p->poll_secs;
+	be->subscribed_only = p->subscribed_only;
 	if (p->cache_dir != NULL) {
 		xasprintf(&be->cache_dir, "%s/%s", p->cache_dir, be->name);
 		if (imap_mkdirs(be->cache_dir) != 0) {
@@ -1592,4 +1603,5 @@ const struct backend_ops imap_backend_ops = {
 	.fetch_part = imap_op_fetch_part,
 	.attention = imap_attention,
 	.retry = imap_retry,
+	.subscribe_folder = imap_op_subscribe_folder,
 };

@@ -58,6 +58,7 @@ struct imap_folder {
 	char		*name;		/* as the server spells it */
 	unsigned	 special;	/* IMAP_SPECIAL_* */
 	int		 noselect;
+	int		 subscribed;	/* LSUB lists it */
 	unsigned long	 total;
 	unsigned long	 unread;
 	uint32_t	 uidvalidity;
@@ -103,6 +104,11 @@ struct backend {
 	int			 need_status;	/* counts not asked yet */
 	int			 need_list;	/* LIST not done yet */
 	int			 need_id;	/* ID not sent on this session */
+	/* imap-counts.c: the other folders' counts while one is open. */
+	int			 poll_secs;	/* 0: never */
+	int			 subscribed_only;
+	int			 notify_refused; /* NOTIFY SET said NO */
+	int64_t			 counts_next;	/* ms: next count poll */
 	int			 cancel_fd;	/* eventfd: stop a wait */
 	/* QRESYNC (imap-fetch.c): ENABLE is tried before the first SELECT
 	   of each session (stats.connects tells the sessions apart). */
@@ -187,6 +193,9 @@ void	imap_attention_free(struct backend *);
 /* The backend ops attention and retry. */
 int	imap_attention(struct backend *, char *, size_t, struct tls_peer *);
 void	imap_retry(struct backend *, const char *);
+/* In IDLE: waits up to ms for the server or a wake-up; *slept when the
+   computer was suspended meanwhile (the session is then not trusted). */
+enum net_wait imap_idle_wait(struct backend *, int, int *);
 
 /* cache.c: a new private (0600) file to write, or NULL (logged). */
 FILE	*imap_file_create(const char *);
@@ -274,6 +283,9 @@ int	imap_raw_send(struct backend *, const char *const *, size_t,
 	    unsigned *first, struct error *);
 int	imap_raw_finish(struct backend *, unsigned first, size_t,
 	    void (*)(void *, const char *, size_t), void *, struct error *);
+/* Reads one response (literals inlined, CRLF kept) into line; -1 when
+   the stream broke or the response is too big. */
+int	imap_raw_response(mailstream *, MMAPString *);
 /* Parses a sequence set "1:3,7" into ranges; -1 when malformed. */
 int	imap_seqset_parse(const char *, size_t, uint32_t **lo, uint32_t **hi,
 	    size_t *n);
@@ -324,6 +336,33 @@ struct imap_change {
 	struct error	 err;		/* why refused */
 };
 int	imap_store_changes(struct backend *, struct imap_change *, size_t,
+	    struct error *);
+
+/*
+ * imap-counts.c: the other folders' counts kept fresh while one is open.
+ * With NOTIFY (RFC 5465) the server pushes them during IDLE, and NOTIFY
+ * is on only while we IDLE, so that libetpan never meets an unsolicited
+ * STATUS; else LIST-STATUS (RFC 5819) or a STATUS per folder every
+ * poll_secs, the IDLE cut short for it.
+ */
+/* Whether the server pushes counts (NOTIFY with IDLE): the STATUS round
+   after the first screen is then left to it. Needs conn. */
+int	imap_counts_pushed(struct backend *);
+/* IDLE with NOTIFY on until something happens, we are woken or the
+   renewal comes; applies what the server said. Needs conn. */
+int	imap_counts_idle(struct backend *, struct error *);
+/* The longest wait (ms) before the next count poll is due, at most ms. */
+int	imap_counts_wait(struct backend *, int ms);
+/* Asks the counts when the poll is due (LIST-STATUS, else LIST and a
+   STATUS per folder). Needs conn. */
+int	imap_counts_poll(struct backend *, struct error *);
+/* Takes "STATUS name (MESSAGES n UNSEEN n ...)" into the folder list;
+   returns 1 when a count changed. */
+int	imap_counts_status(struct backend *, const char *, size_t);
+/* Whether a folder is shown: subscribed, INBOX or special-use, or every
+   folder without subscribed_only (data_lock held). */
+int	imap_folder_shown(struct backend *, const struct imap_folder *);
+int	imap_op_subscribe_folder(struct backend *, const char *, int,
 	    struct error *);
 
 /* imap-parts.c: messages over IMAP_PARTIAL_MIN with attachments get
