@@ -201,8 +201,9 @@ imaptest_peer(void)
 	return (s);
 }
 
-void
-imaptest_peer_flag(const char *folder, uint32_t uid)
+/* Another client adds flag to uid of folder. */
+static void
+imaptest_peer_add(const char *folder, uint32_t uid, struct mailimap_flag *flag)
 {
 	struct mailimap_flag_list	*fl;
 	struct mailimap_store_att_flags	*sf;
@@ -211,7 +212,7 @@ imaptest_peer_flag(const char *folder, uint32_t uid)
 
 	cr_assert_eq(mailimap_select(s, folder), MAILIMAP_NO_ERROR);
 	fl = mailimap_flag_list_new_empty();
-	mailimap_flag_list_add(fl, mailimap_flag_new_flagged());
+	mailimap_flag_list_add(fl, flag);
 	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
 	set = mailimap_set_new_single(uid);
 	cr_assert_eq(mailimap_uid_store(s, set, sf), MAILIMAP_NO_ERROR);
@@ -219,6 +220,18 @@ imaptest_peer_flag(const char *folder, uint32_t uid)
 	mailimap_store_att_flags_free(sf);
 	mailimap_logout(s);
 	mailimap_free(s);
+}
+
+void
+imaptest_peer_flag(const char *folder, uint32_t uid)
+{
+	imaptest_peer_add(folder, uid, mailimap_flag_new_flagged());
+}
+
+void
+imaptest_peer_seen(const char *folder, uint32_t uid)
+{
+	imaptest_peer_add(folder, uid, mailimap_flag_new_seen());
 }
 
 void

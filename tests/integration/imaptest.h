@@ -54,6 +54,8 @@ int	imaptest_filled(struct backend *, const void *);
 mailimap *imaptest_peer(void);
 /* Another client sets \Flagged on uid of folder. */
 void	imaptest_peer_flag(const char *, uint32_t);
+/* Another client marks uid of folder read (\Seen). */
+void	imaptest_peer_seen(const char *, uint32_t);
 /* Puts n messages "SUBJECT i" into bob's folder ("" for INBOX), seen
    or not. */
 void	imaptest_deliver(const char *, int, const char *, int);

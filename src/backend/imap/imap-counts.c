@@ -307,7 +307,7 @@ imap_nidle_until(struct backend *be, MMAPString *line, struct imap_nidle *ni,
 			imap_nidle_set(be, ok);
 		if (strcmp(tag, want) == 0)
 			return (0);
-		if (strcmp(tag, ni->idle) == 0) {
+		if (cont && strcmp(tag, ni->idle) == 0) {
 			/* IDLE refused, NOTIFY perhaps on: a new session. */
 			imap_abandon(be);
 			return (error_set(err, ERR_NET, "%s: IDLE refused",
