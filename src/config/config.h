@@ -47,6 +47,7 @@ struct config_account {
 	char		*password_cmd;
 	char		*keep_on_server;
 	char		*poll_interval;
+	char		*subscribed_only; /* imap: yes or no */
 	char		*tls;		/* on, off, starttls, implicit */
 	char		*tls_ca_file;
 	char		*user;

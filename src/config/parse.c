@@ -70,6 +70,7 @@ static const struct config_statement {
 
 #define CONFIG_ACCOUNT_PATH	0x1
 #define CONFIG_ACCOUNT_TLS	0x2
+#define CONFIG_ACCOUNT_BOOL	0x4
 static const struct config_account_key {
 	const char	*name;
 	size_t		 offset;
@@ -87,6 +88,8 @@ static const struct config_account_key {
 	{ "keep_on_server", offsetof(struct config_account, keep_on_server),
 	  0 },
 	{ "poll_interval", offsetof(struct config_account, poll_interval), 0 },
+	{ "subscribed_only", offsetof(struct config_account, subscribed_only),
+	  CONFIG_ACCOUNT_BOOL },
 	{ "tls", offsetof(struct config_account, tls), CONFIG_ACCOUNT_TLS },
 	{ "tls_ca_file", offsetof(struct config_account, tls_ca_file),
 	  CONFIG_ACCOUNT_PATH },
@@ -482,6 +485,10 @@ config_parse_account_key(struct config_parse *ctx,
 			    "value '%s' for 'tls', expected on, off, starttls "
 			    "or implicit", value));
 	}
+	if ((k->flags & CONFIG_ACCOUNT_BOOL) && strcmp(value, "yes") != 0 &&
+	    strcmp(value, "no") != 0)
+		return (config_error(err, ctx->file, st->line, "bad value '%s' "
+		    "for '%s', expected yes or no", value, k->name));
 	if (k->flags & CONFIG_ACCOUNT_PATH)
 		*field = config_expand_path(value);
 	else

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -150,15 +151,45 @@ account_xdg(const char *var, const char *fallback)
 	return (out);
 }
 
+/* Seconds in "90", "90s", "10m" or "1h"; -1 when malformed. */
+static long
+account_seconds(const char *s)
+{
+	char	unit = 's', extra;
+	long	v;
+	int	n;
+
+	n = sscanf(s, "%ld%c%c", &v, &unit, &extra);
+	if (n < 1 || n > 2 || v < 0 || v > 1000000L)
+		return (-1);
+	if (unit == 'm')
+		return (v * 60);
+	if (unit == 'h')
+		return (v * 3600);
+	return (unit == 's' ? v : -1);
+}
+
 /* An IMAP account: the server holds the mail; keys pinned by the user
    go to $XDG_DATA_HOME/facteur/known_hosts, the cache under
    $XDG_CACHE_HOME/facteur. */
 static struct account *
 account_imap(struct loop *loop, struct config *cfg,
-    const struct config_account *ca)
+    const struct config_account *ca, struct error *err)
 {
 	struct account	*a;
 	char		*dir;
+	long		 secs = 0;
+
+	/* How often other folders' counts are asked when the server
+	   cannot push them: at least 10 s, or 0 for never. */
+	if (ca->poll_interval != NULL &&
+	    ((secs = account_seconds(ca->poll_interval)) < 0 ||
+	    (secs > 0 && secs < 10))) {
+		error_set(err, ERR_CONFIG, "%s:%u: account %s: poll_interval "
+		    "%s: expected a duration of at least 10s (90s, 10m, 1h) "
+		    "or 0", ca->file, ca->line, ca->name, ca->poll_interval);
+		return (NULL);
+	}
 
 	a = account_new(loop, ca->name, "", "",
 	    config_get(cfg, "exclude_tags"));
@@ -175,6 +206,10 @@ account_imap(struct loop *loop, struct config *cfg,
 	a->params.tls_ca_file = ca->tls_ca_file;
 	a->params.pin_file = a->pin_file;
 	a->params.cache_dir = a->cache_dir;
+	a->params.poll_secs = ca->poll_interval == NULL ? 0 :
+	    secs == 0 ? -1 : (int)secs;
+	a->params.subscribed_only = ca->subscribed_only != NULL &&
+	    strcmp(ca->subscribed_only, "yes") == 0;
 	return (a);
 }
 
@@ -187,7 +222,7 @@ account_from_config(struct loop *loop, struct config *cfg,
 	char		*path;
 
 	if (ca != NULL && ca->imap != NULL)
-		return (account_imap(loop, cfg, ca));
+		return (account_imap(loop, cfg, ca, err));
 	if (ca != NULL)
 		maildir = ca->maildir;
 	if (maildir == NULL) {

@@ -534,8 +534,10 @@ Test(config, every_account_key_is_accepted)
 		snprintf(line, sizeof line, "%s /v%zu\n", keys[i], i);
 		strcat(text, line);
 	}
-	strcat(text, "tls starttls\n");
+	strcat(text, "tls starttls\nsubscribed_only yes\n");
 	expect_ok(text);
+	cr_expect_str_eq(config_account_get(config_account_at(cfg, 0),
+	    "subscribed_only"), "yes");
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		snprintf(line, sizeof line, "/v%zu", i);
 		cr_expect_str_eq(config_account_get(config_account_at(cfg, 0),
@@ -568,6 +570,9 @@ Test(config, account_key_errors)
 	expect_error("account b\n tls maybe\n",
 	    "config:2: bad value 'maybe' for 'tls', expected on, off, "
 	    "starttls or implicit");
+	expect_error("account s\n subscribed_only sometimes\n",
+	    "config:2: bad value 'sometimes' for 'subscribed_only', "
+	    "expected yes or no");
 	expect_error("account c\n password_cmd pass show x\n",
 	    "config:2: too many arguments to 'password_cmd', expected "
 	    "'password_cmd VALUE' (quote a value with spaces)");
