@@ -10,6 +10,7 @@
 #include <curses.h>
 
 #include "config/keymap.h"
+#include "core/worker.h"
 #include "core/xmalloc.h"
 #include "mail/account.h"
 #include "mime/sanitize.h"
@@ -131,7 +132,8 @@ folders_draw_list(struct ui *ui, int top, int x, int cols, int height,
 		if (sidebar && e->f.unread == 0)
 			counts[0] = '\0';
 		cw = (int)strlen(counts);
-		w = ui_put(y, x, (e->f.flags & FOLDER_SEARCH) ? "?" : " ",
+		w = ui_put(y, x, (e->f.flags & FOLDER_SEARCH) ? "?" :
+		    (e->f.flags & FOLDER_SUBSCRIBED) && !sidebar ? "+" : " ",
 		    cols, 0);
 		w += ui_put(y, x + w, e->f.name, cols - w - cw, 1);
 		if (cols - w > 0)
@@ -145,8 +147,8 @@ folders_draw(struct ui *ui, void *data, int top, int height)
 {
 	struct folders	*fs = data;
 	attrset(ui_attr(ui, UC_STATUS));
-	ui_put(top, 0, "Folders and saved searches (? marks a search)  "
-	    "Enter:Open  q:Back", ui_cols(ui), 1);
+	ui_put(top, 0, "Folders and saved searches (? a search, + subscribed)"
+	    "  Enter:Open  q:Back", ui_cols(ui), 1);
 	attrset(A_NORMAL);
 	top++;
 	height--;
@@ -162,6 +164,80 @@ static void
 folders_status(struct ui *ui, void *data, char *out, size_t len)
 {
 	snprintf(out, len, "facteur: %zu folders", folders_n);
+}
+
+/* A subscription change on the account's worker. */
+struct folders_sub {
+	struct ui	*ui;
+	struct account	*account;
+	char		*name;
+	int		 on;
+};
+
+static int
+folders_sub_run(struct job *j, void *arg)
+{
+	struct folders_sub	*fs = arg;
+	struct account		*a = fs->account;
+
+	return (a->ops->subscribe_folder(a->backend, fs->name, fs->on,
+	    job_error(j)));
+}
+
+static void
+folders_sub_done(struct job *j, void *arg, int result,
+    const struct error *err)
+{
+	struct folders_sub	*fs = arg;
+	char			*name;
+
+	if (result != 0) {
+		ui_error(fs->ui, "%s", err->msg);
+		return;
+	}
+	name = sanitize_line(fs->name);
+	ui_message(fs->ui, "%s: %s %s", fs->account->name,
+	    fs->on ? "subscribed to" : "unsubscribed from", name);
+	free(name);
+	folders_refresh(fs->ui);
+}
+
+static void
+folders_sub_free(void *arg)
+{
+	struct folders_sub	*fs = arg;
+
+	free(fs->name);
+	free(fs);
+}
+
+/* subscribe-folder and unsubscribe-folder: the folder under the cursor,
+   on the server (IMAP). */
+static void
+folders_subscribe(struct ui *ui, struct folders *fs, int on)
+{
+	struct folders_entry	*e;
+	struct folders_sub	*sub;
+	struct job		*j;
+
+	if (fs->cursor >= folders_n)
+		return;
+	e = &folders_v[fs->cursor];
+	if (e->header || (e->f.flags & FOLDER_SEARCH) ||
+	    e->account->backend == NULL ||
+	    e->account->ops->subscribe_folder == NULL) {
+		ui_error(ui, "%s: only IMAP folders have subscriptions",
+		    on ? "subscribe-folder" : "unsubscribe-folder");
+		return;
+	}
+	sub = xcalloc(1, sizeof *sub);
+	sub->ui = ui;
+	sub->account = e->account;
+	sub->name = xstrdup(e->f.name);
+	sub->on = on;
+	j = job_new("subscribe", folders_sub_run, folders_sub_done, sub);
+	job_set_free(j, folders_sub_free);
+	worker_submit(e->account->worker, j);
 }
 
 static int
@@ -207,6 +283,10 @@ folders_action(struct ui *ui, void *data, const char *a)
 			free(name);
 			free(query);
 		}
+		return (1);
+	} else if (strcmp(a, "subscribe-folder") == 0 ||
+	    strcmp(a, "unsubscribe-folder") == 0) {
+		folders_subscribe(ui, fs, a[0] == 's');
 		return (1);
 	} else if (strcmp(a, "change-folder") == 0)
 		return (1);
