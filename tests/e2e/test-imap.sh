@@ -2,8 +2,10 @@
 # End-to-end IMAP: the real facteur in tmux against the private Dovecot of
 # tests/servers. The INBOX opens, a message is read and flagged (checked on
 # the server with doveadm), a message delivered behind facteur's back
-# shows up through IDLE without a key, an untrusted certificate is shown
-# with its fingerprint and pinned, and the password is asked without echo.
+# shows up through IDLE without a key, another folder's count follows a
+# delivery there (NOTIFY) and subscriptions reach the server, an untrusted
+# certificate is shown with its fingerprint and pinned, and the password is
+# asked without echo.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -39,6 +41,43 @@ EOF
 }
 
 for i in 1 2 3; do server_put "$i" "Hello"; done
+
+# Another client delivers message N into bob's FOLDER through Dovecot.
+server_save() {
+	printf 'From: Carol <carol@example.org>\nTo: bob@localhost\nSubject: elsewhere %d\nMessage-ID: <save%d.%d@test>\n\nbody\n' \
+		"$2" "$2" "$$" |
+		doveadm -c "$SRV/dovecot-main.conf" save -u bob -m "$1"
+}
+
+# Whether bob is subscribed to FOLDER on the server.
+server_subscribed() {
+	doveadm -c "$SRV/dovecot-main.conf" mailbox list -s -u bob 2>/dev/null |
+		grep -qx -- "$1"
+}
+
+t_folder_list_counts_follow_other_clients_and_subscriptions() {
+	doveadm -c "$SRV/dovecot-main.conf" mailbox create -u bob Lists
+	server_save Lists 1
+	conf "$IMAPS_PORT" '  password_cmd "echo bobpw"'
+	start -F "$E2E_TMP/imap.conf"
+	wait_for 'Hello 3' || return
+	keys c
+	wait_row 3 'Lists +1 unread +1' || return
+	# Another client delivers there while INBOX is open: no key pressed.
+	server_save Lists 2
+	wait_row 3 'Lists +2 unread +2' || return
+	# Subscribing marks the folder and reaches the server.
+	keys j
+	type_text +
+	wait_row 3 '^ *\+Lists' || return
+	wait_for 'subscribed to Lists' || return
+	server_subscribed Lists || fail "the server has no subscription to Lists"
+	type_text -
+	wait_row 3 '^ +Lists' || return
+	wait_for 'unsubscribed from Lists' || return
+	server_subscribed Lists && fail "the server still has Lists subscribed"
+	keys q q
+}
 
 t_open_read_flag_and_idle_push() {
 	conf "$IMAPS_PORT" '  password_cmd "echo bobpw"'
