@@ -152,6 +152,8 @@ folders_draw(struct ui *ui, void *data, int top, int height)
 	attrset(A_NORMAL);
 	top++;
 	height--;
+	if (fs->cursor >= folders_n && folders_n > 0)
+		fs->cursor = folders_n - 1;	/* the list got shorter */
 	if (fs->cursor < fs->top)
 		fs->top = fs->cursor;
 	if (height > 0 && fs->cursor >= fs->top + (size_t)height)

@@ -278,7 +278,9 @@ static void
 imap_nidle_set(struct backend *be, int ok)
 {
 	if (ok) {
+		pthread_mutex_lock(&be->data_lock);
 		be->need_status = 0;	/* every count came */
+		pthread_mutex_unlock(&be->data_lock);
 		return;
 	}
 	log_warnx("%s: the server refused NOTIFY; counts are polled",
@@ -438,7 +440,9 @@ imap_counts_poll(struct backend *be, struct error *err)
 	ls.changed = 0;
 	if (imap_raw(be, IMAP_LIST_STATUS, imap_counts_line, &ls, err) != 0)
 		return (-1);
+	pthread_mutex_lock(&be->data_lock);
 	be->need_status = 0;
+	pthread_mutex_unlock(&be->data_lock);
 	if (ls.changed)
 		imap_notify(be, BACKEND_CHANGED_FOLDERS);
 	return (0);
