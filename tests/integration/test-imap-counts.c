@@ -139,14 +139,20 @@ peer_subscribed(const char *folder)
 
 /*
  * The scenario every variant must pass: folder has one unread and one
- * read message; with INBOX open and idle, another client appends to it
- * (2 unread of 3), then marks the first read (1 unread of 3). The folder
- * list follows, with no call from us.
+ * read message; with INBOX open and idle on the server of port_key,
+ * another client appends to it (2 unread of 3), then marks the first read
+ * (1 unread of 3). The folder list follows, with no call from us.
  */
-static void
-counts_follow_another_client(struct backend *be, const char *folder)
+static struct backend *
+counts_follow_another_client(const char *port_key, int poll_secs,
+    const char *folder)
 {
-	struct counts	c = { folder, 2, 1, 0 };
+	struct backend	*be;
+	struct counts	 c = { folder, 2, 1, 0 };
+
+	imaptest_deliver(folder, 1, "unread", 0);
+	imaptest_deliver(folder, 1, "read", 1);
+	be = open_inbox(port_key, poll_secs, 0);
 
 	cr_assert(imaptest_wait(be, counts_are, &c, 15000),
 	    "%s: no first counts", folder);
@@ -160,6 +166,7 @@ counts_follow_another_client(struct backend *be, const char *folder)
 	c.unread = 1;
 	cr_assert(imaptest_wait(be, counts_are, &c, 15000),
 	    "%s: the message read elsewhere never showed", folder);
+	return (be);
 }
 
 static void
@@ -178,10 +185,7 @@ Test(counts, notify_pushes_other_folders_counts_while_inbox_idles)
 {
 	struct backend	*be;
 
-	imaptest_deliver("Pushed", 1, "unread", 0);
-	imaptest_deliver("Pushed", 1, "read", 1);
-	be = open_inbox("IMAPS_PORT", 0, 0);
-	counts_follow_another_client(be, "Pushed");
+	be = counts_follow_another_client("IMAPS_PORT", 0, "Pushed");
 	cr_assert(imaptest_transcript_has("NOTIFY SET STATUS (SELECTED "
 	    "(MessageNew MessageExpunge FlagChange)) (PERSONAL"));
 	/* Pushed, not asked: no STATUS command named the folder. */
@@ -236,10 +240,7 @@ Test(counts, without_notify_list_status_polls_the_counts)
 {
 	struct backend	*be;
 
-	imaptest_deliver("Listed", 1, "unread", 0);
-	imaptest_deliver("Listed", 1, "read", 1);
-	be = open_inbox("NONOTIFY_IMAPS_PORT", 1, 0);
-	counts_follow_another_client(be, "Listed");
+	be = counts_follow_another_client("NONOTIFY_IMAPS_PORT", 1, "Listed");
 	cr_assert(imaptest_transcript_has("LIST \"\" \"*\" RETURN (STATUS "
 	    "(MESSAGES UNSEEN))"));
 	cr_assert_not(imaptest_transcript_has("NOTIFY"));
@@ -250,10 +251,7 @@ Test(counts, old_server_polls_a_status_per_folder)
 {
 	struct backend	*be;
 
-	imaptest_deliver("Polled", 1, "unread", 0);
-	imaptest_deliver("Polled", 1, "read", 1);
-	be = open_inbox("OLDCAP_IMAPS_PORT", 1, 0);
-	counts_follow_another_client(be, "Polled");
+	be = counts_follow_another_client("OLDCAP_IMAPS_PORT", 1, "Polled");
 	cr_assert_not(imaptest_transcript_has("NOTIFY"));
 	cr_assert_not(imaptest_transcript_has("RETURN (STATUS"));
 	imap_backend_ops.close(&be);
