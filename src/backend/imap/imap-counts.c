@@ -332,15 +332,22 @@ imap_counts_idle(struct backend *be, struct error *err)
 	snprintf(ni.set, sizeof ni.set, "F%u", ++be->raw_tag);
 	snprintf(ni.idle, sizeof ni.idle, "F%u", ++be->raw_tag);
 	snprintf(ni.none, sizeof ni.none, "F%u", ++be->raw_tag);
-	/* Pipelined: NOTIFY's STATUS round arrives before IDLE's "+". */
-	xasprintf(&cmd, "%s %s\r\n%s IDLE\r\n", ni.set, IMAP_NOTIFY_SET,
-	    ni.idle);
+	/* NOTIFY's answer (every folder's STATUS) first, then IDLE on its
+	   own: its "+" is then the first line the server sends for it. */
+	xasprintf(&cmd, "%s %s\r\n", ni.set, IMAP_NOTIFY_SET);
 	r = imap_nidle_write(be, cmd, err);
 	free(cmd);
 	if (r != 0)
 		return (-1);
-	be->stats.idles++;
 	line = mmap_string_new("");
+	if (imap_nidle_until(be, line, &ni, ni.set, 0, err) != 0)
+		goto out;
+	xasprintf(&cmd, "%s IDLE\r\n", ni.idle);
+	r = imap_nidle_write(be, cmd, err);
+	free(cmd);
+	if (r != 0)
+		goto out;
+	be->stats.idles++;
 	if (imap_nidle_until(be, line, &ni, ni.idle, 1, err) != 1)
 		goto out;	/* an error, or IDLE answered at once */
 
