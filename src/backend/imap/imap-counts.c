@@ -36,6 +36,7 @@ imap_counts_now(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* Whether NOTIFY brings the counts (it needs IDLE, and was not refused). */
 int
 imap_counts_pushed(struct backend *be)
 {
@@ -43,6 +44,7 @@ imap_counts_pushed(struct backend *be)
 	    mailimap_has_extension(be->s, "NOTIFY"));
 }
 
+/* Whether the folder list shows f (subscribed_only hides the rest). */
 int
 imap_folder_shown(struct backend *be, const struct imap_folder *f)
 {
@@ -111,6 +113,7 @@ imap_counts_number(const char **sp, const char *end, uint64_t *out)
 	return (0);
 }
 
+/* Takes one STATUS answer's MESSAGES and UNSEEN into the folder list. */
 int
 imap_counts_status(struct backend *be, const char *s, size_t len)
 {
@@ -318,6 +321,7 @@ imap_nidle_until(struct backend *be, MMAPString *line, struct imap_nidle *ni,
 	}
 }
 
+/* One IDLE with NOTIFY on, ended by the server, a wake-up or renewal. */
 int
 imap_counts_idle(struct backend *be, struct error *err)
 {
@@ -400,6 +404,7 @@ out:
 	return (rv);
 }
 
+/* How long IDLE may last before the next count poll is due. */
 int
 imap_counts_wait(struct backend *be, int ms)
 {
@@ -431,6 +436,7 @@ imap_counts_line(void *arg, const char *s, size_t len)
 	ls->changed |= imap_counts_status(ls->be, s, len);
 }
 
+/* The counts by LIST-STATUS, or LIST and STATUS each, when due. */
 int
 imap_counts_poll(struct backend *be, struct error *err)
 {
@@ -455,6 +461,7 @@ imap_counts_poll(struct backend *be, struct error *err)
 	return (0);
 }
 
+/* [worker] SUBSCRIBE or UNSUBSCRIBE, then the list marks it. */
 int
 imap_op_subscribe_folder(struct backend *be, const char *name, int on,
     struct error *err)
