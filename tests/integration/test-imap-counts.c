@@ -173,9 +173,6 @@ static void
 counts_setup(void)
 {
 	imaptest_setup("test-imap-counts");
-	/* An empty INBOX never loads on the main server (its empty
-	   "* SORT" answer); not what this suite is about. */
-	imaptest_deliver("", 1, "inbox", 1);
 }
 
 TestSuite(counts, .init = counts_setup, .fini = imaptest_teardown,
@@ -254,6 +251,51 @@ Test(counts, old_server_polls_a_status_per_folder)
 	be = counts_follow_another_client("OLDCAP_IMAPS_PORT", 1, "Polled");
 	cr_assert_not(imaptest_transcript_has("NOTIFY"));
 	cr_assert_not(imaptest_transcript_has("RETURN (STATUS"));
+	imap_backend_ops.close(&be);
+}
+
+/* Whether folder has n rows. */
+struct rows {
+	const char	*folder;
+	size_t		 n;
+};
+static int
+rows_are(struct backend *be, const void *arg)
+{
+	const struct rows	*want = arg;
+	struct imap_folder	*f;
+	int			 ok;
+
+	pthread_mutex_lock(&be->data_lock);
+	ok = (f = imap_folder_find(be, want->folder)) != NULL && f->loaded &&
+	    f->norder == want->n;
+	pthread_mutex_unlock(&be->data_lock);
+	return (ok);
+}
+
+Test(counts, an_empty_folder_opens_and_its_first_mail_arrives_by_idle)
+{
+	struct backend	*be;
+	struct view	*v = NULL;
+	struct error	 err;
+	struct rows	 r = { "Empty", 0 };
+	char		*q = imap_folder_query("Empty");
+
+	imaptest_deliver("Empty", 0, "", 0);
+	be = open_inbox("IMAPS_PORT", 0, 0);
+	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, 0,
+	    &v, &err), 0);
+	imap_backend_ops.close_view(&v);
+	free(q);
+	/* The server answers its SORT with an empty "* SORT". */
+	cr_assert(imaptest_wait(be, imaptest_loaded, "Empty", 15000),
+	    "an empty folder never loads");
+	cr_assert(rows_are(be, &r));
+	usleep(300000);		/* let the thread enter IDLE */
+	peer_append("Empty");
+	r.n = 1;
+	cr_assert(imaptest_wait(be, rows_are, &r, 15000),
+	    "the first message never arrived");
 	imap_backend_ops.close(&be);
 }
 

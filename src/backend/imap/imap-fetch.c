@@ -836,6 +836,12 @@ imap_order(struct backend *be, uint32_t **out, size_t *n,
 
 		r = mailimap_uid_sort(be->s, "UTF-8", sk, key, &res);
 		mailimap_sort_key_free(sk);
+		/* libetpan 1.9.4 takes an empty "* SORT" for no answer. */
+		if (r == MAILIMAP_ERROR_EXTENSION &&
+		    be->s->imap_selection_info->sel_exists == 0) {
+			res = clist_new();
+			r = MAILIMAP_NO_ERROR;
+		}
 	} else
 		r = mailimap_uid_search(be->s, NULL, key, &res);
 	mailimap_search_key_free(key);
