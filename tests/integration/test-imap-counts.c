@@ -287,7 +287,7 @@ Test(counts, an_empty_folder_opens_and_its_first_mail_arrives_by_idle)
 	    &v, &err), 0);
 	imap_backend_ops.close_view(&v);
 	free(q);
-	/* The server answers its SORT with an empty "* SORT". */
+	/* Nothing to sort: the folder is loaded at once. */
 	cr_assert(imaptest_wait(be, imaptest_loaded, "Empty", 15000),
 	    "an empty folder never loads");
 	cr_assert(rows_are(be, &r));

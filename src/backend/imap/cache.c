@@ -300,7 +300,8 @@ imap_cache_install(struct imap_folder *fo, struct imap_cache_rows *rows,
 	for (i = 0; i < rows->n; i++)
 		fo->order[i] = rows->v[i].uid;
 	fo->norder = rows->n;
-	qsort(rows->v, rows->n, sizeof *rows->v, imap_cache_uid_cmp);
+	if (rows->n > 1)	/* an empty folder's cache has no rows */
+		qsort(rows->v, rows->n, sizeof *rows->v, imap_cache_uid_cmp);
 	for (i = j = 0; i < rows->n; i++) {
 		if (j > 0 && rows->v[j - 1].uid == rows->v[i].uid) {
 			imap_msg_clear(&rows->v[i]);

@@ -828,6 +828,13 @@ imap_order(struct backend *be, uint32_t **out, size_t *n,
 	size_t				 i = 0;
 	int				 r;
 
+	/* An empty folder: nothing to ask (libetpan 1.9.4 takes the empty
+	   "* SORT" answer for none, and leaks it). */
+	if (be->s->imap_selection_info->sel_exists == 0) {
+		*out = xreallocarray(NULL, 1, sizeof **out);
+		*n = 0;
+		return (0);
+	}
 	if (!be->cap_sort && mailimap_has_extension(be->s, "ESEARCH"))
 		return (imap_order_esearch(be, out, n, err));
 	key = mailimap_search_key_new_all();
@@ -836,12 +843,6 @@ imap_order(struct backend *be, uint32_t **out, size_t *n,
 
 		r = mailimap_uid_sort(be->s, "UTF-8", sk, key, &res);
 		mailimap_sort_key_free(sk);
-		/* libetpan 1.9.4 takes an empty "* SORT" for no answer. */
-		if (r == MAILIMAP_ERROR_EXTENSION &&
-		    be->s->imap_selection_info->sel_exists == 0) {
-			res = clist_new();
-			r = MAILIMAP_NO_ERROR;
-		}
 	} else
 		r = mailimap_uid_search(be->s, NULL, key, &res);
 	mailimap_search_key_free(key);
