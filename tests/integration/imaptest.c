@@ -125,6 +125,19 @@ imaptest_params(const char *u, const char *user, const char *password)
 	return (p);
 }
 
+struct backend *
+imaptest_open(const char *u, const char *user, const char *password)
+{
+	struct backend_params	 p = imaptest_params(u, user, password);
+	struct backend		*be = NULL;
+	struct error		 err;
+
+	error_clear(&err);
+	if (imap_backend_ops.open(&be, &p, &err) != 0)
+		cr_assert_fail("open: %s", err.msg);
+	return (be);
+}
+
 int
 imaptest_wait(struct backend *be, int (*cond)(struct backend *,
     const void *), const void *arg, int ms)

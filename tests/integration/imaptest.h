@@ -42,6 +42,8 @@ void	imaptest_notify(void *, unsigned);
 /* Backend parameters for url as user (password may be NULL). */
 struct backend_params imaptest_params(const char *, const char *,
 	    const char *);
+/* Opens the backend on url as user, or fails the test. */
+struct backend *imaptest_open(const char *, const char *, const char *);
 /* Waits until cond(be, arg) holds or ms pass; returns whether it holds.
    cond runs with imaptest_lock held. */
 int	imaptest_wait(struct backend *, int (*)(struct backend *,

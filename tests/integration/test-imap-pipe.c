@@ -28,19 +28,6 @@
 
 /* --- fixtures ---------------------------------------------------------- */
 
-static struct backend *
-open_ok(const char *u, const char *user, const char *pw)
-{
-	struct backend_params	 p = imaptest_params(u, user, pw);
-	struct backend		*be = NULL;
-	struct error		 err;
-
-	error_clear(&err);
-	if (imap_backend_ops.open(&be, &p, &err) != 0)
-		cr_assert_fail("open: %s", err.msg);
-	return (be);
-}
-
 /* Asks for folder (the UI opening it). */
 static void
 want(struct backend *be, const char *folder)
@@ -283,7 +270,7 @@ Test(pipe, a_folder_loads_with_batches_in_flight_complete_and_right)
 	imaptest_deliver("Pipe", 1200, "pipe unread", 0);
 	imaptest_deliver("Pipe", 900, "pipe read", 1);
 	imaptest_peer_flag("Pipe", 1500);
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	want(be, "Pipe");
 	cr_assert(imaptest_wait(be, imaptest_loaded, "Pipe", 15000));
 	cr_assert(imaptest_wait(be, imaptest_filled, "Pipe", 30000),
@@ -303,7 +290,7 @@ Test(pipe, flag_changes_go_out_together_and_reach_the_server)
 	size_t		 i, n;
 
 	imaptest_deliver("Marks", 60, "mark", 0);
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	want(be, "Marks");
 	cr_assert(imaptest_wait(be, imaptest_filled, "Marks", 15000));
 	ids = row_ids(be, "Marks", 50);
@@ -335,7 +322,7 @@ Test(pipe, the_offline_journal_goes_out_as_stores_in_flight)
 	int		 done = 0;
 
 	imaptest_deliver("Journal", 30, "journal", 0);
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	want(be, "Journal");
 	cr_assert(imaptest_wait(be, imaptest_filled, "Journal", 15000));
 	ids = row_ids(be, "Journal", 20);
@@ -348,7 +335,7 @@ Test(pipe, the_offline_journal_goes_out_as_stores_in_flight)
 		fprintf(f, "%u %u %s\n", MSG_FLAGGED, 0u, ids[i]);
 	fclose(f);
 
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	for (i = 0; i < 100 && !done; i++) {
 		done = imap_queue_count(be) == 0;
 		if (!done)
@@ -376,7 +363,7 @@ Test(pipe, another_folder_opened_mid_load_then_the_first_reopens_complete)
 
 	imaptest_deliver("Huge", 8000, "huge", 0);
 	imaptest_deliver("Tiny", 5, "tiny", 0);
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	want(be, "Huge");
 	cr_assert(imaptest_wait(be, some_in, &some, 20000));
 	cr_assert_not(imaptest_filled(be, "Huge"), "still loading");
@@ -401,14 +388,14 @@ Test(pipe, closing_mid_load_then_opening_again_completes_the_folder)
 	unsigned long	 some = 400;
 
 	imaptest_deliver("Quit", 8000, "quit", 0);
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	want(be, "Quit");
 	cr_assert(imaptest_wait(be, some_in, &some, 20000));
 	cr_assert_not(imaptest_filled(be, "Quit"), "still loading");
 	imap_backend_ops.close(&be);
 
 	/* What came before the close is in the cache; the rest now. */
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	want(be, "Quit");
 	cr_assert(imaptest_wait(be, imaptest_loaded, "Quit", 15000));
 	cr_assert(imaptest_wait(be, imaptest_filled, "Quit", 30000));

@@ -37,19 +37,6 @@
 
 /* --- fixtures ---------------------------------------------------------- */
 
-static struct backend *
-open_ok(const char *u, const char *user, const char *pw)
-{
-	struct backend_params	 p = imaptest_params(u, user, pw);
-	struct backend		*be = NULL;
-	struct error		 err;
-
-	error_clear(&err);
-	if (imap_backend_ops.open(&be, &p, &err) != 0)
-		cr_assert_fail("open: %s", err.msg);
-	return (be);
-}
-
 /* Opens a view on folder and waits for the thread to load it. */
 static struct view *
 view_on(struct backend *be, const char *folder, unsigned flags)
@@ -139,7 +126,7 @@ has_uid(struct backend *be, const char *folder, uint32_t uid)
 static void
 warm(const char *u, const char *folder)
 {
-	struct backend	*be = open_ok(u, "bob", "bobpw");
+	struct backend	*be = imaptest_open(u, "bob", "bobpw");
 	struct view	*v = view_on(be, folder, 0);
 
 	imap_backend_ops.close_view(&v);
@@ -169,7 +156,7 @@ Test(proto, qresync_reopen_drops_exactly_the_expunged_and_fetches_nothing)
 	peer_expunge("Qr", gone, 2);
 	transcript_reset();
 
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Qr", 0);
 	cr_assert_eq(imap_backend_ops.view_count(v), 28);
 	imap_backend_ops.close_view(&v);
@@ -201,7 +188,7 @@ Test(proto, qresync_changed_flags_come_with_the_select)
 	warm(imaptest_url, "Qf");
 	imaptest_peer_flag("Qf", 3);
 
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Qf", 0);
 	cr_assert_eq(imap_backend_ops.view_count(v), 10);
 	imap_backend_ops.close_view(&v);
@@ -241,7 +228,7 @@ Test(proto, qresync_expunges_by_another_client_apply_while_open)
 
 	imaptest_deliver("Qo", 10, "qo", 0);
 	warm(imaptest_url, "Qo");
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "Qo", 0);
 	imap_backend_ops.close_view(&v);
 	usleep(300000);		/* let the thread enter IDLE */
@@ -268,7 +255,7 @@ Test(proto, without_qresync_the_uid_list_comparison_still_drops_expunged)
 	warm(u, "Qold");
 	peer_expunge("Qold", gone, 2);
 	transcript_reset();
-	be = open_ok(u, "bob", "bobpw");
+	be = imaptest_open(u, "bob", "bobpw");
 	v = view_on(be, "Qold", 0);
 	cr_assert_eq(imap_backend_ops.view_count(v), 8);
 	imap_backend_ops.close_view(&v);
@@ -295,7 +282,7 @@ Test(proto, esearch_gives_the_order_when_sort_is_not_offered)
 
 	imaptest_deliver("Es", 12, "es", 0);
 	peer_expunge("Es", gone, 2);
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	imap_conn_acquire(be);
 	be->cap_sort = 0;	/* Dovecot has both: take SORT away */
 	imap_conn_release(be);
@@ -499,7 +486,7 @@ Test(proto, a_cancelled_20mb_download_leaves_nothing_and_the_next_works,
 	deliver_file("Big", "1700000001.M1P1.big", head, body, len);
 	deliver_file("Big", "1700000002.M2P1.big",
 	    "From: a@example.org\r\nSubject: small\r\n\r\n", "hi\r\n", 4);
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	big = row_id(be, "Big", "huge");
 	small = row_id(be, "Big", "small");
 
@@ -578,7 +565,7 @@ Test(proto, a_big_attachment_is_fetched_only_when_asked, .timeout = 120)
 	    "Content-Type: multipart/mixed; boundary=sep\r\n\r\n",
 	    msg.data, msg.len);
 	buf_free(&msg);
-	be = open_ok(imaptest_url, "bob", "bobpw");
+	be = imaptest_open(imaptest_url, "bob", "bobpw");
 	id = row_id(be, "Att", "with blob");
 
 	transcript_reset();

@@ -58,13 +58,8 @@ listed(struct backend *be, const void *arg)
 static struct backend *
 open_ok(const char *u, const char *user, const char *pw)
 {
-	struct backend_params	 p = imaptest_params(u, user, pw);
-	struct backend		*be = NULL;
-	struct error		 err;
+	struct backend	*be = imaptest_open(u, user, pw);
 
-	error_clear(&err);
-	if (imap_backend_ops.open(&be, &p, &err) != 0)
-		cr_assert_fail("open: %s", err.msg);
 	cr_assert(imaptest_wait(be, listed, NULL, 15000), "no folder list");
 	return (be);
 }
