@@ -186,8 +186,10 @@ Test(mailbox, limit_is_anded_with_the_folder_query)
 {
 	struct mailbox	*mb = open_mb("from:alice", 0);
 
+	/* The last query is the unread count's: "(BASE) and (LIMIT...)",
+	   the shape every backend splits the same way. */
 	cr_assert_str_eq(fake_last_query,
-	    "((folder:\"\") and (from:alice)) and tag:unread");
+	    "(folder:\"\") and ((from:alice) and tag:unread)");
 	cr_assert_str_eq(mb->limit, "from:alice");
 	mailbox_free(&mb);
 }
