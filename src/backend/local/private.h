@@ -7,9 +7,8 @@
 #ifndef FACTEUR_BACKEND_LOCAL_PRIVATE_H
 #define FACTEUR_BACKEND_LOCAL_PRIVATE_H
 
-#include <notmuch.h>
-
 #include "backend/backend.h"
+#include "backend/local/nm.h"
 
 /* Messages indexed per writer session during a sync: a killed process
    loses at most this many, and readers see a big first index grow. */
