@@ -761,3 +761,98 @@ Test(proto, a_download_stalled_by_the_server_is_cancelled_at_once)
 	waitpid(pid, NULL, 0);
 	free(u);
 }
+
+/* Reads one line from fd into line (NUL-terminated, CRLF kept). */
+static int
+sasl_line(int fd, char *line, size_t size)
+{
+	size_t	n = 0;
+	char	c;
+
+	while (n + 1 < size) {
+		if (read(fd, &c, 1) != 1)
+			return (-1);
+		line[n++] = c;
+		if (c == '\n')
+			break;
+	}
+	line[n] = '\0';
+	return (0);
+}
+
+/*
+ * A server with LOGINDISABLED and only AUTH=LOGIN, as some do over plain
+ * text: the LOGIN command is refused; AUTHENTICATE LOGIN asks for the
+ * user and the password (base64) in two challenges.
+ */
+static void
+sasl_serve(int lfd, const void *arg)
+{
+	char	line[1024], tag[64], out[512];
+	int	fd, ok;
+
+	(void)arg;
+#define SAY(s) do { if (write(fd, s, strlen(s)) == -1) goto next; } while (0)
+again:
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		_exit(0);
+	SAY("* OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=LOGIN] sasl\r\n");
+	while (sasl_line(fd, line, sizeof line) == 0 &&
+	    sscanf(line, "%63s", tag) == 1) {
+		if (strstr(line, " AUTHENTICATE LOGIN") != NULL) {
+			SAY("+ VXNlcm5hbWU6\r\n");
+			if (sasl_line(fd, line, sizeof line) != 0)
+				goto next;
+			ok = strcmp(line, "Ym9i\r\n") == 0;
+			SAY("+ UGFzc3dvcmQ6\r\n");
+			if (sasl_line(fd, line, sizeof line) != 0)
+				goto next;
+			ok = ok && strcmp(line, "Ym9icHc=\r\n") == 0;
+			snprintf(out, sizeof out, ok ? "%s OK [CAPABILITY "
+			    "IMAP4rev1] in\r\n" : "%s NO [AUTHENTICATIONFAILED] "
+			    "no\r\n", tag);
+		} else if (strstr(line, " LOGIN ") != NULL)
+			snprintf(out, sizeof out, "%s NO LOGIN is disabled\r\n",
+			    tag);
+		else if (strstr(line, " LIST ") != NULL)
+			snprintf(out, sizeof out, "* LIST () \"/\" INBOX\r\n"
+			    "%s OK done\r\n", tag);
+		else
+			snprintf(out, sizeof out, "%s OK done\r\n", tag);
+		SAY(out);
+	}
+next:
+	close(fd);
+	goto again;
+#undef SAY
+}
+
+Test(proto, login_disabled_logs_in_by_authenticate_login_and_keeps_it_private)
+{
+	struct backend_params	 p;
+	struct backend		*be = NULL;
+	struct error		 err;
+	pid_t			 pid;
+	char			*u = imaptest_scripted(sasl_serve, NULL, &pid);
+
+	p = imaptest_params(u, "bob", "bobpw");
+	p.tls = "off";
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	imap_backend_ops.close(&be);
+	/* The LOGIN command would have been refused; the challenges'
+	   answers (base64 of "bob", "bobpw") never reach the log. */
+	cr_assert(imaptest_transcript_has("S: + VXNlcm5hbWU6") &&
+	    imaptest_transcript_has("S: + UGFzc3dvcmQ6"),
+	    "the server's two AUTHENTICATE LOGIN challenges were answered");
+	cr_assert_not(imaptest_transcript_has("Ym9icHc"));
+	cr_assert_not(imaptest_transcript_has("bobpw"));
+
+	p = imaptest_params(u, "bob", "not-bobpw");
+	p.tls = "off";
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
+	cr_assert_eq(err.kind, ERR_AUTH, "%s", err.msg);
+	cr_assert_null(be);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	free(u);
+}

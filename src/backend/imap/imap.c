@@ -408,7 +408,8 @@ imap_auth_plain(struct backend *be)
 static int
 imap_login(struct backend *be, struct error *err)
 {
-	int	r, plain;
+	const char	*mech = NULL;
+	int		 r, plain;
 
 	imap_attention_password(be);	/* one the user typed meanwhile */
 	if (be->password == NULL && be->password_cmd != NULL &&
@@ -417,12 +418,23 @@ imap_login(struct backend *be, struct error *err)
 	if (be->password == NULL)
 		return (error_set(err, ERR_AUTH, "%s: password needed for %s "
 		    "at %s", be->name, be->user, be->host));
-	/* AUTHENTICATE PLAIN where it takes one round trip, else LOGIN. */
+	/*
+	 * AUTHENTICATE PLAIN where it takes one round trip, else the LOGIN
+	 * command; where that is disabled, AUTHENTICATE PLAIN or LOGIN with
+	 * the server's challenges (Cyrus SASL through libetpan).
+	 */
 	plain = mailimap_has_authentication(be->s, "PLAIN") &&
 	    mailimap_has_extension(be->s, "SASL-IR");
-	if (!plain && mailimap_has_extension(be->s, "LOGINDISABLED"))
-		return (error_set(err, ERR_AUTH, "%s: the server refuses "
-		    "LOGIN here", be->name));
+	if (!plain && mailimap_has_extension(be->s, "LOGINDISABLED")) {
+		if (mailimap_has_authentication(be->s, "PLAIN"))
+			mech = "PLAIN";
+		else if (mailimap_has_authentication(be->s, "LOGIN"))
+			mech = "LOGIN";
+		else
+			return (error_set(err, ERR_AUTH, "%s: the server "
+			    "refuses LOGIN here and offers no AUTHENTICATE "
+			    "PLAIN or LOGIN", be->name));
+	}
 	/* The greeting's capabilities go: the LOGIN answer's replace them. */
 	if (be->s->imap_connection_info != NULL &&
 	    be->s->imap_connection_info->imap_capability != NULL) {
@@ -432,7 +444,13 @@ imap_login(struct backend *be, struct error *err)
 	}
 	if (plain)
 		r = imap_auth_plain(be);
-	else {
+	else if (mech != NULL) {
+		be->log.authenticating = 1;
+		r = mailimap_authenticate(be->s, mech, be->host, NULL, NULL,
+		    be->user, be->user, be->password, NULL);
+		be->log.authenticating = 0;
+		log_debug("imap: %s: AUTHENTICATE %s", be->name, mech);
+	} else {
 		be->log.authenticating = 1;
 		r = mailimap_login(be->s, be->user, be->password);
 		be->log.authenticating = 0;
