@@ -52,6 +52,7 @@ struct pager {
 	struct account		*account;
 	char			*id;
 	char			*subject;
+	int			 mark_pending;	/* mark read once rendered */
 	struct render_spool	*spool;		/* the whole rendered text */
 	size_t			 total;		/* its lines */
 	size_t			 base;		/* spool line of r.lines[0] */
@@ -139,6 +140,7 @@ pager_free_urls(char ***urls)
 
 static int	pager_whole(const struct pager *);
 static int	pager_window(struct ui *, struct pager *, size_t);
+static void	pager_mark_read(struct ui *, struct pager *);
 
 /* Forgets the spool line numbers of a folded window. */
 static void
@@ -181,6 +183,13 @@ pager_render_done(struct job *j, void *arg, int result,
 		/* Quotes still folded from the last message: fold these. */
 		if (p->fold_quotes && !pager_whole(p))
 			pager_window(p->ui, p, 0);
+		/* Read now, not when asked: marking it read renames its
+		   Maildir file (new/ to cur/), which the render must not
+		   race. */
+		if (p->mark_pending) {
+			p->mark_pending = 0;
+			pager_mark_read(p->ui, p);
+		}
 	}
 	p->wrapped_cols = 0;
 	ui_redraw(p->ui);
@@ -367,8 +376,8 @@ pager_open(struct ui *ui, struct account *a, const char *id,
 	p->subject = xstrdup(subject != NULL ? subject : "");
 	p->match_line = -1;
 	ui_push(ui, &pager_screen_ops, p);
+	p->mark_pending = 1;
 	pager_load(ui, p);
-	pager_mark_read(ui, p);
 }
 
 /* Adds one screen line. */
@@ -1120,8 +1129,8 @@ pager_step(struct ui *ui, struct pager *p, int dir)
 	free(p->subject);
 	p->id = xstrdup(r->s.id);
 	p->subject = xstrdup(r->s.subject != NULL ? r->s.subject : "");
+	p->mark_pending = 1;
 	pager_load(ui, p);
-	pager_mark_read(ui, p);
 	ui_redraw(ui);
 }
 
