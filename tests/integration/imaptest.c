@@ -3,6 +3,7 @@
  * test gets a fresh directory for its pins and header cache; the servers
  * themselves are started once per suite by its run-* wrapper.
  */
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +36,22 @@ pthread_mutex_t	 imaptest_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_cond_t	 imaptest_cond = PTHREAD_COND_INITIALIZER;
 int		 imaptest_notes;
 struct buf	 imaptest_transcript;
+
+static int	imaptest_inbox_fd = -1;
+
+void
+imaptest_inbox_lock(void)
+{
+	char	*path;
+
+	/* Beside the servers' files: one lock per run of the suite. */
+	xasprintf(&path, "%s.inbox-lock", mailtest_env("CA_FILE"));
+	imaptest_inbox_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert_geq(imaptest_inbox_fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(flock(imaptest_inbox_fd, LOCK_EX), 0, "%s: %s", path,
+	    strerror(errno));
+	free(path);
+}
 
 /* The transcript sink: every protocol line, credentials dropped. */
 static void
@@ -84,6 +102,11 @@ void
 imaptest_teardown(void)
 {
 	char	*cmd;
+
+	if (imaptest_inbox_fd != -1) {
+		close(imaptest_inbox_fd);	/* the lock goes with it */
+		imaptest_inbox_fd = -1;
+	}
 
 	imap_set_transcript(NULL, NULL);
 	xasprintf(&cmd, "rm -rf '%s'", imaptest_dir);

@@ -35,6 +35,10 @@ int	imaptest_transcript_has(const char *);
 char	*imaptest_transcript_copy(void);
 /* Makes /tmp/NAME.XXXXXX and starts the transcript. */
 void	imaptest_setup(const char *);
+/* For a test that puts mail into bob's INBOX or counts on what it holds:
+   criterion runs tests side by side, so such tests take turns (the lock
+   is held until the test's teardown). */
+void	imaptest_inbox_lock(void);
 /* Stops the transcript and removes the directory. */
 void	imaptest_teardown(void);
 /* The backend's notify: counts and signals. */

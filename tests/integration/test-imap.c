@@ -786,6 +786,7 @@ Test(imap, a_cached_inbox_shows_before_the_server_answers)
 	char			*first, *dead, buf[320];
 	size_t			 n;
 
+	imaptest_inbox_lock();
 	imaptest_deliver("", 3, "cached inbox", 0);
 	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "INBOX", 0);
@@ -1660,6 +1661,7 @@ cache_inbox(void)
 	struct backend	*be;
 	struct view	*v;
 
+	imaptest_inbox_lock();
 	imaptest_deliver("", 2, "warm", 0);
 	be = open_ok(imaptest_url, "bob", "bobpw");
 	v = view_on(be, "INBOX", 0);
