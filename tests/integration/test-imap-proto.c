@@ -619,6 +619,24 @@ Test(proto, a_big_attachment_is_fetched_only_when_asked, .timeout = 120)
 
 /* --- a scripted server whose ESEARCH answer lies ---------------------- */
 
+/* Reads one line from fd into line (NUL-terminated, CRLF kept). */
+static int
+script_line(int fd, char *line, size_t size)
+{
+	size_t	n = 0;
+	char	c;
+
+	while (n + 1 < size) {
+		if (read(fd, &c, 1) != 1)
+			return (-1);
+		line[n++] = c;
+		if (c == '\n')
+			break;
+	}
+	line[n] = '\0';
+	return (0);
+}
+
 /* Serves connections: ESEARCH offered, no SORT; SEARCH RETURN answers
    a range of four billion UIDs for a folder of one message; with stall,
    a message download sends ten bytes of its literal and stops. */
@@ -626,7 +644,6 @@ static void
 liar_serve(int lfd, int stall)
 {
 	char	line[1024], tag[64], out[512];
-	size_t	n;
 	int	fd;
 	char	c;
 
@@ -636,14 +653,8 @@ again:
 		_exit(0);
 	SAY("* OK [CAPABILITY IMAP4rev1 ESEARCH] liar\r\n");
 	for (;;) {
-		for (n = 0; n + 1 < sizeof line; ) {
-			if (read(fd, &c, 1) != 1)
-				goto next;
-			line[n++] = c;
-			if (c == '\n')
-				break;
-		}
-		line[n] = '\0';
+		if (script_line(fd, line, sizeof line) != 0)
+			goto next;
 		if (sscanf(line, "%63s", tag) != 1)
 			goto next;
 		if (strstr(line, " SELECT ") != NULL)
@@ -762,24 +773,6 @@ Test(proto, a_download_stalled_by_the_server_is_cancelled_at_once)
 	free(u);
 }
 
-/* Reads one line from fd into line (NUL-terminated, CRLF kept). */
-static int
-sasl_line(int fd, char *line, size_t size)
-{
-	size_t	n = 0;
-	char	c;
-
-	while (n + 1 < size) {
-		if (read(fd, &c, 1) != 1)
-			return (-1);
-		line[n++] = c;
-		if (c == '\n')
-			break;
-	}
-	line[n] = '\0';
-	return (0);
-}
-
 /*
  * A server with LOGINDISABLED and only AUTH=LOGIN, as some do over plain
  * text: the LOGIN command is refused; AUTHENTICATE LOGIN asks for the
@@ -797,15 +790,15 @@ again:
 	if ((fd = accept(lfd, NULL, NULL)) == -1)
 		_exit(0);
 	SAY("* OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=LOGIN] sasl\r\n");
-	while (sasl_line(fd, line, sizeof line) == 0 &&
+	while (script_line(fd, line, sizeof line) == 0 &&
 	    sscanf(line, "%63s", tag) == 1) {
 		if (strstr(line, " AUTHENTICATE LOGIN") != NULL) {
 			SAY("+ VXNlcm5hbWU6\r\n");
-			if (sasl_line(fd, line, sizeof line) != 0)
+			if (script_line(fd, line, sizeof line) != 0)
 				goto next;
 			ok = strcmp(line, "Ym9i\r\n") == 0;
 			SAY("+ UGFzc3dvcmQ6\r\n");
-			if (sasl_line(fd, line, sizeof line) != 0)
+			if (script_line(fd, line, sizeof line) != 0)
 				goto next;
 			ok = ok && strcmp(line, "Ym9icHc=\r\n") == 0;
 			snprintf(out, sizeof out, ok ? "%s OK [CAPABILITY "
