@@ -3,7 +3,9 @@
  * tests/servers (run by tests/integration/run-imap-proto): QRESYNC on a
  * warm cache and while a folder is open, ESEARCH and plain SEARCH for the
  * order, a 20 MB download cancelled half way, and big messages fetched
- * part by part (the attachment only when asked).
+ * part by part (the attachment only when asked); and scripted servers for
+ * what Dovecot will not do (a lying ESEARCH, a stalled download, LOGIN
+ * disabled, NOTIFY refused).
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -845,6 +847,123 @@ Test(proto, login_disabled_logs_in_by_authenticate_login_and_keeps_it_private)
 	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), -1);
 	cr_assert_eq(err.kind, ERR_AUTH, "%s", err.msg);
 	cr_assert_null(be);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	free(u);
+}
+
+/*
+ * A server that offers NOTIFY and IDLE but refuses NOTIFY SET, as one
+ * with a limit on notifications may: the counts of the other folder
+ * must then be polled (one STATUS every poll interval). Each STATUS of
+ * "Other" answers one message more than the last, so the folder list
+ * shows how many polls there have been.
+ */
+static void
+refuser_serve(int lfd, const void *arg)
+{
+	char		line[1024], tag[64], idle[64] = "", out[512];
+	unsigned	polls = 0;
+	int		fd;
+
+	(void)arg;
+#define SAY(s) do { if (write(fd, s, strlen(s)) == -1) goto next; } while (0)
+again:
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		_exit(0);
+	SAY("* OK [CAPABILITY IMAP4rev1 IDLE NOTIFY] refuser\r\n");
+	while (script_line(fd, line, sizeof line) == 0 &&
+	    sscanf(line, "%63s", tag) == 1) {
+		if (strcmp(line, "DONE\r\n") == 0)
+			snprintf(out, sizeof out, "%s OK idled\r\n", idle);
+		else if (strstr(line, " IDLE") != NULL) {
+			snprintf(idle, sizeof idle, "%s", tag);
+			snprintf(out, sizeof out, "+ idling\r\n");
+		} else if (strstr(line, " NOTIFY SET ") != NULL)
+			snprintf(out, sizeof out, "%s NO [NOTIFICATIONOVERFLOW] "
+			    "not for you\r\n", tag);
+		else if (strstr(line, " STATUS ") != NULL &&
+		    strstr(line, "Other") != NULL) {
+			polls++;
+			snprintf(out, sizeof out, "* STATUS Other (MESSAGES %u "
+			    "UNSEEN 1)\r\n%s OK done\r\n", polls, tag);
+		} else if (strstr(line, " STATUS ") != NULL)
+			snprintf(out, sizeof out, "* STATUS INBOX (MESSAGES 0 "
+			    "UNSEEN 0)\r\n%s OK done\r\n", tag);
+		else if (strstr(line, " SELECT ") != NULL)
+			snprintf(out, sizeof out, "* 0 EXISTS\r\n* OK "
+			    "[UIDVALIDITY 7] v\r\n%s OK [READ-WRITE] done\r\n",
+			    tag);
+		else if (strstr(line, " CAPABILITY") != NULL)
+			snprintf(out, sizeof out, "* CAPABILITY IMAP4rev1 IDLE "
+			    "NOTIFY\r\n%s OK done\r\n", tag);
+		else if (strstr(line, " LIST ") != NULL)
+			snprintf(out, sizeof out, "* LIST () \"/\" INBOX\r\n"
+			    "* LIST () \"/\" Other\r\n%s OK done\r\n", tag);
+		else
+			snprintf(out, sizeof out, "%s OK done\r\n", tag);
+		SAY(out);
+	}
+next:
+	close(fd);
+	goto again;
+#undef SAY
+}
+
+/* Whether the folder list shows at least arg (an unsigned long) messages
+   in "Other". */
+static int
+other_total_at_least(struct backend *be, const void *arg)
+{
+	struct folder_list	 fl;
+	struct error		 err;
+	size_t			 i;
+	int			 ok = 0;
+
+	if (imap_backend_ops.list_folders(be, &fl, &err) != 0)
+		return (0);
+	for (i = 0; i < fl.n; i++)
+		if (strcmp(fl.v[i].name, "Other") == 0)
+			ok = fl.v[i].total >= *(const unsigned long *)arg;
+	folder_list_free(&fl);
+	return (ok);
+}
+
+Test(proto, a_refused_notify_falls_back_to_polling_the_counts)
+{
+	struct backend_params	 p;
+	struct backend		*be = NULL;
+	struct view		*v = NULL;
+	struct error		 err;
+	unsigned long		 three = 3;
+	pid_t			 pid;
+	char			*u = imaptest_scripted(refuser_serve, NULL, &pid);
+	char			*q, *t, *s;
+	int			 sets = 0;
+
+	p = imaptest_params(u, "bob", "bobpw");
+	p.tls = "off";
+	p.poll_secs = 1;
+	cr_assert_eq(imap_backend_ops.open(&be, &p, &err), 0, "%s", err.msg);
+	q = imap_folder_query("INBOX");
+	cr_assert_eq(imap_backend_ops.open_view(be, q, VIEW_NEWEST_FIRST, 0,
+	    &v, &err), 0, "%s", err.msg);
+	imap_backend_ops.close_view(&v);
+	free(q);
+	/* Three polls within 8 s: the refusal did not leave us in an IDLE
+	   of half an hour with no count coming. */
+	if (!imaptest_wait(be, other_total_at_least, &three, 8000)) {
+		t = imaptest_transcript_copy();
+		cr_assert_fail("the counts were not polled:\n%s", t);
+	}
+	t = imaptest_transcript_copy();
+	for (s = t; (s = strstr(s, "NOTIFY SET")) != NULL; s++)
+		sets++;
+	cr_assert_eq(sets, 1, "NOTIFY asked once, not again after its "
+	    "refusal:\n%s", t);
+	cr_assert(imaptest_transcript_has(" IDLE"), "still IDLEs on INBOX");
+	free(t);
+	imap_backend_ops.close(&be);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	free(u);

@@ -346,6 +346,11 @@ imap_counts_idle(struct backend *be, struct error *err)
 	line = mmap_string_new("");
 	if (imap_nidle_until(be, line, &ni, ni.set, 0, err) != 0)
 		goto out;
+	if (be->notify_refused) {
+		/* Not this IDLE either: the next one polls the counts. */
+		rv = 0;
+		goto out;
+	}
 	xasprintf(&cmd, "%s IDLE\r\n", ni.idle);
 	r = imap_nidle_write(be, cmd, err);
 	free(cmd);
