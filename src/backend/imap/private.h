@@ -27,6 +27,7 @@
 #define IMAP_PARTIAL_MIN	(1024 * 1024) /* bigger: text parts first */
 #define IMAP_PIPE_DEPTH		4	/* summary batches in flight */
 #define IMAP_PIPE_ROWS		250	/* rows in each */
+#define IMAP_FILL_NOTIFY_MS	200	/* at most a notice this often */
 #define IMAP_PIPE_STORES	64	/* STOREs in flight */
 
 /* Special-use folders (RFC 6154). */
