@@ -340,3 +340,26 @@ imaptest_scripted(void (*serve)(int, const void *), const void *arg,
 	xasprintf(&u, "imap://127.0.0.1:%d", ntohs(sin.sin_port));
 	return (u);
 }
+
+int
+imaptest_folder(struct backend *be, const char *name, struct folder_info *out)
+{
+	struct folder_list	 fl;
+	struct error		 err;
+	size_t			 i;
+	int			 found = 0;
+
+	memset(out, 0, sizeof *out);
+	if (imap_backend_ops.list_folders(be, &fl, &err) != 0)
+		return (0);
+	for (i = 0; i < fl.n && !found; i++) {
+		if (strcmp(fl.v[i].name, name) == 0) {
+			found = 1;
+			out->total = fl.v[i].total;
+			out->unread = fl.v[i].unread;
+			out->flags = fl.v[i].flags;
+		}
+	}
+	folder_list_free(&fl);
+	return (found);
+}

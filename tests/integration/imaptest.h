@@ -65,6 +65,9 @@ void	imaptest_peer_seen(const char *, uint32_t);
 /* Puts n messages "SUBJECT i" into bob's folder ("" for INBOX), seen
    or not. */
 void	imaptest_deliver(const char *, int, const char *, int);
+/* Whether the folder list (what the UI reads) shows name; if so its
+   counts and flags are copied to *out (name and query left NULL). */
+int	imaptest_folder(struct backend *, const char *, struct folder_info *);
 /* A scripted server for what Dovecot will not do: a forked child (killed
    with the test) running serve(listening socket, arg) on a port of
    127.0.0.1; returns its imap:// URL, to free. */

@@ -31,37 +31,20 @@ static int
 counts_are(struct backend *be, const void *arg)
 {
 	const struct counts	*want = arg;
-	struct folder_list	 fl;
-	struct error		 err;
-	size_t			 i;
-	int			 ok = 0;
+	struct folder_info	 fi;
 
-	if (imap_backend_ops.list_folders(be, &fl, &err) != 0)
-		return (0);
-	for (i = 0; i < fl.n; i++) {
-		if (strcmp(fl.v[i].name, want->folder) == 0)
-			ok = fl.v[i].total == want->total &&
-			    fl.v[i].unread == want->unread &&
-			    (fl.v[i].flags & want->flags) == want->flags;
-	}
-	folder_list_free(&fl);
-	return (ok);
+	return (imaptest_folder(be, want->folder, &fi) &&
+	    fi.total == want->total && fi.unread == want->unread &&
+	    (fi.flags & want->flags) == want->flags);
 }
 
 /* Whether list_folders shows folder at all. */
 static int
 shown(struct backend *be, const char *folder)
 {
-	struct folder_list	 fl;
-	struct error		 err;
-	size_t			 i;
-	int			 found = 0;
+	struct folder_info	fi;
 
-	cr_assert_eq(imap_backend_ops.list_folders(be, &fl, &err), 0);
-	for (i = 0; i < fl.n; i++)
-		found |= strcmp(fl.v[i].name, folder) == 0;
-	folder_list_free(&fl);
-	return (found);
+	return (imaptest_folder(be, folder, &fi));
 }
 
 /* Opens bob's account on the IMAPS port named by port_key with INBOX

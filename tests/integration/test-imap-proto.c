@@ -619,7 +619,7 @@ Test(proto, a_big_attachment_is_fetched_only_when_asked, .timeout = 120)
 	imap_backend_ops.close(&be);
 }
 
-/* --- a scripted server whose ESEARCH answer lies ---------------------- */
+/* --- scripted servers, for what Dovecot will not do ------------------ */
 
 /* Reads one line from fd into line (NUL-terminated, CRLF kept). */
 static int
@@ -639,62 +639,105 @@ script_line(int fd, char *line, size_t size)
 	return (0);
 }
 
-/* Serves connections: ESEARCH offered, no SORT; SEARCH RETURN answers
-   a range of four billion UIDs for a folder of one message; with stall,
-   a message download sends ten bytes of its literal and stops. */
+/* A scripted server's canned answer: to a line holding needle, fmt
+   (which takes the command's tag once). */
+struct canned {
+	const char	*needle;
+	const char	*fmt;
+};
+
+/* Writes into out the answer of the first entry of c (ended by a NULL
+   needle) that line holds, else a plain OK. */
 static void
-liar_serve(int lfd, int stall)
+script_canned(const struct canned *c, const char *line, const char *tag,
+    char *out, size_t size)
+{
+	for (; c->needle != NULL; c++) {
+		if (strstr(line, c->needle) != NULL) {
+			snprintf(out, size, c->fmt, tag);
+			return;
+		}
+	}
+	snprintf(out, size, "%s OK done\r\n", tag);
+}
+
+/* Writes s to fd; -1 when the client is gone. */
+static int
+script_say(int fd, const char *s)
+{
+	return (write(fd, s, strlen(s)) == -1 ? -1 : 0);
+}
+
+/* What a scripted server does with one command line: its answer into
+   out (or written on fd itself); -1 hangs up. */
+typedef int	(*script_answer)(int fd, const char *line, const char *tag,
+		    char *out, size_t size, void *state);
+
+/* Serves connection after connection until killed: the greeting, then
+   each command line's answer. */
+static void
+script_serve(int lfd, const char *greeting, script_answer answer,
+    void *state)
 {
 	char	line[1024], tag[64], out[512];
 	int	fd;
-	char	c;
 
-#define SAY(s) do { if (write(fd, s, strlen(s)) == -1) goto next; } while (0)
-again:
-	if ((fd = accept(lfd, NULL, NULL)) == -1)
-		_exit(0);
-	SAY("* OK [CAPABILITY IMAP4rev1 ESEARCH] liar\r\n");
 	for (;;) {
-		if (script_line(fd, line, sizeof line) != 0)
-			goto next;
-		if (sscanf(line, "%63s", tag) != 1)
-			goto next;
-		if (strstr(line, " SELECT ") != NULL)
-			snprintf(out, sizeof out, "* 1 EXISTS\r\n* OK "
-			    "[UIDVALIDITY 7] v\r\n%s OK [READ-WRITE] done\r\n",
-			    tag);
-		else if (strstr(line, "SEARCH RETURN") != NULL)
-			snprintf(out, sizeof out, "* ESEARCH (TAG \"%s\") UID "
-			    "ALL 1:4294967294\r\n%s OK done\r\n", tag, tag);
-		else if (stall && strstr(line, "BODY.PEEK[]") != NULL) {
-			SAY("* 1 FETCH (UID 1 BODY[] {100000}\r\n0123456789");
-			while (read(fd, &c, 1) == 1)	/* until it hangs up */
-				;
-			goto next;
-		} else if (strstr(line, " CAPABILITY") != NULL)
-			snprintf(out, sizeof out, "* CAPABILITY IMAP4rev1 "
-			    "ESEARCH\r\n%s OK done\r\n", tag);
-		else if (strstr(line, " STATUS ") != NULL)
-			snprintf(out, sizeof out, "* STATUS INBOX (MESSAGES 1 "
-			    "UNSEEN 1)\r\n%s OK done\r\n", tag);
-		else if (strstr(line, " LIST ") != NULL)
-			snprintf(out, sizeof out, "* LIST () \"/\" INBOX\r\n"
-			    "%s OK done\r\n", tag);
-		else
-			snprintf(out, sizeof out, "%s OK done\r\n", tag);
-		SAY(out);
+		if ((fd = accept(lfd, NULL, NULL)) == -1)
+			_exit(0);
+		if (script_say(fd, greeting) == 0) {
+			while (script_line(fd, line, sizeof line) == 0 &&
+			    sscanf(line, "%63s", tag) == 1) {
+				out[0] = '\0';
+				if (answer(fd, line, tag, out, sizeof out,
+				    state) != 0 || script_say(fd, out) != 0)
+					break;
+			}
+		}
+		close(fd);
 	}
-next:
-	close(fd);
-	goto again;
-#undef SAY
 }
 
-/* Runs liar_serve; arg says whether to stall. */
+/* Serves connections: ESEARCH offered, no SORT; SEARCH RETURN answers
+   a range of four billion UIDs for a folder of one message; with stall,
+   a message download sends ten bytes of its literal and stops. */
+static int
+liar_answer(int fd, const char *line, const char *tag, char *out,
+    size_t size, void *stall)
+{
+	static const struct canned replies[] = {
+		{ " SELECT ", "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n"
+		    "%s OK [READ-WRITE] done\r\n" },
+		{ "SEARCH RETURN", "* ESEARCH (TAG \"%1$s\") UID ALL "
+		    "1:4294967294\r\n%1$s OK done\r\n" },
+		{ " CAPABILITY", "* CAPABILITY IMAP4rev1 ESEARCH\r\n"
+		    "%s OK done\r\n" },
+		{ " STATUS ", "* STATUS INBOX (MESSAGES 1 UNSEEN 1)\r\n"
+		    "%s OK done\r\n" },
+		{ " LIST ", "* LIST () \"/\" INBOX\r\n%s OK done\r\n" },
+		{ NULL, NULL }
+	};
+	char	c;
+
+	if (*(int *)stall && strstr(line, "BODY.PEEK[]") != NULL) {
+		if (script_say(fd, "* 1 FETCH (UID 1 BODY[] {100000}\r\n"
+		    "0123456789") == 0)
+			while (read(fd, &c, 1) == 1)	/* until it hangs up */
+				;
+		return (-1);
+	}
+	script_canned(replies, line, tag, out, size);
+	return (0);
+}
+
+/* Runs the liar; arg says whether to stall. */
 static void
 liar_run(int lfd, const void *arg)
 {
-	liar_serve(lfd, *(const int *)arg);
+	int	stall = *(const int *)arg;
+
+	script_serve(lfd, "* OK [CAPABILITY IMAP4rev1 ESEARCH] liar\r\n",
+	    liar_answer, &stall);
 }
 
 /* Starts the scripted server; returns its imap:// URL. */
@@ -780,46 +823,40 @@ Test(proto, a_download_stalled_by_the_server_is_cancelled_at_once)
  * text: the LOGIN command is refused; AUTHENTICATE LOGIN asks for the
  * user and the password (base64) in two challenges.
  */
+static int
+sasl_answer(int fd, const char *line, const char *tag, char *out,
+    size_t size, void *state)
+{
+	static const struct canned replies[] = {
+		{ " LOGIN ", "%s NO LOGIN is disabled\r\n" },
+		{ " LIST ", "* LIST () \"/\" INBOX\r\n%s OK done\r\n" },
+		{ NULL, NULL }
+	};
+	char	reply[1024];
+	int	ok;
+
+	if (strstr(line, " AUTHENTICATE LOGIN") == NULL) {
+		script_canned(replies, line, tag, out, size);
+		return (0);
+	}
+	if (script_say(fd, "+ VXNlcm5hbWU6\r\n") != 0 ||
+	    script_line(fd, reply, sizeof reply) != 0)
+		return (-1);
+	ok = strcmp(reply, "Ym9i\r\n") == 0;
+	if (script_say(fd, "+ UGFzc3dvcmQ6\r\n") != 0 ||
+	    script_line(fd, reply, sizeof reply) != 0)
+		return (-1);
+	ok = ok && strcmp(reply, "Ym9icHc=\r\n") == 0;
+	snprintf(out, size, ok ? "%s OK [CAPABILITY IMAP4rev1] in\r\n" :
+	    "%s NO [AUTHENTICATIONFAILED] no\r\n", tag);
+	return (0);
+}
+
 static void
 sasl_serve(int lfd, const void *arg)
 {
-	char	line[1024], tag[64], out[512];
-	int	fd, ok;
-
-	(void)arg;
-#define SAY(s) do { if (write(fd, s, strlen(s)) == -1) goto next; } while (0)
-again:
-	if ((fd = accept(lfd, NULL, NULL)) == -1)
-		_exit(0);
-	SAY("* OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=LOGIN] sasl\r\n");
-	while (script_line(fd, line, sizeof line) == 0 &&
-	    sscanf(line, "%63s", tag) == 1) {
-		if (strstr(line, " AUTHENTICATE LOGIN") != NULL) {
-			SAY("+ VXNlcm5hbWU6\r\n");
-			if (script_line(fd, line, sizeof line) != 0)
-				goto next;
-			ok = strcmp(line, "Ym9i\r\n") == 0;
-			SAY("+ UGFzc3dvcmQ6\r\n");
-			if (script_line(fd, line, sizeof line) != 0)
-				goto next;
-			ok = ok && strcmp(line, "Ym9icHc=\r\n") == 0;
-			snprintf(out, sizeof out, ok ? "%s OK [CAPABILITY "
-			    "IMAP4rev1] in\r\n" : "%s NO [AUTHENTICATIONFAILED] "
-			    "no\r\n", tag);
-		} else if (strstr(line, " LOGIN ") != NULL)
-			snprintf(out, sizeof out, "%s NO LOGIN is disabled\r\n",
-			    tag);
-		else if (strstr(line, " LIST ") != NULL)
-			snprintf(out, sizeof out, "* LIST () \"/\" INBOX\r\n"
-			    "%s OK done\r\n", tag);
-		else
-			snprintf(out, sizeof out, "%s OK done\r\n", tag);
-		SAY(out);
-	}
-next:
-	close(fd);
-	goto again;
-#undef SAY
+	script_serve(lfd, "* OK [CAPABILITY IMAP4rev1 LOGINDISABLED "
+	    "AUTH=LOGIN] sasl\r\n", sasl_answer, NULL);
 }
 
 Test(proto, login_disabled_logs_in_by_authenticate_login_and_keeps_it_private)
@@ -859,55 +896,52 @@ Test(proto, login_disabled_logs_in_by_authenticate_login_and_keeps_it_private)
  * "Other" answers one message more than the last, so the folder list
  * shows how many polls there have been.
  */
+struct refuser {
+	unsigned	polls;		/* STATUS of Other so far */
+	char		idle[64];	/* the IDLE's tag */
+};
+
+static int
+refuser_answer(int fd, const char *line, const char *tag, char *out,
+    size_t size, void *state)
+{
+	static const struct canned replies[] = {
+		{ " NOTIFY SET ", "%s NO [NOTIFICATIONOVERFLOW] not for "
+		    "you\r\n" },
+		{ " STATUS ", "* STATUS INBOX (MESSAGES 0 UNSEEN 0)\r\n"
+		    "%s OK done\r\n" },
+		{ " SELECT ", "* 0 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n"
+		    "%s OK [READ-WRITE] done\r\n" },
+		{ " CAPABILITY", "* CAPABILITY IMAP4rev1 IDLE NOTIFY\r\n"
+		    "%s OK done\r\n" },
+		{ " LIST ", "* LIST () \"/\" INBOX\r\n* LIST () \"/\" "
+		    "Other\r\n%s OK done\r\n" },
+		{ NULL, NULL }
+	};
+	struct refuser	*r = state;
+
+	if (strcmp(line, "DONE\r\n") == 0)
+		snprintf(out, size, "%s OK idled\r\n", r->idle);
+	else if (strstr(line, " IDLE") != NULL) {
+		snprintf(r->idle, sizeof r->idle, "%s", tag);
+		snprintf(out, size, "+ idling\r\n");
+	} else if (strstr(line, " STATUS ") != NULL &&
+	    strstr(line, "Other") != NULL)
+		snprintf(out, size, "* STATUS Other (MESSAGES %u UNSEEN 1)\r\n"
+		    "%s OK done\r\n", ++r->polls, tag);
+	else
+		script_canned(replies, line, tag, out, size);
+	return (0);
+}
+
 static void
 refuser_serve(int lfd, const void *arg)
 {
-	char		line[1024], tag[64], idle[64] = "", out[512];
-	unsigned	polls = 0;
-	int		fd;
+	struct refuser	r;
 
-	(void)arg;
-#define SAY(s) do { if (write(fd, s, strlen(s)) == -1) goto next; } while (0)
-again:
-	if ((fd = accept(lfd, NULL, NULL)) == -1)
-		_exit(0);
-	SAY("* OK [CAPABILITY IMAP4rev1 IDLE NOTIFY] refuser\r\n");
-	while (script_line(fd, line, sizeof line) == 0 &&
-	    sscanf(line, "%63s", tag) == 1) {
-		if (strcmp(line, "DONE\r\n") == 0)
-			snprintf(out, sizeof out, "%s OK idled\r\n", idle);
-		else if (strstr(line, " IDLE") != NULL) {
-			snprintf(idle, sizeof idle, "%s", tag);
-			snprintf(out, sizeof out, "+ idling\r\n");
-		} else if (strstr(line, " NOTIFY SET ") != NULL)
-			snprintf(out, sizeof out, "%s NO [NOTIFICATIONOVERFLOW] "
-			    "not for you\r\n", tag);
-		else if (strstr(line, " STATUS ") != NULL &&
-		    strstr(line, "Other") != NULL) {
-			polls++;
-			snprintf(out, sizeof out, "* STATUS Other (MESSAGES %u "
-			    "UNSEEN 1)\r\n%s OK done\r\n", polls, tag);
-		} else if (strstr(line, " STATUS ") != NULL)
-			snprintf(out, sizeof out, "* STATUS INBOX (MESSAGES 0 "
-			    "UNSEEN 0)\r\n%s OK done\r\n", tag);
-		else if (strstr(line, " SELECT ") != NULL)
-			snprintf(out, sizeof out, "* 0 EXISTS\r\n* OK "
-			    "[UIDVALIDITY 7] v\r\n%s OK [READ-WRITE] done\r\n",
-			    tag);
-		else if (strstr(line, " CAPABILITY") != NULL)
-			snprintf(out, sizeof out, "* CAPABILITY IMAP4rev1 IDLE "
-			    "NOTIFY\r\n%s OK done\r\n", tag);
-		else if (strstr(line, " LIST ") != NULL)
-			snprintf(out, sizeof out, "* LIST () \"/\" INBOX\r\n"
-			    "* LIST () \"/\" Other\r\n%s OK done\r\n", tag);
-		else
-			snprintf(out, sizeof out, "%s OK done\r\n", tag);
-		SAY(out);
-	}
-next:
-	close(fd);
-	goto again;
-#undef SAY
+	memset(&r, 0, sizeof r);
+	script_serve(lfd, "* OK [CAPABILITY IMAP4rev1 IDLE NOTIFY] "
+	    "refuser\r\n", refuser_answer, &r);
 }
 
 /* Whether the folder list shows at least arg (an unsigned long) messages
@@ -915,18 +949,10 @@ next:
 static int
 other_total_at_least(struct backend *be, const void *arg)
 {
-	struct folder_list	 fl;
-	struct error		 err;
-	size_t			 i;
-	int			 ok = 0;
+	struct folder_info	fi;
 
-	if (imap_backend_ops.list_folders(be, &fl, &err) != 0)
-		return (0);
-	for (i = 0; i < fl.n; i++)
-		if (strcmp(fl.v[i].name, "Other") == 0)
-			ok = fl.v[i].total >= *(const unsigned long *)arg;
-	folder_list_free(&fl);
-	return (ok);
+	return (imaptest_folder(be, "Other", &fi) &&
+	    fi.total >= *(const unsigned long *)arg);
 }
 
 Test(proto, a_refused_notify_falls_back_to_polling_the_counts)
