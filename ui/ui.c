@@ -1266,6 +1266,8 @@ ui_changed(struct loop *loop, void *arg)
 {
 	struct ui_changed	*c = arg;
 
+	/* From here a new notice is posted again: none is lost. */
+	atomic_store(&c->account->notice_posted, 0);
 	if (c->account->backend != NULL)
 		index_store_changed(c->ui, c->account);
 	ui_net_status(c->ui, c->account);
@@ -1273,13 +1275,17 @@ ui_changed(struct loop *loop, void *arg)
 	free(c);
 }
 
-/* Any thread: forwards a backend's change notice to the loop. */
+/* Any thread: forwards a backend's change notice to the loop, unless
+   one already waits there (it reads the store as it is when it runs, so
+   notices that come meanwhile are one reload, not one each). */
 static void
 ui_account_notify(struct account *a, void *arg)
 {
 	struct ui		*ui = arg;
 	struct ui_changed	*c;
 
+	if (atomic_exchange(&a->notice_posted, 1))
+		return;
 	c = xcalloc(1, sizeof *c);
 	c->ui = ui;
 	c->account = a;

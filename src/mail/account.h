@@ -5,6 +5,8 @@
 #ifndef FACTEUR_MAIL_ACCOUNT_H
 #define FACTEUR_MAIL_ACCOUNT_H
 
+#include <stdatomic.h>
+
 #include "backend/backend.h"
 
 struct loop;
@@ -31,6 +33,7 @@ struct account {
 	char			*pin_file;	/* imap: pinned keys */
 	char			*cache_dir;	/* imap: header/body cache */
 	int			 offline;	/* the status line says so */
+	atomic_int		 notice_posted;	/* a change notice waits */
 };
 
 /* Tells the core that the store changed behind the views; may be called
