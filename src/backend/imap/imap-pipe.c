@@ -299,8 +299,7 @@ imap_fill_next(void *arg, struct buf *b)
 		return (0);
 	buf_adds(b, "UID FETCH ");
 	imap_pipe_set(b, fl->uids, n);
-	buf_adds(b, " (UID FLAGS ENVELOPE INTERNALDATE "
-	    "BODY.PEEK[HEADER.FIELDS (References)])");
+	buf_adds(b, " " IMAP_SUMMARY_ATTS);
 	return (1);
 }
 

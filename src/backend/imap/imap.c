@@ -760,30 +760,6 @@ imap_backoff(struct backend *be, unsigned *backoff, const struct error *err)
 		*backoff *= 2;
 }
 
-/* The FETCH items of a summary (as imap-fetch.c asks them). */
-static struct mailimap_fetch_type *
-imap_summary_items(void)
-{
-	struct mailimap_fetch_type	*ft;
-	clist				*hl;
-
-	ft = mailimap_fetch_type_new_fetch_att_list_empty();
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_flags());
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_envelope());
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_internaldate());
-	hl = clist_new();
-	clist_append(hl, xstrdup("References"));
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_body_peek_section(
-	    mailimap_section_new_header_fields(mailimap_header_list_new(hl))));
-	return (ft);
-}
-
 /* The UID of a FETCH response, or 0. */
 uint32_t
 imap_att_uid(struct mailimap_msg_att *att)

@@ -173,6 +173,11 @@ int	imap_session_error(struct backend *, int, const char *,
 int	imap_connect(struct backend *, struct error *);
 /* The UID of a FETCH response, or 0. */
 uint32_t imap_att_uid(struct mailimap_msg_att *);
+/* The FETCH items of a summary, as libetpan builds them and as the raw
+   pipelined commands write them (the two must agree). */
+struct mailimap_fetch_type *imap_summary_items(void);
+#define IMAP_SUMMARY_ATTS "(UID FLAGS ENVELOPE INTERNALDATE " \
+	"BODY.PEEK[HEADER.FIELDS (References)])"
 void	imap_backend_free(struct backend *);
 /* Watches received bytes for literals over IMAP_LITERAL_MAX. */
 void	imap_guard(struct backend *, char *, size_t);
