@@ -678,8 +678,15 @@ index_action(struct ui *ui, void *data, const char *a)
 			ix->cursor = 0;
 		ui_redraw(ui);
 	} else if (strcmp(a, "display-message") == 0) {
-		if ((r = mailbox_row(ix->mb, ix->cursor, &err)) == NULL)
+		if ((r = mailbox_row(ix->mb, ix->cursor, &err)) == NULL) {
+			/* Say why nothing opens (an empty folder, one still
+			   being indexed, or a failed read). */
+			if (err.msg[0] != '\0')
+				ui_error(ui, "%s", err.msg);
+			else
+				ui_message(ui, "No messages here.");
 			return (1);
+		}
 		if (r->s.thread_total > 1 && !r->expanded) {
 			/* A collapsed thread opens to show its messages. */
 			mailbox_toggle_thread(ix->mb, ix->cursor, &err);

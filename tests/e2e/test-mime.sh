@@ -187,7 +187,9 @@ B
 t_pipe_and_save_the_message() {
 	new_mime_maildir pipe plain-ascii
 	start -F "$CONF" -f "$MD"
-	wait_for 'messages\]' || return
+	# The row, not the status line: "[0/0 messages]" shows while the
+	# Maildir is still being indexed, and Enter there opens nothing.
+	wait_for 'Lunch on Friday' || return
 	keys Enter
 	wait_for '^Subject:' || return
 	keys '|'

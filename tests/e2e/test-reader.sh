@@ -356,6 +356,17 @@ t_unbound_key_says_so() {
 	wait_for '\[exit 0\]'
 }
 
+t_enter_on_an_empty_folder_says_so() {
+	MD=$E2E_TMP/empty
+	mkdir -p "$MD/cur" "$MD/new" "$MD/tmp"
+	start -n -f "$MD"
+	wait_for '\[0/0 messages\]' || return
+	keys Enter
+	wait_for 'No messages here\.' || return
+	keys q
+	wait_for '\[exit 0\]'
+}
+
 t_corrupt_index_is_reported_not_destroyed() {
 	new_maildir corrupt
 	mkdir -p "$MD/.notmuch/xapian"
