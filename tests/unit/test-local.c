@@ -5,13 +5,16 @@
  * and the files' Maildir info.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +270,105 @@ Test(local, open_creates_the_database_in_the_maildir)
 	/* A second open finds the database it made. */
 	be = open_be(NULL, NULL);
 	ops->close(&be);
+}
+
+/* Whether .notmuch holds a creation's leftover (facteur-new.PID). */
+static int
+creation_left(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 path[PATH_MAX];
+	int		 found = 0;
+
+	snprintf(path, sizeof path, "%s/.notmuch", maildir);
+	if ((d = opendir(path)) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL)
+		found |= strncmp(de->d_name, "facteur-new.", 12) == 0;
+	closedir(d);
+	return (found);
+}
+
+Test(local, an_interrupted_creation_is_cleared_and_the_index_made_again)
+{
+	struct backend	*be;
+	char		 path[PATH_MAX + 64], stage[PATH_MAX];
+	const char	*sub[] = { "", "/.notmuch", "/.notmuch/xapian" };
+	FILE		*f;
+	pid_t		 dead;
+	size_t		 i;
+
+	/* What a process killed while Xapian wrote a new database left:
+	   its stage, named after its pid (one that is gone). */
+	if ((dead = fork()) == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(dead, NULL, 0), dead);
+	md_folder("");
+	snprintf(path, sizeof path, "%s/.notmuch", maildir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(stage, sizeof stage, "%s/.notmuch/facteur-new.%ld", maildir,
+	    (long)dead);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s%s", stage, sub[i]);
+		cr_assert_eq(mkdir(path, 0700), 0, "mkdir %s", path);
+	}
+	snprintf(path, sizeof path, "%s/.notmuch/xapian/postlist.glass",
+	    stage);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("half", f);
+	fclose(f);
+
+	md_write("cur/1.test:2,S", "one@test", "One", 1, NULL, NULL, NULL);
+	be = open_be(NULL, NULL);
+	sync_be(be, 1, 0);
+	cr_assert_eq(count_of(be, "subject:One"), 1);
+	ops->close(&be);
+	cr_assert(!creation_left(), "%s is left behind", stage);
+}
+
+Test(local, a_kill_while_the_index_is_made_never_leaves_it_half_made)
+{
+	struct backend_params	 p;
+	struct backend		*be;
+	struct error		 err;
+	char			 root[PATH_MAX];
+	pid_t			 pid;
+	int			 i, status, killed = 0;
+
+	/* SIGKILL at 0 to 12 ms into the first open of a new Maildir, the
+	   time notmuch takes to make its database: each next open works. */
+	for (i = 0; i < 40; i++) {
+		snprintf(root, sizeof root, "%s/Mail", tmpdir);
+		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		cr_assert_eq(mkdir(maildir, 0700), 0);
+		md_folder("");
+		memset(&p, 0, sizeof p);
+		p.name = "test";
+		p.maildir = maildir;
+		p.nm_config = "";
+		if ((pid = fork()) == 0) {
+			be = NULL;
+			_exit(ops->open(&be, &p, &err) != 0);
+		}
+		cr_assert_gt(pid, 0);
+		usleep((useconds_t)i * 300);
+		kill(pid, SIGKILL);
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		if (WIFSIGNALED(status))
+			killed++;
+		else
+			cr_assert_eq(WEXITSTATUS(status), 0,
+			    "the open before the kill failed");
+		be = NULL;
+		error_clear(&err);
+		cr_assert_eq(ops->open(&be, &p, &err), 0,
+		    "open after a kill at %d us: %s", i * 300, err.msg);
+		ops->close(&be);
+		cr_assert(!creation_left(), "a creation's stage is left "
+		    "behind (kill at %d us)", i * 300);
+	}
+	cr_assert_gt(killed, 0, "no open was ever killed");
 }
 
 Test(local, sync_tags_new_mail_inbox_unread_but_seen_files_not_unread)

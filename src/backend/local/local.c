@@ -5,8 +5,12 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,32 +329,120 @@ local_check_root(struct backend *be, const char *maildir, struct error *err)
 	return (0);
 }
 
-/* Creates the database at the root if there is none yet. */
+/* nftw callback: removes one entry, children first. */
+static int
+local_rm_entry(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 &&
+	    errno != ENOENT)
+		log_warn("%s", path);
+	return (0);
+}
+
+/*
+ * Removes what creations killed before their end left in .notmuch: the
+ * directories facteur-new.PID of processes that are gone. (A creation
+ * renames a whole database into place, or none.)
+ */
+static void
+local_create_leftovers(const char *dir)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*path, *end;
+	long		 pid;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "facteur-new.", 12) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + 12, &end, 10);
+		if (errno != 0 || *end != '\0' || pid <= 0 ||
+		    pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		xasprintf(&path, "%s/%s", dir, de->d_name);
+		nftw(path, local_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(path);
+	}
+	closedir(d);
+}
+
+/*
+ * Creates the database at the root if there is none yet. A process killed
+ * while Xapian writes a new database would leave .notmuch/xapian half
+ * made, which notmuch then refuses as damaged: the database is made in
+ * .notmuch/facteur-new.PID and renamed into place once complete, so a
+ * kill leaves either no database (made again at the next start) or a
+ * whole one. An empty database holds no path, so it may move. Two
+ * processes creating at once: the second rename finds the first's
+ * database and uses it. With the user's own notmuch config, which may put
+ * the database elsewhere, notmuch creates it where that says.
+ */
 static int
 local_create_if_missing(struct backend *be, struct error *err)
 {
 	notmuch_database_t	*db = NULL;
 	notmuch_status_t	 st;
 	struct stat		 sb;
-	char			*path, *msg = NULL;
-	const char		*config;
-	int			 missing;
+	char			*dir, *stage = NULL, *from = NULL, *to, *msg = NULL;
+	int			 rv = 0, fd;
 
-	xasprintf(&path, "%s/.notmuch/xapian", be->root);
-	missing = (stat(path, &sb) != 0 && errno == ENOENT);
-	free(path);
-	if (!missing)
-		return (0);
-
-	config = be->nm_config != NULL ? be->nm_config : "";
+	xasprintf(&dir, "%s/.notmuch", be->root);
+	local_create_leftovers(dir);
+	xasprintf(&to, "%s/xapian", dir);
+	if (stat(to, &sb) == 0 || errno != ENOENT)
+		goto out;
 	log_debug("%s: creating notmuch database", be->root);
-	st = notmuch_database_create_with_config(be->root, config, NULL, &db,
-	    &msg);
-	if (st != NOTMUCH_STATUS_SUCCESS &&
-	    st != NOTMUCH_STATUS_DATABASE_EXISTS)
-		return (local_open_error(be, st, &msg, err));
+	if (be->nm_config != NULL && *be->nm_config != '\0') {
+		st = notmuch_database_create_with_config(be->root,
+		    be->nm_config, NULL, &db, &msg);
+		if (st != NOTMUCH_STATUS_SUCCESS &&
+		    st != NOTMUCH_STATUS_DATABASE_EXISTS)
+			rv = local_open_error(be, st, &msg, err);
+		else
+			rv = local_writer_close(be, &db, err);
+		free(msg);
+		goto out;
+	}
+
+	xasprintf(&stage, "%s/facteur-new.%ld", dir, (long)getpid());
+	xasprintf(&from, "%s/.notmuch/xapian", stage);
+	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
+	    mkdir(stage, 0700) != 0) {
+		rv = error_set(err, ERR_IO, "%s: %s", stage, strerror(errno));
+		goto out;
+	}
+	st = notmuch_database_create_with_config(stage, "", NULL, &db, &msg);
+	if (st != NOTMUCH_STATUS_SUCCESS) {
+		rv = local_open_error(be, st, &msg, err);
+		goto out;
+	}
 	free(msg);
-	return (local_writer_close(be, &db, err));
+	if ((rv = local_writer_close(be, &db, err)) != 0)
+		goto out;
+	if (rename(from, to) != 0 && errno != ENOTEMPTY && errno != EEXIST) {
+		rv = error_set(err, ERR_IO, "%s: %s", to, strerror(errno));
+		goto out;
+	}
+	/* The rename reaches the disk before any mail is indexed. */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+out:
+	if (stage != NULL)
+		nftw(stage, local_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	free(stage);
+	free(from);
+	free(to);
+	return (rv);
 }
 
 /* Opens the Maildir at params->maildir, creating its index if needed. */
