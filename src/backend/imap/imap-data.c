@@ -38,22 +38,33 @@ imap_folder_add(struct backend *be, const char *name)
 	return (f);
 }
 
-/* Binary search of a message by UID. */
-struct imap_msg *
-imap_msg_find(struct imap_folder *f, uint32_t uid)
+/* Where uid is, or would go: the first message whose UID is not lower. */
+static size_t
+imap_msg_lower(const struct imap_folder *f, uint32_t uid)
 {
 	size_t	lo = 0, hi = f->nmsgs, mid;
 
+	/* New mail comes last: no search for it. */
+	if (f->nmsgs > 0 && f->msgs[f->nmsgs - 1].uid < uid)
+		return (f->nmsgs);
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (f->msgs[mid].uid == uid)
-			return (&f->msgs[mid]);
 		if (f->msgs[mid].uid < uid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return (NULL);
+	return (lo);
+}
+
+/* Binary search of a message by UID. */
+struct imap_msg *
+imap_msg_find(struct imap_folder *f, uint32_t uid)
+{
+	size_t	at = imap_msg_lower(f, uid);
+
+	return (at < f->nmsgs && f->msgs[at].uid == uid ? &f->msgs[at] :
+	    NULL);
 }
 
 /* Finds or inserts a message; pointers into msgs move. */
@@ -61,21 +72,10 @@ struct imap_msg *
 imap_msg_add(struct imap_folder *f, uint32_t uid)
 {
 	struct imap_msg	*m;
-	size_t		 lo = 0, hi = f->nmsgs, mid;
+	size_t		 lo = imap_msg_lower(f, uid);
 
-	if (f->nmsgs > 0 && f->msgs[f->nmsgs - 1].uid < uid)
-		lo = f->nmsgs;
-	else {
-		while (lo < hi) {
-			mid = lo + (hi - lo) / 2;
-			if (f->msgs[mid].uid == uid)
-				return (&f->msgs[mid]);
-			if (f->msgs[mid].uid < uid)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-	}
+	if (lo < f->nmsgs && f->msgs[lo].uid == uid)
+		return (&f->msgs[lo]);
 	/* The array holds at least the next power of two: grow there. */
 	if ((f->nmsgs & (f->nmsgs - 1)) == 0)
 		f->msgs = xreallocarray(f->msgs, f->nmsgs < 8 ? 16 :

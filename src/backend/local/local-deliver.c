@@ -12,33 +12,6 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 
-/* Applies "+a -b" tag changes and the file's flags to a new message. */
-static notmuch_status_t
-local_deliver_tag(notmuch_message_t *m, char **words, const char *path)
-{
-	notmuch_status_t	st = NOTMUCH_STATUS_SUCCESS;
-	size_t			i;
-
-	if ((st = notmuch_message_freeze(m)) != NOTMUCH_STATUS_SUCCESS)
-		return (st);
-	for (i = 0; words[i] != NULL && st == NOTMUCH_STATUS_SUCCESS; i++) {
-		if (words[i][0] == '-')
-			st = notmuch_message_remove_tag(m, words[i] + 1);
-		else if (words[i][0] == '+')
-			st = notmuch_message_add_tag(m, words[i] + 1);
-		else
-			st = notmuch_message_add_tag(m, words[i]);
-	}
-	if (st == NOTMUCH_STATUS_SUCCESS)
-		st = notmuch_message_maildir_flags_to_tags(m);
-	if (st == NOTMUCH_STATUS_SUCCESS && local_maildir_has_flag(path, 'T'))
-		st = notmuch_message_add_tag(m, "deleted");
-	if (st == NOTMUCH_STATUS_SUCCESS)
-		return (notmuch_message_thaw(m));
-	notmuch_message_thaw(m);
-	return (st);
-}
-
 /* Indexes files of the Maildir with new-mail tags (see local.h). */
 int
 local_index_files(struct backend *be, const char *const *paths, size_t n,
@@ -66,7 +39,8 @@ local_index_files(struct backend *be, const char *const *paths, size_t n,
 		st = notmuch_database_index_file(db, paths[i], NULL, &m);
 		switch (st) {
 		case NOTMUCH_STATUS_SUCCESS:
-			st = local_deliver_tag(m, words, paths[i]);
+			st = local_tag_new(m, (const char *const *)words,
+			    paths[i]);
 			break;
 		case NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID:
 			/* Indexed before, or a copy of a known message. */

@@ -228,13 +228,24 @@ local_sync_scan_dir(struct local_sync *s, const char *rel, struct error *err)
 	return (0);
 }
 
+/* Adds rel/name for each of the names, and frees them. */
+static void
+local_list_names(struct local_list *l, const char *rel,
+    notmuch_filenames_t *fns)
+{
+	for (; notmuch_filenames_valid(fns);
+	    notmuch_filenames_move_to_next(fns))
+		local_list_take(l, local_join(rel,
+		    notmuch_filenames_get(fns)));
+	notmuch_filenames_destroy(fns);
+}
+
 /* Queues every file the index knows below rel for removal. */
 static int
 local_sync_forget_dir(struct local_sync *s, const char *rel, int depth,
     struct error *err)
 {
 	notmuch_directory_t	*dir;
-	notmuch_filenames_t	*fns;
 	notmuch_status_t	 st;
 	struct local_list	 subs = { NULL, 0, 0 };
 	size_t			 i;
@@ -246,18 +257,10 @@ local_sync_forget_dir(struct local_sync *s, const char *rel, int depth,
 	if (dir == NULL)
 		return (0);
 	local_list_take(&s->gone, xstrdup(rel));
-	fns = notmuch_directory_get_child_files(dir);
-	for (; notmuch_filenames_valid(fns);
-	    notmuch_filenames_move_to_next(fns))
-		local_list_take(&s->del, local_join(rel,
-		    notmuch_filenames_get(fns)));
-	notmuch_filenames_destroy(fns);
-	fns = notmuch_directory_get_child_directories(dir);
-	for (; notmuch_filenames_valid(fns);
-	    notmuch_filenames_move_to_next(fns))
-		local_list_take(&subs, local_join(rel,
-		    notmuch_filenames_get(fns)));
-	notmuch_filenames_destroy(fns);
+	local_list_names(&s->del, rel,
+	    notmuch_directory_get_child_files(dir));
+	local_list_names(&subs, rel,
+	    notmuch_directory_get_child_directories(dir));
 	notmuch_directory_destroy(dir);
 	for (i = 0; rv == 0 && i < subs.n && depth < LOCAL_MAX_DEPTH; i++)
 		rv = local_sync_forget_dir(s, subs.v[i], depth + 1, err);
@@ -272,7 +275,6 @@ local_sync_scan_gone(struct local_sync *s, const char *rel, int depth,
     struct error *err)
 {
 	notmuch_directory_t	*dir;
-	notmuch_filenames_t	*fns;
 	notmuch_status_t	 st;
 	struct local_list	 subs = { NULL, 0, 0 };
 	struct stat		 sb;
@@ -285,12 +287,8 @@ local_sync_scan_gone(struct local_sync *s, const char *rel, int depth,
 		return (local_nm_error(err, s->db, st, "%s", rel));
 	if (dir == NULL)
 		return (0);
-	fns = notmuch_directory_get_child_directories(dir);
-	for (; notmuch_filenames_valid(fns);
-	    notmuch_filenames_move_to_next(fns))
-		local_list_take(&subs, local_join(rel,
-		    notmuch_filenames_get(fns)));
-	notmuch_filenames_destroy(fns);
+	local_list_names(&subs, rel,
+	    notmuch_directory_get_child_directories(dir));
 	notmuch_directory_destroy(dir);
 
 	for (i = 0; rv == 0 && i < subs.n; i++) {
@@ -331,21 +329,41 @@ local_sync_step(struct local_sync *s, struct error *err)
 	return (local_writer_open(s->be, &s->db, err));
 }
 
-/* Gives a newly indexed message the new-mail tags, then its flags. */
+/* The tags of the file's Maildir flags (T, trashed, is "deleted"). */
 static notmuch_status_t
-local_sync_tag_new(notmuch_message_t *m, const char *path)
+local_tag_flags(notmuch_message_t *m, const char *path)
 {
 	notmuch_status_t	st;
 
-	if ((st = notmuch_message_freeze(m)) != NOTMUCH_STATUS_SUCCESS)
-		return (st);
-	st = notmuch_message_add_tag(m, "inbox");
-	if (st == NOTMUCH_STATUS_SUCCESS)
-		st = notmuch_message_add_tag(m, "unread");
-	if (st == NOTMUCH_STATUS_SUCCESS)
-		st = notmuch_message_maildir_flags_to_tags(m);
+	st = notmuch_message_maildir_flags_to_tags(m);
 	if (st == NOTMUCH_STATUS_SUCCESS && local_maildir_has_flag(path, 'T'))
 		st = notmuch_message_add_tag(m, "deleted");
+	return (st);
+}
+
+/* What a message new to the index gets before its flags. */
+static const char *const local_sync_new_tags[] = { "inbox", "unread", NULL };
+
+/* Applies tag words ("+a" or "a" adds, "-b" removes) and then the
+   file's Maildir flags to a message just indexed (see private.h). */
+notmuch_status_t
+local_tag_new(notmuch_message_t *m, const char *const *words,
+    const char *path)
+{
+	notmuch_status_t	st;
+	size_t			i;
+
+	if ((st = notmuch_message_freeze(m)) != NOTMUCH_STATUS_SUCCESS)
+		return (st);
+	for (i = 0; words[i] != NULL && st == NOTMUCH_STATUS_SUCCESS; i++) {
+		if (words[i][0] == '-')
+			st = notmuch_message_remove_tag(m, words[i] + 1);
+		else
+			st = notmuch_message_add_tag(m, words[i] +
+			    (words[i][0] == '+'));
+	}
+	if (st == NOTMUCH_STATUS_SUCCESS)
+		st = local_tag_flags(m, path);
 	if (st == NOTMUCH_STATUS_SUCCESS)
 		return (notmuch_message_thaw(m));
 	notmuch_message_thaw(m);
@@ -370,14 +388,11 @@ local_sync_index(struct local_sync *s, const char *rel, struct error *err)
 	switch (st) {
 	case NOTMUCH_STATUS_SUCCESS:
 		s->added++;
-		st = local_sync_tag_new(m, path);
+		st = local_tag_new(m, local_sync_new_tags, path);
 		break;
 	case NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID:
 		/* Another file of a known message: a copy or a rename. */
-		st = notmuch_message_maildir_flags_to_tags(m);
-		if (st == NOTMUCH_STATUS_SUCCESS &&
-		    local_maildir_has_flag(path, 'T'))
-			st = notmuch_message_add_tag(m, "deleted");
+		st = local_tag_flags(m, path);
 		break;
 	case NOTMUCH_STATUS_FILE_ERROR:
 	case NOTMUCH_STATUS_FILE_NOT_EMAIL:

@@ -69,6 +69,8 @@ int	 local_list_folders(struct backend *, struct folder_list *,
 int	 local_sync(struct backend *, backend_progress_cb, void *,
 	     volatile int *, size_t *, size_t *, struct error *);
 int	 local_maildir_has_flag(const char *, char);
+notmuch_status_t local_tag_new(notmuch_message_t *, const char *const *,
+	     const char *);
 
 /* local-view.c */
 notmuch_query_t *local_query_new(struct backend *, const char *, int,
