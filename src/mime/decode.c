@@ -149,6 +149,27 @@ decode_charset_resolve(const char *charset, char *name, size_t namesz)
 	return (DECODE_CS_ICONV);
 }
 
+/* The end of the valid UTF-8 (a real U+FFFD included) from i. */
+static size_t
+decode_valid(const char *in, size_t len, size_t i)
+{
+	size_t		n;
+	uint32_t	c;
+
+	while (i < len) {
+		if ((unsigned char)in[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = sanitize_utf8_decode(in + i, len - i, &c);
+		if (c == 0xfffd && (n != 3 ||
+		    memcmp(in + i, "\xef\xbf\xbd", 3) != 0))
+			break;
+		i += n;
+	}
+	return (i);
+}
+
 /* Appends UTF-8 text, with U+FFFD for invalid sequences. */
 static void
 decode_utf8(const char *in, size_t len, struct buf *out)
@@ -158,15 +179,7 @@ decode_utf8(const char *in, size_t len, struct buf *out)
 
 	while (i < len) {
 		start = i;
-		while (i < len && (unsigned char)in[i] < 0x80)
-			i++;
-		while (i < len && (unsigned char)in[i] >= 0x80) {
-			n = sanitize_utf8_decode(in + i, len - i, &c);
-			if (c == 0xfffd && (n != 3 ||
-			    memcmp(in + i, "\xef\xbf\xbd", 3) != 0))
-				break;
-			i += n;
-		}
+		i = decode_valid(in, len, i);
 		buf_add(out, in + start, i - start);
 		if (i < len && (unsigned char)in[i] >= 0x80) {
 			n = sanitize_utf8_decode(in + i, len - i, &c);
@@ -180,21 +193,13 @@ decode_utf8(const char *in, size_t len, struct buf *out)
 static void
 decode_auto(const char *in, size_t len, struct buf *out)
 {
-	size_t		i = 0, start, n;
+	size_t		i = 0, start;
 	uint32_t	c;
 	unsigned char	b;
 
 	while (i < len) {
 		start = i;
-		while (i < len && (unsigned char)in[i] < 0x80)
-			i++;
-		while (i < len && (unsigned char)in[i] >= 0x80) {
-			n = sanitize_utf8_decode(in + i, len - i, &c);
-			if (c == 0xfffd && (n != 3 ||
-			    memcmp(in + i, "\xef\xbf\xbd", 3) != 0))
-				break;
-			i += n;
-		}
+		i = decode_valid(in, len, i);
 		buf_add(out, in + start, i - start);
 		if (i < len && (unsigned char)in[i] >= 0x80) {
 			b = (unsigned char)in[i++];

@@ -135,9 +135,5 @@ send_known_addresses(struct backend *be, const char *backend_name,
 void
 send_known_free(char **v, size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	local_headers_free(v, n);	/* the same array of strings */
 }
