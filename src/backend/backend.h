@@ -27,6 +27,14 @@
 #define MSG_DRAFT	0x20
 #define MSG_PASSED	0x40
 
+/* The notmuch tags (and tag: search terms) that stand for the flags a
+   user sets; msg_tag_flags ends with a NULL tag. */
+struct msg_tag_flag {
+	const char	*tag;
+	unsigned	 flag;
+};
+extern const struct msg_tag_flag msg_tag_flags[];
+
 /* One row of an index: a message, or a collapsed thread. */
 struct summary {
 	char		*id;		/* backend key: notmuch message id */

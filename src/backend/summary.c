@@ -8,6 +8,13 @@
 #include "backend/backend.h"
 #include "core/xmalloc.h"
 
+const struct msg_tag_flag msg_tag_flags[] = {
+	{ "unread", MSG_UNREAD }, { "flagged", MSG_FLAGGED },
+	{ "replied", MSG_REPLIED }, { "deleted", MSG_DELETED },
+	{ "draft", MSG_DRAFT }, { "passed", MSG_PASSED },
+	{ NULL, 0 },
+};
+
 /* Copies s, or NULL. */
 static char *
 summary_strdup(const char *s)

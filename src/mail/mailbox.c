@@ -345,16 +345,6 @@ mailbox_count_flags(struct mailbox *mb, unsigned before, unsigned after)
 		mb->unread++;
 }
 
-/* The notmuch tags that stand for message flags. */
-static const struct {
-	const char	*tag;
-	unsigned	 flag;
-} tag_flags[] = {
-	{ "unread", MSG_UNREAD }, { "flagged", MSG_FLAGGED },
-	{ "replied", MSG_REPLIED }, { "deleted", MSG_DELETED },
-	{ "draft", MSG_DRAFT }, { "passed", MSG_PASSED },
-};
-
 void
 mailbox_row_set_flags(struct mailbox_row *r, unsigned add, unsigned remove)
 {
@@ -363,11 +353,11 @@ mailbox_row_set_flags(struct mailbox_row *r, unsigned add, unsigned remove)
 
 	/* The tags follow, so the row says the same thing both ways. */
 	buf_init(&changes);
-	for (i = 0; i < sizeof tag_flags / sizeof tag_flags[0]; i++) {
-		if (add & tag_flags[i].flag)
-			buf_addf(&changes, " +%s", tag_flags[i].tag);
-		if (remove & tag_flags[i].flag)
-			buf_addf(&changes, " -%s", tag_flags[i].tag);
+	for (i = 0; msg_tag_flags[i].tag != NULL; i++) {
+		if (add & msg_tag_flags[i].flag)
+			buf_addf(&changes, " +%s", msg_tag_flags[i].tag);
+		if (remove & msg_tag_flags[i].flag)
+			buf_addf(&changes, " -%s", msg_tag_flags[i].tag);
 	}
 	if (changes.len > 0 && r->s.tags != NULL)
 		mailbox_row_apply_tags(r, buf_str(&changes));
@@ -389,23 +379,23 @@ mailbox_flags_from_tags(struct mailbox_row *r)
 	const char	*t, *p;
 	unsigned	 on;
 
-	for (i = 0; i < sizeof tag_flags / sizeof tag_flags[0]; i++) {
+	for (i = 0; msg_tag_flags[i].tag != NULL; i++) {
 		on = 0;
-		len = strlen(tag_flags[i].tag);
+		len = strlen(msg_tag_flags[i].tag);
 		for (t = r->s.tags; t != NULL && *t != '\0'; t = p) {
 			p = strchr(t, ' ');
 			if (p == NULL)
 				p = t + strlen(t);
 			if ((size_t)(p - t) == len &&
-			    strncmp(t, tag_flags[i].tag, len) == 0)
+			    strncmp(t, msg_tag_flags[i].tag, len) == 0)
 				on = 1;
 			while (*p == ' ')
 				p++;
 		}
 		if (on)
-			r->s.flags |= tag_flags[i].flag;
+			r->s.flags |= msg_tag_flags[i].flag;
 		else
-			r->s.flags &= ~tag_flags[i].flag;
+			r->s.flags &= ~msg_tag_flags[i].flag;
 	}
 }
 

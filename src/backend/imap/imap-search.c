@@ -249,21 +249,13 @@ imap_parse_date(const char *v, struct error *err)
 static struct imap_query *
 imap_parse_tag(const char *v)
 {
-	static const struct {
-		const char	*name;
-		unsigned	 flag;
-	} tags[] = {
-		{ "unread", MSG_UNREAD }, { "flagged", MSG_FLAGGED },
-		{ "replied", MSG_REPLIED }, { "draft", MSG_DRAFT },
-		{ "deleted", MSG_DELETED }, { "passed", MSG_PASSED },
-	};
 	struct imap_query	*q;
 	size_t			 i;
 
-	for (i = 0; i < sizeof tags / sizeof tags[0]; i++) {
-		if (strcasecmp(v, tags[i].name) == 0) {
+	for (i = 0; msg_tag_flags[i].tag != NULL; i++) {
+		if (strcasecmp(v, msg_tag_flags[i].tag) == 0) {
 			q = imap_q(IMAP_Q_FLAG, NULL);
-			q->flag = tags[i].flag;
+			q->flag = msg_tag_flags[i].flag;
 			return (q);
 		}
 	}

@@ -12,19 +12,6 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 
-static const struct {
-	const char	*tag;
-	unsigned	 flag;
-} local_tag_flags[] = {
-	{ "unread", MSG_UNREAD },
-	{ "flagged", MSG_FLAGGED },
-	{ "replied", MSG_REPLIED },
-	{ "deleted", MSG_DELETED },
-	{ "attachment", MSG_ATTACHMENT },
-	{ "draft", MSG_DRAFT },
-	{ "passed", MSG_PASSED },
-};
-
 /* Creates a query on the reader with the excluded tags applied and, if
    count is not NULL, counts its messages (or threads). */
 notmuch_query_t *
@@ -126,10 +113,13 @@ local_tags_string(notmuch_tags_t *tags, unsigned *flags)
 		if (b.len > 0)
 			buf_addc(&b, ' ');
 		buf_adds(&b, t);
-		for (i = 0; i < nitems(local_tag_flags); i++) {
-			if (strcmp(t, local_tag_flags[i].tag) == 0)
-				*flags |= local_tag_flags[i].flag;
+		for (i = 0; msg_tag_flags[i].tag != NULL; i++) {
+			if (strcmp(t, msg_tag_flags[i].tag) == 0)
+				*flags |= msg_tag_flags[i].flag;
 		}
+		/* notmuch's own tag, not one the user sets. */
+		if (strcmp(t, "attachment") == 0)
+			*flags |= MSG_ATTACHMENT;
 	}
 	notmuch_tags_destroy(tags);
 	return (buf_steal(&b));
