@@ -272,7 +272,7 @@ Test(local, open_creates_the_database_in_the_maildir)
 	ops->close(&be);
 }
 
-/* Whether .notmuch holds a creation's leftover (facteur-new.PID). */
+/* Whether .notmuch holds a creation's leftover (facteur-new.PID.N). */
 static int
 creation_left(void)
 {
@@ -307,8 +307,8 @@ Test(local, an_interrupted_creation_is_cleared_and_the_index_made_again)
 	md_folder("");
 	snprintf(path, sizeof path, "%s/.notmuch", maildir);
 	cr_assert_eq(mkdir(path, 0700), 0);
-	snprintf(stage, sizeof stage, "%s/.notmuch/facteur-new.%ld", maildir,
-	    (long)dead);
+	snprintf(stage, sizeof stage, "%s/.notmuch/facteur-new.%ld.0",
+	    maildir, (long)dead);
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof path, "%s%s", stage, sub[i]);
 		cr_assert_eq(mkdir(path, 0700), 0, "mkdir %s", path);
@@ -317,6 +317,14 @@ Test(local, an_interrupted_creation_is_cleared_and_the_index_made_again)
 	    stage);
 	cr_assert_not_null(f = fopen(path, "w"));
 	fputs("half", f);
+	fclose(f);
+	/* And one of a dead process that had this one's pid. */
+	snprintf(path, sizeof path, "%s/.notmuch/facteur-new.%ld.0", maildir,
+	    (long)getpid());
+	cr_assert_eq(mkdir(path, 0700), 0, "mkdir %s", path);
+	snprintf(path, sizeof path, "%s/.notmuch/facteur-new.%ld.0/junk",
+	    maildir, (long)getpid());
+	cr_assert_not_null(f = fopen(path, "w"));
 	fclose(f);
 
 	md_write("cur/1.test:2,S", "one@test", "One", 1, NULL, NULL, NULL);

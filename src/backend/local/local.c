@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,7 +345,7 @@ local_rm_entry(const char *path, const struct stat *sb, int flag,
 
 /*
  * Removes what creations killed before their end left in .notmuch: the
- * directories facteur-new.PID of processes that are gone. (A creation
+ * directories facteur-new.PID.N of processes that are gone. (A creation
  * renames a whole database into place, or none.)
  */
 static void
@@ -362,7 +363,7 @@ local_create_leftovers(const char *dir)
 			continue;
 		errno = 0;
 		pid = strtol(de->d_name + 12, &end, 10);
-		if (errno != 0 || *end != '\0' || pid <= 0 ||
+		if (errno != 0 || *end != '.' || pid <= 0 ||
 		    pid == (long)getpid() ||
 		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
@@ -373,11 +374,13 @@ local_create_leftovers(const char *dir)
 	closedir(d);
 }
 
+static atomic_uint	local_create_seq;
+
 /*
  * Creates the database at the root if there is none yet. A process killed
  * while Xapian writes a new database would leave .notmuch/xapian half
  * made, which notmuch then refuses as damaged: the database is made in
- * .notmuch/facteur-new.PID and renamed into place once complete, so a
+ * .notmuch/facteur-new.PID.N and renamed into place once complete, so a
  * kill leaves either no database (made again at the next start) or a
  * whole one. An empty database holds no path, so it may move. Two
  * processes creating at once: the second rename finds the first's
@@ -411,8 +414,12 @@ local_create_if_missing(struct backend *be, struct error *err)
 		goto out;
 	}
 
-	xasprintf(&stage, "%s/facteur-new.%ld", dir, (long)getpid());
+	/* N tells apart two threads of this process; what a dead process
+	   of the same pid left under this name goes first. */
+	xasprintf(&stage, "%s/facteur-new.%ld.%u", dir, (long)getpid(),
+	    atomic_fetch_add(&local_create_seq, 1));
 	xasprintf(&from, "%s/.notmuch/xapian", stage);
+	nftw(stage, local_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
 	    mkdir(stage, 0700) != 0) {
 		rv = error_set(err, ERR_IO, "%s: %s", stage, strerror(errno));
